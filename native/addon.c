@@ -1,0 +1,91 @@
+/* Entry point of the native addon and the small helpers every part uses.
+ * Only what Node cannot do lives here: AF_PACKET sockets, TCP_MD5SIG and TTL on TCP sockets,
+ * interface index and MAC lookup. */
+#include "common.h"
+#include <string.h>
+#include <stdio.h>
+
+const char *errno_name(int err) {
+  switch (err) {
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case ENODEV: return "ENODEV";
+    case ENXIO: return "ENXIO";
+    case EINVAL: return "EINVAL";
+    case EAGAIN: return "EAGAIN";
+    case EBADF: return "EBADF";
+    case ENOBUFS: return "ENOBUFS";
+    case ENOMEM: return "ENOMEM";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ENETDOWN: return "ENETDOWN";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case ENOPROTOOPT: return "ENOPROTOOPT";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case EFAULT: return "EFAULT";
+    case ENOENT: return "ENOENT";
+    default: return "EUNKNOWN";
+  }
+}
+
+napi_value throw_errno(napi_env env, int err, const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s (%s)", what, strerror(err), errno_name(err));
+  napi_throw_error(env, errno_name(err), msg);
+  return NULL;
+}
+
+napi_value throw_msg(napi_env env, const char *code, const char *msg) {
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+int arg_string(napi_env env, napi_value v, char *buf, size_t len, const char *name) {
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, buf, len, &n) != napi_ok) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a string", name);
+    napi_throw_type_error(env, "EINVAL", msg);
+    return -1;
+  }
+  if (n >= len - 1) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s is too long", name);
+    napi_throw_type_error(env, "EINVAL", msg);
+    return -1;
+  }
+  return 0;
+}
+
+int arg_int32(napi_env env, napi_value v, int32_t *out, const char *name) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a number", name);
+    napi_throw_type_error(env, "EINVAL", msg);
+    return -1;
+  }
+  return 0;
+}
+
+int arg_buffer(napi_env env, napi_value v, void **data, size_t *len, const char *name) {
+  bool is_buffer = false;
+  napi_is_buffer(env, v, &is_buffer);
+  if (!is_buffer || napi_get_buffer_info(env, v, data, len) != napi_ok) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a Buffer", name);
+    napi_throw_type_error(env, "EINVAL", msg);
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  init_packet_socket(env, exports);
+  init_tcp_options(env, exports);
+  init_netif(env, exports);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

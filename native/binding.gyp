@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "metallb_native",
+      "sources": ["addon.c", "packet_socket.c", "tcp_options.c", "netif.c"],
+      "cflags": ["-Wall", "-Wextra", "-Werror=implicit-function-declaration", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,130 @@
+/* TCP socket options Node's `net` cannot set before connect(): TCP_MD5SIG (RFC 2385, both
+ * families) and the IP TTL / IPv6 hop limit (1 for single-hop eBGP, 255 for multihop). The socket
+ * is created here with the options applied, then handed to `new net.Socket({ fd })`, whose
+ * connect() reuses the fd, so the very first SYN already carries the MD5 option. */
+#include "common.h"
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+static int set_md5(int fd, const char *peer, const char *key, size_t keylen) {
+  struct tcp_md5sig sig;
+  memset(&sig, 0, sizeof sig);
+  struct sockaddr_in *s4 = (struct sockaddr_in *)&sig.tcpm_addr;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sig.tcpm_addr;
+  if (inet_pton(AF_INET, peer, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+  } else if (inet_pton(AF_INET6, peer, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+  } else {
+    errno = EINVAL;
+    return -1;
+  }
+  if (keylen > TCP_MD5SIG_MAXKEYLEN) { errno = EINVAL; return -1; }
+  sig.tcpm_keylen = (unsigned short)keylen; /* 0 removes the key for this peer */
+  memcpy(sig.tcpm_key, key, keylen);
+  return setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &sig, sizeof sig);
+}
+
+static int set_ttl(int fd, int family, int ttl) {
+  if (family == 6) return setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl);
+  return setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+}
+
+/* createTcpSocket(family: 4|6, localAddress: string|null, ttl: number (0 = kernel default),
+ *                 md5: Array<[peer, key]>) -> fd */
+static napi_value CreateTcpSocket(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return throw_msg(env, "EINVAL", "createTcpSocket(family, localAddress, ttl, md5)");
+  int32_t family, ttl;
+  if (arg_int32(env, argv[0], &family, "family") < 0) return NULL;
+  if (family != 4 && family != 6) return throw_msg(env, "EINVAL", "family must be 4 or 6");
+  if (arg_int32(env, argv[2], &ttl, "ttl") < 0) return NULL;
+  if (ttl < 0 || ttl > 255) return throw_msg(env, "EINVAL", "ttl must be 0..255");
+
+  int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket(SOCK_STREAM)");
+
+  napi_valuetype t;
+  napi_typeof(env, argv[1], &t);
+  if (t == napi_string) {
+    char local[INET6_ADDRSTRLEN + 1];
+    if (arg_string(env, argv[1], local, sizeof local, "localAddress") < 0) { close(fd); return NULL; }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    if (family == 4) {
+      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+      a->sin_family = AF_INET;
+      if (inet_pton(AF_INET, local, &a->sin_addr) != 1) { close(fd); return throw_msg(env, "EINVAL", "localAddress is not an IPv4 address"); }
+      sl = sizeof *a;
+    } else {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+      a->sin6_family = AF_INET6;
+      if (inet_pton(AF_INET6, local, &a->sin6_addr) != 1) { close(fd); return throw_msg(env, "EINVAL", "localAddress is not an IPv6 address"); }
+      sl = sizeof *a;
+    }
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0) { int e = errno; close(fd); return throw_errno(env, e, "bind(localAddress)"); }
+  }
+  if (ttl > 0 && set_ttl(fd, family, ttl) < 0) { int e = errno; close(fd); return throw_errno(env, e, "setsockopt(TTL)"); }
+
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[3], &n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value pair, pv, kv;
+    char peer[INET6_ADDRSTRLEN + 1], key[TCP_MD5SIG_MAXKEYLEN + 2];
+    size_t keylen = 0;
+    napi_get_element(env, argv[3], i, &pair);
+    napi_get_element(env, pair, 0, &pv);
+    napi_get_element(env, pair, 1, &kv);
+    if (arg_string(env, pv, peer, sizeof peer, "md5 peer") < 0) { close(fd); return NULL; }
+    if (napi_get_value_string_utf8(env, kv, key, sizeof key, &keylen) != napi_ok) { close(fd); return throw_msg(env, "EINVAL", "md5 key must be a string"); }
+    if (keylen > TCP_MD5SIG_MAXKEYLEN) { close(fd); return throw_msg(env, "EINVAL", "md5 key longer than 80 bytes"); }
+    if (set_md5(fd, peer, key, keylen) < 0) { int e = errno; close(fd); return throw_errno(env, e, "setsockopt(TCP_MD5SIG)"); }
+  }
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
+/* setTcpMd5(fd, peer, key): key '' removes it. */
+static napi_value SetTcpMd5(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  char peer[INET6_ADDRSTRLEN + 1], key[TCP_MD5SIG_MAXKEYLEN + 2];
+  size_t keylen = 0;
+  if (arg_int32(env, argv[0], &fd, "fd") < 0) return NULL;
+  if (arg_string(env, argv[1], peer, sizeof peer, "peer") < 0) return NULL;
+  if (napi_get_value_string_utf8(env, argv[2], key, sizeof key, &keylen) != napi_ok) return throw_msg(env, "EINVAL", "key must be a string");
+  if (set_md5(fd, peer, key, keylen) < 0) return throw_errno(env, errno, "setsockopt(TCP_MD5SIG)");
+  return NULL;
+}
+
+/* setIpTtl(fd, family, ttl) */
+static napi_value SetIpTtl(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, family, ttl;
+  if (arg_int32(env, argv[0], &fd, "fd") < 0 || arg_int32(env, argv[1], &family, "family") < 0 ||
+      arg_int32(env, argv[2], &ttl, "ttl") < 0) return NULL;
+  if (ttl < 1 || ttl > 255) return throw_msg(env, "EINVAL", "ttl must be 1..255");
+  if (set_ttl(fd, family, ttl) < 0) return throw_errno(env, errno, "setsockopt(TTL)");
+  return NULL;
+}
+
+void init_tcp_options(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "createTcpSocket", NULL, CreateTcpSocket, NULL, NULL, NULL, napi_default, NULL },
+    { "setTcpMd5", NULL, SetTcpMd5, NULL, NULL, NULL, napi_default, NULL },
+    { "setIpTtl", NULL, SetIpTtl, NULL, NULL, NULL, napi_default, NULL },
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
