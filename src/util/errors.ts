@@ -19,6 +19,8 @@ export const ErrorCode = {
   Usage: 'MLB_ERR_USAGE',
   /** An operation did not complete before its deadline. */
   Timeout: 'MLB_ERR_TIMEOUT',
+  /** A BGP message could not be encoded (bad prefix, over 4096 octets): a bug in the caller. */
+  BgpEncode: 'MLB_ERR_BGP_ENCODE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
