@@ -1,0 +1,150 @@
+/**
+ * Naming and last-resort cleanup for lab namespaces.
+ *
+ * Names embed the owning PID (`mlb<pid>x<seq>…`), so concurrent runs never collide and a later
+ * run can tell a namespace left by a dead run (PID gone) from a live one. Cleanup happens in three
+ * layers: `lab.destroy()` (async, graceful, registered with `t.teardown`), a synchronous hook on
+ * process 'exit' and on SIGINT/SIGTERM/SIGHUP for labs still alive then, and `sweepStaleLabs()`
+ * for whatever a SIGKILLed run left behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execCommand, pidAlive, signalPid } from './lab-exec';
+
+/** Prefix of every lab namespace name. */
+export const LAB_NS_PREFIX = 'mlb';
+/** Prefix of every lab temp directory under os.tmpdir(). */
+export const LAB_DIR_PREFIX = 'mlb-lab-';
+
+const NS_PATTERN = /^mlb(\d+)x(\d+)[a-z0-9]*$/;
+const DIR_PATTERN = /^mlb-lab-(\d+)-/;
+
+/** What the synchronous exit hook needs to know to tear a lab down without awaiting anything. */
+export interface CleanupRecord {
+  readonly namespaces: readonly string[];
+  readonly dir: string;
+  /** PIDs of processes the lab started (read at exit time, so it sees late additions). */
+  readonly pids: () => readonly number[];
+}
+
+// Process-wide by nature: the exit and signal hooks are process-wide, and a lab's sequence number
+// must be unique within the process. This is the only mutable state in the harness.
+const live = new Set<CleanupRecord>();
+let hooksInstalled = false;
+let sequence = 0;
+
+/** A fresh namespace-name prefix for this process, e.g. `mlb4242x1`. Kept short: names show in `ip`. */
+export function nextLabPrefix(): string {
+  sequence += 1;
+  return `${LAB_NS_PREFIX}${process.pid}x${sequence}`;
+}
+
+/** The owning PID encoded in a lab namespace name, or undefined for other names. */
+export function labOwnerPid(nsName: string): number | undefined {
+  const m = NS_PATTERN.exec(nsName);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+/** Parse `ip netns list` output ("name (id: 3)" per line) into names. */
+export function parseNetnsList(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[0] ?? '')
+    .filter((name) => name.length > 0);
+}
+
+/** Register a lab with the exit hook; returns the function that unregisters it. */
+export function registerForExit(record: CleanupRecord): () => void {
+  installHooks();
+  live.add(record);
+  return () => {
+    live.delete(record);
+  };
+}
+
+/** Synchronous teardown: SIGKILL everything, delete namespaces and the temp dir. Never throws. */
+export function destroySync(record: CleanupRecord): void {
+  for (const pid of record.pids()) signalPid(pid, 'SIGKILL');
+  for (const ns of record.namespaces) {
+    for (const pid of netnsPidsSync(ns)) signalPid(pid, 'SIGKILL');
+  }
+  for (const ns of record.namespaces) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(record.dir, { recursive: true, force: true });
+}
+
+function netnsPidsSync(ns: string): number[] {
+  try {
+    return parsePids(execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return [];
+  }
+}
+
+/** Parse whitespace-separated PIDs (the output of `ip netns pids`). */
+export function parsePids(text: string): number[] {
+  return text
+    .split(/\s+/)
+    .filter((s) => /^\d+$/.test(s))
+    .map(Number);
+}
+
+function destroyAllSync(): void {
+  for (const record of live) destroySync(record);
+  live.clear();
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  // 'exit' also fires after an uncaught exception and after process.exit() (tap's own bail-out).
+  process.on('exit', destroyAllSync);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      destroyAllSync();
+      // Re-raise so the process still dies of the signal (or another listener, e.g. tap's, decides).
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+/**
+ * Delete lab namespaces and temp dirs whose owning process is dead (SIGKILLed runs, crashed
+ * daemons). Live runs, including concurrent ones, are left alone. Resolves with the names removed.
+ */
+export async function sweepStaleLabs(): Promise<string[]> {
+  const removed: string[] = [];
+  const listed = await execCommand(['ip', 'netns', 'list']);
+  for (const ns of parseNetnsList(listed.stdout)) {
+    const owner = labOwnerPid(ns);
+    if (owner === undefined || pidAlive(owner)) continue;
+    const pids = await execCommand(['ip', 'netns', 'pids', ns]);
+    for (const pid of parsePids(pids.stdout)) signalPid(pid, 'SIGKILL');
+    const del = await execCommand(['ip', 'netns', 'del', ns]);
+    if (del.code === 0) removed.push(ns);
+  }
+  for (const entry of safeReaddir(tmpdir())) {
+    const m = DIR_PATTERN.exec(entry);
+    if (m?.[1] === undefined || pidAlive(Number(m[1]))) continue;
+    rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+    removed.push(join(tmpdir(), entry));
+  }
+  return removed;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
