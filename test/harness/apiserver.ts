@@ -1,0 +1,269 @@
+/**
+ * A real control plane for tests (DESIGN.md §6): etcd + kube-apiserver built from source, on free
+ * loopback ports in a temp dir, RBAC on, a static cluster-admin token, a generated service-account
+ * key pair so TokenRequest works (clientFor), torn down on test end, failure and SIGINT.
+ * No kube-controller-manager runs: no garbage collector, namespace controller or token controller.
+ */
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { killQuietly, onProcessExit } from './cleanup';
+import { freePort } from './free-port';
+import { etcdBinary, helmBinary, kubeApiserverBinary, kubectlBinary } from './tools';
+
+/** Result of running a CLI against the control plane. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running etcd + kube-apiserver pair. */
+export interface ControlPlane {
+  dir: string;
+  server: string;
+  kubeconfigPath: string;
+  /** cluster-admin */
+  kubeConfig: k8s.KubeConfig;
+  kubectl(args: string[], opts?: { input?: string }): Promise<CommandResult>;
+  helm(args: string[]): Promise<CommandResult>;
+  /** Credentials of system:serviceaccount:<namespace>:<name> (created if missing) via TokenRequest. */
+  clientFor(namespace: string, serviceAccount: string): Promise<{ kubeconfigPath: string; kubeConfig: k8s.KubeConfig }>;
+  /** For outage tests: etcd keeps running, the apiserver restarts on the same port. */
+  stopApiserver(): Promise<void>;
+  startApiserver(): Promise<void>;
+  /** Milliseconds the first start took, until /readyz answered ok. */
+  readonly startupMs: number;
+  stop(): Promise<void>;
+}
+
+interface Teardownable {
+  teardown(fn: () => unknown): void;
+}
+
+function kubeconfigYaml(server: string, user: string, token: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: test',
+    '  cluster:',
+    `    server: ${server}`,
+    '    insecure-skip-tls-verify: true',
+    'users:',
+    `- name: ${user}`,
+    '  user:',
+    `    token: ${token}`,
+    'contexts:',
+    '- name: test',
+    '  context:',
+    '    cluster: test',
+    `    user: ${user}`,
+    'current-context: test',
+    '',
+  ].join('\n');
+}
+
+function run(bin: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(bin, args, { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+async function getReadyz(server: string, token: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get(`${server}/readyz`, { rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}` }, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, proc?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc && proc.exitCode !== null) throw new Error(`${what}: process exited with code ${proc.exitCode} before it was ready`);
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: not ready within ${timeoutMs} ms`);
+}
+
+/** Start etcd + kube-apiserver; with a tap test, teardown is registered on it. */
+export async function startControlPlane(t?: Teardownable): Promise<ControlPlane> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'mlb-cp-'));
+  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const adminToken = randomBytes(24).toString('hex');
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(join(dir, 'tokens.csv'), `${adminToken},admin,admin,system:masters\n`);
+  const server = `https://127.0.0.1:${apiPort}`;
+  const kubeconfigPath = join(dir, 'admin.kubeconfig');
+  writeFileSync(kubeconfigPath, kubeconfigYaml(server, 'admin', adminToken));
+
+  const procs: { etcd?: ChildProcess; apiserver?: ChildProcess } = {};
+  const logFd = (name: string): number => openSync(join(dir, name), 'a');
+  const unregister = onProcessExit(() => {
+    killQuietly(procs.apiserver?.pid);
+    killQuietly(procs.etcd?.pid);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const etcdBin = await etcdBinary();
+  procs.etcd = spawn(
+    etcdBin,
+    [
+      '--name=default',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+      // Test data is disposable: skipping fsync makes every write cheap on a shared 2-core machine.
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', logFd('etcd.log')] },
+  );
+
+  const apiBin = await kubeApiserverBinary();
+  const apiArgs = [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${apiPort}`,
+    `--cert-dir=${join(dir, 'certs')}`,
+    `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC',
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    '--service-cluster-ip-range=10.96.0.0/16',
+    '--allow-privileged=true',
+    '--profiling=false',
+    '--enable-priority-and-fairness=false',
+    '--endpoint-reconciler-type=none',
+    '--v=0',
+  ];
+  const startApiserver = async (): Promise<void> => {
+    const log = logFd('apiserver.log');
+    procs.apiserver = spawn(apiBin, apiArgs, { stdio: ['ignore', log, log] });
+    closeSync(log); // the child holds its own copy
+    await waitFor('kube-apiserver', 90_000, () => getReadyz(server, adminToken), procs.apiserver);
+  };
+  const stopApiserver = async (): Promise<void> => {
+    const p = procs.apiserver;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  try {
+    await waitFor(
+      'etcd',
+      30_000,
+      async () =>
+        new Promise<boolean>((resolve) => {
+          const r = http.get(`http://127.0.0.1:${etcdPort}/health`, (res) => {
+            res.resume();
+            resolve(res.statusCode === 200);
+          });
+          r.on('error', () => resolve(false));
+        }),
+      procs.etcd,
+    );
+    await startApiserver();
+  } catch (err) {
+    unregister();
+    killQuietly(procs.apiserver?.pid);
+    killQuietly(procs.etcd?.pid);
+    throw err;
+  }
+  const startupMs = Date.now() - started;
+
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigPath);
+  const toolEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: join(dir, 'home'),
+    KUBECONFIG: kubeconfigPath,
+    HELM_CACHE_HOME: join(dir, 'helm-cache'),
+    HELM_CONFIG_HOME: join(dir, 'helm-config'),
+    HELM_DATA_HOME: join(dir, 'helm-data'),
+  };
+
+  let stopped = false;
+  const cp: ControlPlane = {
+    dir,
+    server,
+    kubeconfigPath,
+    kubeConfig,
+    startupMs,
+    kubectl: async (args, opts) => run(await kubectlBinary(), args, toolEnv, opts?.input),
+    helm: async (args) => run(await helmBinary(), args, toolEnv),
+    clientFor: async (namespace, name) => {
+      const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+      try {
+        await core.createNamespace({ body: { metadata: { name: namespace } } });
+      } catch {
+        // exists
+      }
+      try {
+        await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+      } catch {
+        // exists
+      }
+      const tr = await core.createNamespacedServiceAccountToken({
+        name,
+        namespace,
+        body: { spec: { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 86400 } },
+      });
+      const token = tr.status?.token;
+      if (!token) throw new Error(`no token issued for ${namespace}/${name}`);
+      const path = join(dir, `sa-${namespace}-${name}.kubeconfig`);
+      writeFileSync(path, kubeconfigYaml(server, `${namespace}-${name}`, token));
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(path);
+      return { kubeconfigPath: path, kubeConfig: kc };
+    },
+    stopApiserver,
+    startApiserver,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await stopApiserver();
+      const e = procs.etcd;
+      if (e && e.exitCode === null) {
+        const exited = new Promise<void>((r) => e.once('exit', () => r()));
+        e.kill('SIGTERM');
+        const timer = setTimeout(() => e.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      unregister();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  t?.teardown(() => cp.stop());
+  return cp;
+}
