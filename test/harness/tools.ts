@@ -6,10 +6,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 
-/** Repository root (test/harness -> ../..). */
-export const repoRoot = resolve(__dirname, '..', '..');
+/** Repository root: the nearest directory with package.json (test/harness or dist/test/harness). */
+export const repoRoot = ((): string => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('dist')) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = parent;
+  }
+  return dir;
+})();
 
 const K8S_TOOLS_KEY = 'k8s-v1.34.4-etcd-v3.6.4';
 const KUBECTL_LAYER_VERSION = '2.2.2';
