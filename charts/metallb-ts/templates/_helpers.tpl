@@ -1,0 +1,138 @@
+{{/*
+Naming. The base name is "metallb", not the chart name "metallb-ts": with release name
+"metallb" every object gets upstream's name (metallb-controller, metallb-speaker, ...) and
+upstream's selector labels, so an in-place `helm upgrade` from upstream's chart keeps the
+(immutable) Deployment and DaemonSet selectors, and existing health checks, dashboards and
+alerts keep matching.
+*/}}
+{{- define "metallb.name" -}}
+{{- default "metallb" .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "metallb.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default "metallb" .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "metallb.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "metallb.labels" -}}
+helm.sh/chart: {{ include "metallb.chart" . }}
+{{ include "metallb.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "metallb.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "metallb.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "metallb.controller.serviceAccountName" -}}
+{{- if .Values.controller.serviceAccount.create }}
+{{- default (printf "%s-controller" (include "metallb.fullname" .)) .Values.controller.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.controller.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "metallb.speaker.serviceAccountName" -}}
+{{- if .Values.speaker.serviceAccount.create }}
+{{- default (printf "%s-speaker" (include "metallb.fullname" .)) .Values.speaker.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.speaker.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+True (non-empty) when the component image is upstream MetalLB's own image, in any registry
+or mirror: pasted upstream values name quay.io/metallb/controller and quay.io/metallb/speaker,
+which cannot run metallb-ts, so those repositories (and their tags) give way to .Values.image.
+Argument: the component's image map.
+*/}}
+{{- define "metallb.isUpstreamImage" -}}
+{{- if and . .repository (regexMatch "(^|/)metallb/(controller|speaker)$" (toString .repository)) }}true{{ end }}
+{{- end }}
+
+{{/* Image reference. Argument: dict "root" $ "image" <component image map>. */}}
+{{- define "metallb.image" -}}
+{{- $root := .root }}
+{{- $img := .image | default dict }}
+{{- $repo := $root.Values.image.repository }}
+{{- $tag := $root.Values.image.tag | default $root.Chart.AppVersion }}
+{{- if and $img.repository (not (include "metallb.isUpstreamImage" $img)) }}
+{{- $repo = $img.repository }}
+{{- if $img.tag }}{{ $tag = $img.tag }}{{ end }}
+{{- end }}
+{{- printf "%s:%s" $repo (toString $tag) }}
+{{- end }}
+
+{{/* Pull policy: the component's, else the top-level one, else empty (cluster default). */}}
+{{- define "metallb.pullPolicy" -}}
+{{- $img := .image | default dict }}
+{{- $img.pullPolicy | default .root.Values.image.pullPolicy | default "" }}
+{{- end }}
+
+{{/* Metrics TLS secrets; upstream 0.13 kept them under prometheus.*. */}}
+{{- define "metallb.controllerMetricsTLSSecret" -}}
+{{- .Values.tls.controllerMetricsTLSSecret | default .Values.prometheus.controllerMetricsTLSSecret | default "" }}
+{{- end }}
+
+{{- define "metallb.speakerMetricsTLSSecret" -}}
+{{- .Values.tls.speakerMetricsTLSSecret | default .Values.prometheus.speakerMetricsTLSSecret | default "" }}
+{{- end }}
+
+{{/*
+Metrics port name and scheme. HTTP metrics keep upstream 0.13's port name "monitoring";
+HTTPS metrics (a TLS secret is set) use upstream 0.14+'s "metricshttps".
+Argument: the TLS secret name (may be empty).
+*/}}
+{{- define "metallb.metricsPortName" -}}
+{{- if . }}metricshttps{{ else }}monitoring{{ end }}
+{{- end }}
+
+{{- define "metallb.metricsScheme" -}}
+{{- if . }}https{{ else }}http{{ end }}
+{{- end }}
+
+{{/* Leader election is on when forced, or when more than one controller replica runs. */}}
+{{- define "metallb.leaderElect" -}}
+{{- $le := .Values.controller.leaderElection | default dict }}
+{{- if kindIs "bool" $le.enabled }}
+{{- if $le.enabled }}true{{ end }}
+{{- else if gt (int .Values.controller.replicas) 1 }}true
+{{- end }}
+{{- end }}
+
+{{/*
+The program's own entrypoint inside the image (see Dockerfile); args[0] is the subcommand.
+*/}}
+{{- define "metallb.command" -}}
+- node
+- /app/dist/src/cli/main.js
+{{- end }}
+
+{{/* Probe block. Argument: dict "probe" <values probe> "path" <path> "scheme" <http|https> "port" <name>. */}}
+{{- define "metallb.probe" -}}
+httpGet:
+  path: {{ .path }}
+  port: {{ .port }}
+  scheme: {{ upper .scheme }}
+initialDelaySeconds: {{ .probe.initialDelaySeconds }}
+periodSeconds: {{ .probe.periodSeconds }}
+timeoutSeconds: {{ .probe.timeoutSeconds }}
+successThreshold: {{ .probe.successThreshold }}
+failureThreshold: {{ .probe.failureThreshold }}
+{{- end }}
