@@ -113,8 +113,8 @@ function parseExpression(raw: unknown, index: number): Requirement | string {
   if (typeof key !== 'string') return `matchExpressions[${index}].key must be a string`;
   if (!isQualifiedName(key)) return `invalid label key "${key}"`;
   const opRaw = raw['operator'];
-  const operator = typeof opRaw === 'string' ? OPERATORS[opRaw] : undefined;
-  if (operator === undefined) return `"${String(opRaw)}" is not a valid label selector operator`;
+  const operator = typeof opRaw === 'string' && Object.hasOwn(OPERATORS, opRaw) ? OPERATORS[opRaw] : undefined;
+  if (operator === undefined) return `${JSON.stringify(typeof opRaw === 'string' ? opRaw : typeof opRaw)} is not a valid label selector operator`;
   const valuesRaw = raw['values'] ?? [];
   if (!Array.isArray(valuesRaw)) return `matchExpressions[${index}].values must be a list of strings`;
   const values: string[] = [];

@@ -228,7 +228,11 @@ export interface ConfigError {
   readonly transient: boolean;
 }
 
-/** Result of `parseConfig`: a config, or every error found. */
+/**
+ * Result of `parseConfig`: a config, or every error found. Warnings are problems upstream
+ * accepts silently (e.g. an advertisement naming a pool that does not exist); they never make
+ * a configuration invalid.
+ */
 export type ParseResult =
-  | { readonly ok: true; readonly config: Config }
-  | { readonly ok: false; readonly errors: readonly ConfigError[] };
+  | { readonly ok: true; readonly config: Config; readonly warnings: readonly ConfigError[] }
+  | { readonly ok: false; readonly errors: readonly ConfigError[]; readonly warnings: readonly ConfigError[] };
