@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetalLbError, ErrorCode } from '../../src/util/errors';
 import { parsePcap, type Frame } from './lab-frames';
-import { delay, waitFor } from './lab-exec';
+import { delay, GiveUp, waitFor } from './lab-exec';
 
 /** A running capture. */
 export interface Capture {
@@ -60,7 +60,7 @@ export async function startCapture(
       `tcpdump on ${iface} (${filter}) to start capturing`,
       () => {
         if (exited !== undefined) {
-          throw new MetalLbError(ErrorCode.Lab, `tcpdump exited with ${exited}: ${stderr.trim()}`);
+          throw new GiveUp(new MetalLbError(ErrorCode.Lab, `tcpdump exited with ${exited}: ${stderr.trim()}`));
         }
         return stderr.includes('listening on');
       },

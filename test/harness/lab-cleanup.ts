@@ -108,10 +108,15 @@ function installHooks(): void {
   process.on('exit', destroyAllSync);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
+      // Clean up at once: another listener (tap's signal-exit, a demo waiting for Ctrl-C) may
+      // keep the process alive, and a SIGKILL may follow the SIGTERM. lab.destroy() afterwards
+      // is harmless.
       destroyAllSync();
-      // Re-raise so the process still dies of the signal (or another listener, e.g. tap's, decides).
-      process.removeListener(signal, onSignal);
-      process.kill(process.pid, signal);
+      // Alone, re-raise so the process still dies of the signal; otherwise the others decide.
+      if (process.listenerCount(signal) === 1) {
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+      }
     };
     process.on(signal, onSignal);
   }

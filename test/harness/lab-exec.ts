@@ -81,8 +81,16 @@ export interface WaitOptions {
 }
 
 /**
+ * Thrown by a waitFor probe to stop waiting at once (a daemon died, a tool is missing): waitFor
+ * rethrows `error` instead of polling on until the deadline.
+ */
+export class GiveUp {
+  constructor(readonly error: Error) {}
+}
+
+/**
  * Poll `probe` until it returns a value other than undefined/false, or throw a Timeout error
- * naming `what` and the last probe error. Probe errors count as "not yet".
+ * naming `what` and the last probe error. Probe errors count as "not yet", except {@link GiveUp}.
  */
 export async function waitFor<T>(
   what: string,
@@ -97,6 +105,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== undefined && value !== false) return value;
     } catch (err) {
+      if (err instanceof GiveUp) throw err.error;
       lastError = err;
     }
     if (Date.now() >= deadline) {
