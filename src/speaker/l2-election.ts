@@ -1,0 +1,387 @@
+/**
+ * The L2 election shell (DESIGN.md §5): keeps, for every VIP this node may serve, the Lease view
+ * from the informer and the desired candidates from the reconcile, runs `decideVip` on every
+ * change and on a tick, and carries out the action: Lease writes by CAS, announce and withdraw on
+ * the data plane, and probes of the holder when this node is its first successor.
+ *
+ * Safety comes from two rules: this node announces a VIP only while its own view of the Lease
+ * names it holder (or a CAS write of its own just made it so), and it stops the moment the view
+ * says otherwise. Liveness comes from probing the holder on the wire rather than waiting for
+ * Lease expiry.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../util/log';
+import { decideVip, leaseExpired, type LeaseView, type VipAction } from './lease-decision';
+import { holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type LeaseStore } from './lease-store';
+
+/** What the election needs from the ARP/NDP layer (src/arp). */
+export interface L2DataPlane {
+  announce(ip: string, interfaces: 'all' | readonly string[]): void;
+  withdraw(ip: string): void;
+  /** Unicast ARP request / NS for `ip` to `mac`; true when the owner answered in time. */
+  probe(ip: string, mac: string, timeoutMs: number): Promise<boolean>;
+  /** `iface=mac` pairs of the interfaces this node announces on (for the Lease annotation). */
+  localMacs(): Map<string, string>;
+}
+
+/** Timing knobs (flags with documented defaults; see docs/l2.md and the chart's values). */
+export interface ElectionTiming {
+  /** Lease duration; a holder silent this long is considered gone by the API. Default 30 s. */
+  leaseDurationMs: number;
+  /** How often a holder renews its Leases and its presence. Default 10 s. */
+  renewIntervalMs: number;
+  /** Probe period of the first successor. Default 200 ms. */
+  probeIntervalMs: number;
+  /** Probe answer deadline. Default 150 ms. */
+  probeTimeoutMs: number;
+  /** Consecutive misses that prove the holder dead on the wire. Default 3. */
+  probeMisses: number;
+  /** Re-evaluation tick. Default 1 s. */
+  tickMs: number;
+}
+
+/** The defaults, chosen so that failover takes about 0.6-1 s and steady state costs VIPs/10 s writes. */
+export const DEFAULT_ELECTION_TIMING: ElectionTiming = {
+  leaseDurationMs: 30_000,
+  renewIntervalMs: 10_000,
+  probeIntervalMs: 200,
+  probeTimeoutMs: 150,
+  probeMisses: 3,
+  tickMs: 1_000,
+};
+
+/** What the reconcile wants for one VIP. */
+export interface VipDesire {
+  readonly ranked: readonly string[];
+  readonly interfaces: 'all' | readonly string[];
+}
+
+interface VipState {
+  desire: VipDesire | undefined;
+  lease: k8s.V1Lease | undefined;
+  announcing: boolean;
+  writing: boolean;
+  /** Set after a conflict proved another node answers while our own hold had lapsed. */
+  yielded: boolean;
+  /** When our last successful write of this Lease happened. */
+  lastOwnWriteMs: number;
+}
+
+interface HolderProbe {
+  misses: number;
+  inFlight: boolean;
+  lastMs: number;
+}
+
+/** Counters for metrics. */
+export interface ElectionStats {
+  transitions: number;
+  takeovers: number;
+  leaseWrites: number;
+  conflictsLost: number;
+}
+
+/** Dependencies of the election. */
+export interface ElectionDeps {
+  me: string;
+  store: LeaseStore;
+  dataPlane: L2DataPlane;
+  log: Logger;
+  timing: ElectionTiming;
+  now?: () => number;
+  /** When the Lease watch last became healthy; undefined while it is broken. */
+  apiHealthySince: () => number | undefined;
+  /** Called when this node starts or stops announcing a VIP (status objects, events, metrics). */
+  onOwnership?: (ip: string, owned: boolean) => void;
+}
+
+/** Per-VIP Lease election for one node. */
+export class L2Election {
+  private readonly vips = new Map<string, VipState>();
+  private readonly presence = new Map<string, LeaseView>();
+  private presenceLease: k8s.V1Lease | undefined;
+  private readonly probes = new Map<string, HolderProbe>();
+  private tickTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private presenceWriting = false;
+  private stopped = false;
+  readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0 };
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ElectionDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Start the tick and probe loops. */
+  start(): void {
+    this.tickTimer = setInterval(() => this.evaluateAll(), this.deps.timing.tickMs);
+    this.probeTimer = setInterval(() => this.probeHolders(), this.deps.timing.probeIntervalMs);
+    void this.renewPresence();
+  }
+
+  /** Nodes whose presence Lease is fresh (memberlist's replacement). */
+  liveSpeakers(): Set<string> {
+    const now = this.now();
+    const live = new Set<string>();
+    for (const [node, view] of this.presence) if (view.holder === node && !leaseExpired(view, now)) live.add(node);
+    // We are alive by definition, even before our own presence write is visible.
+    live.add(this.deps.me);
+    return live;
+  }
+
+  /** The reconcile's desired state: VIP -> candidates. VIPs missing here are withdrawn. */
+  setDesired(desired: ReadonlyMap<string, VipDesire>): void {
+    for (const [ip, d] of desired) this.state(ip).desire = d;
+    for (const [ip, st] of this.vips) if (!desired.has(ip)) st.desire = undefined;
+    this.evaluateAll();
+  }
+
+  /** Feed every Lease add/update from the informer. */
+  onLease(lease: k8s.V1Lease): void {
+    const kind = lease.metadata?.labels?.['metallb.io/lease-kind'];
+    if (kind === LeaseKind.Presence) {
+      const view = leaseView(lease);
+      const node = lease.metadata?.name?.replace(/^metallb-speaker-/, '') ?? '';
+      this.presence.set(node, view);
+      if (node === this.deps.me) this.presenceLease = lease;
+      return;
+    }
+    const ip = lease.metadata?.annotations?.[LeaseAnnotation.Ip];
+    if (kind !== LeaseKind.Vip || !ip) return;
+    const st = this.state(ip);
+    const rv = (l: k8s.V1Lease | undefined) => Number(l?.metadata?.resourceVersion ?? 0);
+    // Never go back to an older version than one our own write returned.
+    if (st.lease && rv(lease) < rv(st.lease)) return;
+    const before = st.lease?.spec?.holderIdentity;
+    st.lease = lease;
+    if (before !== lease.spec?.holderIdentity) st.yielded = false;
+    this.evaluate(ip);
+  }
+
+  /** Feed Lease deletions from the informer. */
+  onLeaseDeleted(lease: k8s.V1Lease): void {
+    const ip = lease.metadata?.annotations?.[LeaseAnnotation.Ip];
+    if (ip && this.vips.has(ip)) {
+      this.state(ip).lease = undefined;
+      this.evaluate(ip);
+    }
+  }
+
+  /**
+   * Another MAC claimed `ip` on the wire. If the Lease says that node holds it, stop (we are the
+   * stale one); if our own hold has lapsed (we are cut off from the API), yield as well.
+   */
+  onConflict(ip: string, mac: string): void {
+    const st = this.vips.get(ip);
+    if (!st || !st.announcing) return;
+    const view = st.lease ? leaseView(st.lease) : undefined;
+    const ours = view?.holder === this.deps.me;
+    const lapsed = this.now() - st.lastOwnWriteMs > this.deps.timing.leaseDurationMs;
+    if (!ours || lapsed) {
+      this.deps.log.warn({ event: 'l2Yield', ip, mac, holder: view?.holder }, 'another node announces this IP; yielding');
+      st.yielded = true;
+      this.setAnnouncing(ip, st, false);
+    }
+  }
+
+  /** Graceful stop: hand each held VIP to its successor (make-before-break), then withdraw. */
+  async handover(waitMs = 1_000): Promise<void> {
+    this.stopped = true;
+    this.clearTimers();
+    const handovers: Promise<unknown>[] = [];
+    for (const [ip, st] of this.vips) {
+      if (!st.lease || st.lease.spec?.holderIdentity !== this.deps.me) continue;
+      const successor = st.desire?.ranked.find((n) => n !== this.deps.me && this.liveSpeakers().has(n)) ?? '';
+      handovers.push(
+        this.deps.store.release(st.lease, successor).then((r) => {
+          this.deps.log.info({ event: 'l2Handover', ip, to: successor || '(none)', ok: r.ok }, 'handing VIP over');
+        }),
+      );
+    }
+    await Promise.all(handovers);
+    // Keep answering briefly so the successor's first GARP lands before we go quiet.
+    if (handovers.length > 0) await new Promise((r) => setTimeout(r, waitMs));
+    for (const [ip, st] of this.vips) this.setAnnouncing(ip, st, false);
+    if (this.presenceLease) await this.deps.store.release(this.presenceLease);
+  }
+
+  /** Stop timers without handing over (hard stop, tests). */
+  stop(): void {
+    this.stopped = true;
+    this.clearTimers();
+  }
+
+  /** VIPs this node announces right now. */
+  announced(): string[] {
+    return [...this.vips].filter(([, st]) => st.announcing).map(([ip]) => ip);
+  }
+
+  private clearTimers(): void {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.tickTimer = undefined;
+    this.probeTimer = undefined;
+  }
+
+  private state(ip: string): VipState {
+    let st = this.vips.get(ip);
+    if (!st) {
+      st = { desire: undefined, lease: undefined, announcing: false, writing: false, yielded: false, lastOwnWriteMs: 0 };
+      this.vips.set(ip, st);
+    }
+    return st;
+  }
+
+  private evaluateAll(): void {
+    if (this.stopped) return;
+    void this.renewPresence();
+    for (const ip of [...this.vips.keys()]) this.evaluate(ip);
+  }
+
+  private action(st: VipState): VipAction {
+    const since = this.deps.apiHealthySince();
+    const holder = st.lease?.spec?.holderIdentity ?? '';
+    return decideVip({
+      me: this.deps.me,
+      nowMs: this.now(),
+      ranked: st.desire ? st.desire.ranked.filter((n) => this.liveSpeakers().has(n)) : [],
+      lease: st.lease ? leaseView(st.lease) : undefined,
+      liveSpeakers: this.liveSpeakers(),
+      holderProbeMisses: this.probes.get(holder)?.misses ?? 0,
+      probeMissesToTakeOver: this.deps.timing.probeMisses,
+      apiHealthyForMs: since === undefined ? 0 : this.now() - since,
+      renewIntervalMs: this.deps.timing.renewIntervalMs,
+    });
+  }
+
+  private evaluate(ip: string): void {
+    if (this.stopped) return;
+    const st = this.state(ip);
+    const act = this.action(st);
+    switch (act.kind) {
+      case 'hold':
+        if (!st.yielded) this.setAnnouncing(ip, st, true);
+        if (act.renew) void this.write(ip, st, 'renew');
+        break;
+      case 'acquire':
+        void this.write(ip, st, act.reason);
+        break;
+      case 'release':
+        this.setAnnouncing(ip, st, false);
+        void this.giveUp(st);
+        break;
+      case 'watch-holder':
+        this.setAnnouncing(ip, st, false);
+        if (!this.probes.has(act.holder)) this.probes.set(act.holder, { misses: 0, inFlight: false, lastMs: 0 });
+        break;
+      case 'idle':
+        this.setAnnouncing(ip, st, false);
+        if (!st.desire && !st.lease) this.vips.delete(ip);
+        break;
+    }
+  }
+
+  private setAnnouncing(ip: string, st: VipState, on: boolean): void {
+    if (st.announcing === on) {
+      // The interface set can change while we keep announcing.
+      if (on && st.desire) this.deps.dataPlane.announce(ip, st.desire.interfaces);
+      return;
+    }
+    st.announcing = on;
+    this.stats.transitions++;
+    if (on) this.deps.dataPlane.announce(ip, st.desire?.interfaces ?? 'all');
+    else this.deps.dataPlane.withdraw(ip);
+    this.deps.log.info({ event: on ? 'l2Announce' : 'l2Withdraw', ip }, on ? 'announcing VIP' : 'stopped announcing VIP');
+    this.deps.onOwnership?.(ip, on);
+  }
+
+  private macAnnotation(): string {
+    return [...this.deps.dataPlane.localMacs()].map(([i, m]) => `${i}=${m}`).join(',');
+  }
+
+  private async write(ip: string, st: VipState, why: string): Promise<void> {
+    if (st.writing) return;
+    st.writing = true;
+    this.stats.leaseWrites++;
+    try {
+      const res = await this.deps.store.claim(vipLeaseName(ip), LeaseKind.Vip, this.deps.me, { [LeaseAnnotation.Ip]: ip, [LeaseAnnotation.HolderMacs]: this.macAnnotation() }, st.lease);
+      if (res.ok) {
+        const wasOurs = st.lease?.spec?.holderIdentity === this.deps.me;
+        st.lease = res.lease;
+        st.lastOwnWriteMs = this.now();
+        st.yielded = false;
+        if (!wasOurs) {
+          this.stats.takeovers++;
+          this.deps.log.info({ event: 'l2Acquired', ip, reason: why }, 'acquired VIP lease');
+        }
+        this.probes.clear();
+      } else if (res.conflict) {
+        this.stats.conflictsLost++;
+        this.deps.log.debug({ event: 'l2LeaseConflict', ip, reason: why }, 'lease changed under us; waiting for the watch');
+      } else {
+        this.deps.log.warn({ event: 'l2LeaseWriteFailed', ip, reason: why, err: res.error }, 'lease write failed; current holders keep announcing');
+      }
+    } finally {
+      st.writing = false;
+    }
+    this.evaluate(ip);
+  }
+
+  private async giveUp(st: VipState): Promise<void> {
+    if (st.writing || !st.lease) return;
+    st.writing = true;
+    this.stats.leaseWrites++;
+    try {
+      const res = st.desire ? await this.deps.store.release(st.lease) : await this.deps.store.remove(st.lease);
+      if (res.ok) st.lease = st.desire ? res.lease : undefined;
+    } finally {
+      st.writing = false;
+    }
+  }
+
+  private async renewPresence(): Promise<void> {
+    if (this.presenceWriting || this.stopped) return;
+    const mine = this.presence.get(this.deps.me);
+    if (mine && mine.holder === this.deps.me && this.now() - mine.renewTimeMs < this.deps.timing.renewIntervalMs) return;
+    this.presenceWriting = true;
+    try {
+      const res = await this.deps.store.claim(presenceLeaseName(this.deps.me), LeaseKind.Presence, this.deps.me, {}, this.presenceLease);
+      if (res.ok) this.onLease(res.lease);
+      else if (res.conflict) this.presenceLease = undefined; // re-read through the informer / recreate
+    } finally {
+      this.presenceWriting = false;
+    }
+  }
+
+  /** Probe each holder we are first successor for: one VIP per holder per period. */
+  private probeHolders(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    for (const [holder, pr] of this.probes) {
+      if (pr.inFlight || now - pr.lastMs < this.deps.timing.probeIntervalMs) continue;
+      const target = [...this.vips].find(([, st]) => st.lease?.spec?.holderIdentity === holder && this.action(st).kind !== 'idle');
+      if (!target) {
+        this.probes.delete(holder);
+        continue;
+      }
+      const [ip, st] = target;
+      const mac = [...holderMacs(st.lease!).values()][0];
+      if (!mac) continue;
+      pr.inFlight = true;
+      pr.lastMs = now;
+      void this.deps.dataPlane
+        .probe(ip, mac, this.deps.timing.probeTimeoutMs)
+        .catch(() => false)
+        .then((alive) => {
+          pr.inFlight = false;
+          pr.misses = alive ? 0 : pr.misses + 1;
+          if (!alive) {
+            this.deps.log.debug({ event: 'l2ProbeMiss', holder, ip, misses: pr.misses }, 'holder did not answer a probe');
+            if (pr.misses >= this.deps.timing.probeMisses) {
+              for (const [vip, s] of this.vips) if (s.lease?.spec?.holderIdentity === holder) this.evaluate(vip);
+            }
+          }
+        });
+    }
+  }
+}
