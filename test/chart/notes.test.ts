@@ -1,0 +1,83 @@
+/**
+ * NOTES.txt tells the user which of their upstream values are accepted but ignored, and which
+ * keys nobody knows (typos): helm install --dry-run=client prints the rendered notes.
+ */
+import t from 'tap';
+import { CHART_DIR, UPSTREAM_VALUES, helm, valueArgs, type TemplateOptions } from '../fixtures/chart/helm';
+
+async function notes(opts: TemplateOptions = {}): Promise<string> {
+  const res = await helm(['install', 'metallb', CHART_DIR, '--namespace', 'metallb-system', '--dry-run=client', ...valueArgs(opts)]);
+  if (res.code !== 0) throw new Error(`helm install --dry-run failed: ${res.stderr}`);
+  const at = res.stdout.indexOf('NOTES:');
+  if (at < 0) throw new Error(`no NOTES in output:\n${res.stdout.slice(0, 400)}`);
+  return res.stdout.slice(at);
+}
+
+/** The keys listed under a heading, in order. */
+function listed(text: string, heading: RegExp): string[] {
+  const m = heading.exec(text);
+  if (!m) return [];
+  const rest = text.slice(m.index + m[0].length).split('\n').slice(1);
+  const out: string[] = [];
+  for (const line of rest) {
+    const item = /^ {2}- ([^:\s]+)/.exec(line);
+    if (!item) break;
+    out.push(item[1] as string);
+  }
+  return out;
+}
+
+const IGNORED = /These upstream MetalLB values were accepted and are ignored:/;
+const UNKNOWN = /These values are not known to metallb-ts or upstream MetalLB/;
+
+t.test('defaults: no ignored or unknown keys', async (t) => {
+  const text = await notes();
+  t.match(text, 'Deployment metallb-controller (1 replica)');
+  t.match(text, 'DaemonSet metallb-speaker');
+  t.notMatch(text, IGNORED);
+  t.notMatch(text, UNKNOWN);
+});
+
+t.test('upstream 0.16.1 values: every FRR, frr-k8s, memberlist and webhook key is listed', async (t) => {
+  const text = await notes({ valuesFiles: [UPSTREAM_VALUES['0.16.1']] });
+  t.same(listed(text, IGNORED), [
+    'controller.webhookMode',
+    'controller.livenessProbe.port',
+    'controller.readinessProbe.port',
+    'speaker.memberlist',
+    'speaker.livenessProbe.port',
+    'speaker.readinessProbe.port',
+    'speaker.startupProbe',
+    'speaker.bgpDebounceTimeout',
+    'speaker.frr',
+    'speaker.reloader',
+    'speaker.frrMetrics',
+    'speaker.initContainers',
+    'frrk8s',
+    'frr-k8s',
+    'crds.validationFailurePolicy',
+    'tls.cipherSuites',
+    'tls.curvePreferences',
+    'controller.image',
+    'speaker.image',
+  ]);
+  t.match(text, 'controller.image: quay.io/metallb/controller is upstream MetalLB\'s image; ghcr.io/metallb-ts/metallb-ts is used instead');
+  t.notMatch(text, UNKNOWN, 'every key of the upstream file is known');
+});
+
+t.test('upstream 0.13.7 values: its own extra keys (kube-rbac-proxy) are listed too', async (t) => {
+  const text = await notes({ valuesFiles: [UPSTREAM_VALUES['0.13.7']] });
+  const keys = listed(text, IGNORED);
+  for (const k of ['prometheus.rbacProxy', 'speaker.memberlist', 'speaker.frr', 'crds.validationFailurePolicy']) t.ok(keys.includes(k), `${k} listed`);
+  t.notOk(keys.includes('controller.webhookMode'), '0.13.7 does not set webhookMode');
+  t.notMatch(text, UNKNOWN);
+});
+
+t.test('misspelt keys are pointed out', async (t) => {
+  const text = await notes({ set: ['speakr.enabled=true', 'controller.replica=2', 'prometheus.scrapeAnnotation=true'] });
+  t.same(listed(text, UNKNOWN).sort(), ['controller.replica', 'prometheus.scrapeAnnotation', 'speakr']);
+});
+
+t.test('HA controller is described', async (t) => {
+  t.match(await notes({ set: ['controller.replicas=2'] }), 'Deployment metallb-controller (2 replicas, Lease leader election)');
+});

@@ -1,0 +1,101 @@
+/**
+ * Least-privilege RBAC as rendered: the exact rule set of each (Cluster)Role, no wildcards,
+ * Secrets and Leases only in the release namespace, bindings to the right ServiceAccounts.
+ * Widening a rule means changing this table on purpose (and docs/chart-reference.md).
+ */
+import t from 'tap';
+import { at, find, render, type K8sObject } from '../fixtures/chart/helm';
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** One line per (group, resource): "group/resource: verb,verb" with sorted verbs. */
+function flatten(role: K8sObject): string[] {
+  const out: string[] = [];
+  for (const r of at(role, 'rules') as Rule[]) {
+    for (const g of r.apiGroups) for (const res of r.resources) out.push(`${g || 'core'}/${res}: ${[...r.verbs].sort().join(',')}`);
+  }
+  return out.sort();
+}
+
+const READ = 'get,list,watch';
+const CONFIG = ['ipaddresspools', 'l2advertisements', 'bgpadvertisements', 'bgppeers', 'communities', 'bfdprofiles'].map((r) => `metallb.io/${r}: ${READ}`);
+
+const expected: Record<string, string[]> = {
+  'ClusterRole/metallb:controller': [
+    `core/services: ${READ}`,
+    `core/namespaces: ${READ}`,
+    `core/nodes: ${READ}`,
+    'core/services/status: patch,update',
+    'core/events: create,patch',
+  ],
+  'Role/metallb-controller': [
+    `core/secrets: ${READ}`,
+    'core/pods: get',
+    'coordination.k8s.io/leases: create,get,list,update,watch',
+    ...CONFIG,
+    'metallb.io/ipaddresspools/status: get,patch,update',
+    'metallb.io/configurationstates: create,delete,get,list,patch,update,watch',
+    'metallb.io/configurationstates/status: get,patch,update',
+  ],
+  'ClusterRole/metallb:speaker': [
+    `core/services: ${READ}`,
+    `core/namespaces: ${READ}`,
+    `core/nodes: ${READ}`,
+    `discovery.k8s.io/endpointslices: ${READ}`,
+    'core/events: create,patch',
+  ],
+  'Role/metallb-speaker': [
+    `core/secrets: ${READ}`,
+    'core/pods: get',
+    'coordination.k8s.io/leases: create,delete,get,list,update,watch',
+    ...CONFIG,
+    ...['servicel2statuses', 'servicebgpstatuses', 'configurationstates'].map((r) => `metallb.io/${r}: create,delete,get,list,patch,update,watch`),
+    ...['servicel2statuses', 'servicebgpstatuses', 'configurationstates'].map((r) => `metallb.io/${r}/status: get,patch,update`),
+  ],
+};
+
+t.test('each role grants exactly the listed rules', async (t) => {
+  const docs = await render();
+  for (const [key, rules] of Object.entries(expected)) {
+    const [kind, name] = key.split('/') as [string, string];
+    t.same(flatten(find(docs, kind, name)), [...rules].sort(), key);
+  }
+  const roles = docs.filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole');
+  t.equal(roles.length, Object.keys(expected).length, 'no other roles');
+  for (const role of roles) {
+    for (const r of at(role, 'rules') as Rule[]) {
+      t.notOk([...r.apiGroups, ...r.resources, ...r.verbs].includes('*'), `${role.metadata.name}: no wildcard`);
+      if (role.kind === 'ClusterRole') {
+        t.notOk(r.resources.includes('secrets'), `${role.metadata.name}: Secrets are namespace-scoped only`);
+        t.notOk(r.resources.includes('leases'), `${role.metadata.name}: Leases are namespace-scoped only`);
+        t.notOk(r.apiGroups.includes('metallb.io'), `${role.metadata.name}: metallb.io objects are namespace-scoped only`);
+      }
+      t.notOk(r.verbs.includes('update') && r.resources.includes('services'), 'nobody updates a Service spec');
+    }
+  }
+});
+
+t.test('bindings tie each role to its own ServiceAccount', async (t) => {
+  const docs = await render();
+  for (const component of ['controller', 'speaker']) {
+    for (const [kind, name, roleKind] of [
+      ['ClusterRoleBinding', `metallb:${component}`, 'ClusterRole'],
+      ['RoleBinding', `metallb-${component}`, 'Role'],
+    ] as const) {
+      const b = find(docs, kind, name);
+      t.same(at(b, 'roleRef'), { apiGroup: 'rbac.authorization.k8s.io', kind: roleKind, name }, `${kind}/${name} roleRef`);
+      t.same(at(b, 'subjects'), [{ kind: 'ServiceAccount', name: `metallb-${component}`, namespace: 'metallb-system' }], `${kind}/${name} subjects`);
+    }
+  }
+});
+
+t.test('rbac.create=false renders no RBAC; a disabled component gets none', async (t) => {
+  const off = await render({ set: ['rbac.create=false'] });
+  t.notOk(off.some((d) => d.kind.startsWith('Role') || d.kind.startsWith('ClusterRole')));
+  const noSpeaker = await render({ set: ['speaker.enabled=false'] });
+  t.notOk(noSpeaker.some((d) => d.metadata.name.includes('speaker')), 'no speaker objects at all');
+});
