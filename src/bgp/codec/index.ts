@@ -18,7 +18,7 @@ export { Framer } from './header';
 export { endOfRib, endOfRibFamily } from './end-of-rib';
 export { notificationFor } from './notification';
 export { updateErrorAction } from './update';
-export { afiOf, formatIpv4, formatIpv6, parseIpv4, parseIpv6, prefixWireLength } from './prefix';
+export { afiOf, canonicalPrefix, formatIpv4, formatIpv6, parseIpv4, parseIpv6, prefixWireLength } from './prefix';
 
 /** The context before OPENs are exchanged: 2-octet AS. */
 export const initialContext: CodecContext = { fourOctetAs: false };

@@ -229,3 +229,28 @@ export function readPrefixes(
   }
   return out;
 }
+
+/**
+ * The canonical text of a prefix (host bits cleared, RFC 5952 for IPv6), or undefined when it
+ * is not a valid prefix. Canonical keys make '10.0.0.1/24' and '10.0.0.0/24' the same route.
+ */
+export function canonicalPrefix(prefix: string): string | undefined {
+  const slash = prefix.indexOf('/');
+  if (slash < 0) return undefined;
+  const lenText = prefix.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(lenText)) return undefined;
+  const len = Number(lenText);
+  if (!prefix.includes(':')) {
+    const v = parseIpv4(prefix, 0, slash);
+    if (v === undefined || len > 32) return undefined;
+    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    return `${formatIpv4((v & mask) >>> 0)}/${len}`;
+  }
+  const b = new Uint8Array(16);
+  if (len > 128 || !parseIpv6(prefix, b, 0, 0, slash)) return undefined;
+  for (let i = 0; i < 16; i++) {
+    const bits = Math.min(8, Math.max(0, len - 8 * i));
+    b[i]! &= (0xff << (8 - bits)) & 0xff;
+  }
+  return `${formatIpv6(b)}/${len}`;
+}
