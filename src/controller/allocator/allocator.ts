@@ -1,0 +1,543 @@
+/**
+ * The IP allocator: pure in-memory state, no I/O, no clock. Same semantics as upstream
+ * `internal/allocator` (metallb-spec.md §3.5-§3.8, §3.12), with these deliberate differences:
+ *
+ * - Pool order is deterministic: pinned pools of equal priority and generic pools are tried in
+ *   name order (upstream: Go map order, i.e. random). First-fit inside a pool is unchanged.
+ * - An address stays "in use" while any Service holds it; upstream forgets the sharing key of an
+ *   address whose remaining users expose no ports, which cannot happen for a valid Service.
+ * - Capacity saturates at MaxInt64 instead of overflowing (§3.12).
+ * - Failures carry a `detail` that explains, pool by pool, why nothing could be allocated.
+ *
+ * Costs: an allocation is a handful of interval-set lookups per candidate pool, independent of
+ * pool size; memory grows with the number of allocations, never with pool size.
+ */
+import type { Pool, PoolIndex } from '../../config/types';
+import { formatIp, goQuote, goQuoteList, isBuggyIp, type IpAddr, type IpFamily } from '../ip-addr';
+import { IntervalSet } from '../ip-interval-set';
+import { PoolState, type ScanRange } from './pool-state';
+import { explainAutoFailure, explainPoolFailure, poolCompatibility } from './explain';
+import {
+  AllocErrorCode,
+  IpFamilyPolicy,
+  fail,
+  ok,
+  portString,
+  type AllocRequest,
+  type AllocResult,
+  type Allocation,
+  type PoolCounters,
+  type Port,
+  type ServiceFamily,
+  type SetPoolsReport,
+} from './types';
+
+/** Who holds one address. Every holder has the same sharing and backend keys (§3.6). */
+interface IpUse {
+  sharing: string;
+  backend: string;
+  services: string[];
+}
+
+/** Free candidates of one pool, at most one per family (upstream `Allocation`). */
+interface Candidates {
+  readonly pool: PoolState;
+  v4?: IpAddr;
+  v6?: IpAddr;
+}
+
+function candidateFor(c: Candidates, family: IpFamily): IpAddr | undefined {
+  return family === 4 ? c.v4 : c.v6;
+}
+
+/** Family of a list of LB IPs as upstream's `ipfamily.ForAddresses` sees it. */
+export function familyOfIps(ips: readonly IpAddr[]): AllocResult<ServiceFamily> {
+  if (ips.length === 1) return ok((ips[0] as IpAddr).family === 4 ? 'ipv4' : 'ipv6');
+  if (ips.length === 2) {
+    if ((ips[0] as IpAddr).family === (ips[1] as IpAddr).family) {
+      return fail(AllocErrorCode.SameFamily, `IPFamilyForAddresses: same address family ${goQuoteList(ips)}`);
+    }
+    return ok('dual');
+  }
+  return fail(AllocErrorCode.TooManyAddresses, `IPFamilyForAddresses: invalid ips length ${ips.length} ${goQuoteList(ips)}`);
+}
+
+/** The IP allocator. One instance per controller process; state is rebuilt from Service status. */
+export class Allocator {
+  private pools = new Map<string, PoolState>();
+  private index: PoolIndex = { byNamespace: new Map(), byServiceSelector: [] };
+  /** Per family, every pool range sorted by first address, for O(log n) `poolFor`. */
+  private table4: { first: bigint; last: bigint; pool: PoolState }[] = [];
+  private table6: { first: bigint; last: bigint; pool: PoolState }[] = [];
+  private genericPools: PoolState[] = [];
+  private readonly allocated = new Map<string, Allocation>();
+  private uses4 = new Map<bigint, IpUse>();
+  private uses6 = new Map<bigint, IpUse>();
+  /** Sharing key -> addresses (per family) currently recorded with that key. */
+  private shareIndex = new Map<string, [IntervalSet, IntervalSet]>();
+  private readonly dirty = new Set<string>();
+
+  /** True once a configuration with at least one pool is loaded. */
+  hasPools(): boolean {
+    return this.pools.size > 0;
+  }
+
+  /** Names of the pools of the current configuration, sorted. */
+  poolNames(): string[] {
+    return [...this.pools.keys()].sort();
+  }
+
+  /** The current config's pool, if any. */
+  poolByName(name: string): Pool | undefined {
+    return this.pools.get(name)?.pool;
+  }
+
+  /**
+   * Install a new configuration (upstream `SetPools`, §3.8): always accepted; allocations whose
+   * IPs no pool contains any more are dropped, renamed/split pools re-home theirs.
+   */
+  setPools(pools: ReadonlyMap<string, Pool>, index: PoolIndex): SetPoolsReport {
+    const removedPools = [...this.pools.keys()].filter((n) => !pools.has(n)).sort();
+    for (const n of removedPools) this.dirty.delete(n);
+    this.pools = new Map([...pools.values()].map((p) => [p.name, new PoolState(p)]));
+    this.index = index;
+    const t4: { first: bigint; last: bigint; pool: PoolState }[] = [];
+    const t6: { first: bigint; last: bigint; pool: PoolState }[] = [];
+    for (const ps of this.pools.values()) {
+      for (const r of ps.ranges) (r.family === 4 ? t4 : t6).push({ first: r.first, last: r.last, pool: ps });
+    }
+    const byFirst = (a: { first: bigint }, b: { first: bigint }): number => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0);
+    this.table4 = t4.sort(byFirst);
+    this.table6 = t6.sort(byFirst);
+    this.genericPools = [...this.pools.values()]
+      .filter((p) => p.pool.autoAssign && p.pool.serviceAllocation === undefined)
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+
+    // Rebuild every index from the surviving allocations: they were mutually consistent
+    // before, so no sharing check is needed (upstream uses its internal assign here too).
+    const old = [...this.allocated.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    this.allocated.clear();
+    this.uses4 = new Map();
+    this.uses6 = new Map();
+    this.shareIndex = new Map();
+    const released: { service: string; ips: IpAddr[]; pool: string }[] = [];
+    const moved: { service: string; from: string; to: string }[] = [];
+    for (const [service, a] of old) {
+      const ps = this.poolFor(a.ips);
+      if (ps === undefined) {
+        released.push({ service, ips: [...a.ips], pool: a.pool });
+        continue;
+      }
+      if (ps.name !== a.pool) moved.push({ service, from: a.pool, to: ps.name });
+      this.record(service, { ...a, pool: ps.name });
+    }
+    const refreshedPools = this.poolNames();
+    for (const n of refreshedPools) this.dirty.add(n);
+    return { removedPools, refreshedPools, released, moved };
+  }
+
+  private uses(family: IpFamily): Map<bigint, IpUse> {
+    return family === 4 ? this.uses4 : this.uses6;
+  }
+
+  /** The pool that contains every one of `ips` (upstream `poolFor`), or undefined. */
+  private poolFor(ips: readonly IpAddr[]): PoolState | undefined {
+    let found: PoolState | undefined;
+    for (const ip of ips) {
+      const ps = this.poolOfIp(ip);
+      if (ps === undefined || (found !== undefined && found !== ps)) return undefined;
+      found = ps;
+    }
+    return found;
+  }
+
+  private poolOfIp(ip: IpAddr): PoolState | undefined {
+    const table = ip.family === 4 ? this.table4 : this.table6;
+    let lo = 0;
+    let hi = table.length - 1;
+    let hit: { first: bigint; last: bigint; pool: PoolState } | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const e = table[mid] as { first: bigint; last: bigint; pool: PoolState };
+      if (e.first <= ip.value) {
+        hit = e;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (hit === undefined || hit.last < ip.value) return undefined;
+    if (hit.pool.pool.avoidBuggyIPs && isBuggyIp(ip)) return undefined;
+    return hit.pool;
+  }
+
+  /** Name of the pool holding these IPs under the current config (upstream `PoolForIP`). */
+  poolForIps(ips: readonly IpAddr[]): string | undefined {
+    return ips.length === 0 ? undefined : this.poolFor(ips)?.name;
+  }
+
+  /** Record an allocation without checks (upstream's internal `assign`). */
+  private record(service: string, a: Allocation): void {
+    this.unassign(service);
+    this.allocated.set(service, a);
+    const ps = this.pools.get(a.pool);
+    for (const ip of a.ips) {
+      const uses = this.uses(ip.family);
+      const use = uses.get(ip.value);
+      if (use === undefined) {
+        uses.set(ip.value, { sharing: a.sharingKey, backend: a.backendKey, services: [service] });
+        ps?.markUsed(ip);
+        this.indexShare(a.sharingKey, ip, true);
+      } else {
+        if (use.sharing !== a.sharingKey) {
+          this.indexShare(use.sharing, ip, false);
+          this.indexShare(a.sharingKey, ip, true);
+        }
+        use.sharing = a.sharingKey;
+        use.backend = a.backendKey;
+        use.services.push(service);
+      }
+    }
+    this.dirty.add(a.pool);
+  }
+
+  private indexShare(key: string, ip: IpAddr, add: boolean): void {
+    if (key === '') return;
+    let sets = this.shareIndex.get(key);
+    if (sets === undefined) {
+      if (!add) return;
+      sets = [new IntervalSet(), new IntervalSet()];
+      this.shareIndex.set(key, sets);
+    }
+    const set = sets[ip.family === 4 ? 0 : 1];
+    if (add) set.add(ip.value);
+    else {
+      set.remove(ip.value);
+      if (sets[0].size === 0n && sets[1].size === 0n) this.shareIndex.delete(key);
+    }
+  }
+
+  /** Free the Service's addresses; false if it had none (upstream `Unassign`). */
+  unassign(service: string): boolean {
+    const a = this.allocated.get(service);
+    if (a === undefined) return false;
+    this.allocated.delete(service);
+    const ps = this.pools.get(a.pool);
+    for (const ip of a.ips) {
+      const uses = this.uses(ip.family);
+      const use = uses.get(ip.value);
+      if (use === undefined) continue;
+      use.services = use.services.filter((s) => s !== service);
+      if (use.services.length === 0) {
+        uses.delete(ip.value);
+        ps?.markFree(ip);
+        this.indexShare(use.sharing, ip, false);
+      }
+    }
+    if (ps !== undefined) this.dirty.add(a.pool);
+    return true;
+  }
+
+  /**
+   * May `service` use `ip` with these keys and ports? Upstream `checkSharing`: a held address
+   * needs the same non-empty sharing key and backend key unless the Service is its only holder,
+   * and no (protocol, port) held there by another Service.
+   */
+  private checkSharing(service: string, ip: IpAddr, ports: readonly Port[], sharing: string, backend: string): AllocResult<undefined> {
+    const use = this.uses(ip.family).get(ip.value);
+    if (use === undefined) return ok(undefined);
+    const others = use.services.filter((s) => s !== service);
+    const why = sharingMismatch(use, sharing, backend);
+    if (why !== undefined && others.length > 0) {
+      return fail(
+        AllocErrorCode.SharingKeyConflict,
+        `can't change sharing key for ${goQuote(service)}, address also in use by ${[...others].sort().join(',')}`,
+        why,
+      );
+    }
+    for (const p of ports) {
+      for (const other of others) {
+        const held = this.allocated.get(other)?.ports ?? [];
+        if (held.some((h) => h.protocol === p.protocol && h.port === p.port)) {
+          return fail(
+            AllocErrorCode.PortConflict,
+            `port ${portString(p)} is already in use on ${goQuote(formatIp(ip))}`,
+            `held by ${other}`,
+          );
+        }
+      }
+    }
+    return ok(undefined);
+  }
+
+  /** Upstream `Assign`: claim exactly these IPs for the Service, or say why not. */
+  assign(req: AllocRequest, ips: readonly IpAddr[]): AllocResult<readonly IpAddr[]> {
+    const ps = ips.length === 0 ? undefined : this.poolFor(ips);
+    if (ps === undefined) {
+      return fail(AllocErrorCode.NotInConfig, `${goQuoteList(ips)} is not allowed in config`, notInConfigDetail(this, ips));
+    }
+    const compat = poolCompatibility(ps.pool, req);
+    if (!compat.ok) {
+      return fail(AllocErrorCode.PoolNotCompatible, `pool ${ps.name} not compatible for ip assignment`, compat.reason);
+    }
+    if (ips.length > 2) return fail(AllocErrorCode.TooManyAddresses, `more than two addresses ${goQuoteList(ips)}`);
+    if (ips.length === 2 && (ips[0] as IpAddr).family === (ips[1] as IpAddr).family) {
+      return fail(AllocErrorCode.SameFamily, `${goQuote(formatIp(ips[0] as IpAddr))} ${goQuote(formatIp(ips[1] as IpAddr))} has the same family`);
+    }
+    for (const ip of ips) {
+      const r = this.checkSharing(req.key, ip, req.ports, req.sharingKey, req.backendKey);
+      if (!r.ok) return r;
+    }
+    this.record(req.key, { pool: ps.name, ips: [...ips], ports: [...req.ports], sharingKey: req.sharingKey, backendKey: req.backendKey });
+    return ok(ips);
+  }
+
+  /** First address of `range` this Service may take, first-fit (upstream `getIPFromCIDR`). */
+  private firstUsable(ps: PoolState, range: ScanRange, req: AllocRequest): bigint | undefined {
+    const free = ps.firstFree(range);
+    const bound = free === undefined ? range.last : free - 1n;
+    let best: bigint | undefined;
+    const acceptable = (v: bigint): boolean =>
+      !(ps.pool.avoidBuggyIPs && isBuggyIp({ family: range.family, value: v })) &&
+      this.checkSharing(req.key, { family: range.family, value: v }, req.ports, req.sharingKey, req.backendKey).ok;
+    // An address below the first free one can only be usable if it is already shared under
+    // this Service's key (or held by this Service alone), so only those are examined.
+    const shared = req.sharingKey === '' ? undefined : this.shareIndex.get(req.sharingKey)?.[range.family === 4 ? 0 : 1];
+    for (let m = shared?.nextMember(range.first); shared !== undefined && m !== undefined && m <= bound; m = shared.nextMember(m + 1n)) {
+      if (acceptable(m)) {
+        best = m;
+        break;
+      }
+    }
+    for (const own of this.allocated.get(req.key)?.ips ?? []) {
+      if (own.family !== range.family || own.value < range.first || own.value > bound) continue;
+      if ((best === undefined || own.value < best) && acceptable(own.value)) best = own.value;
+    }
+    return best ?? free;
+  }
+
+  /** Upstream `getFreeIPsFromPool`, limited to the families the caller can use. */
+  private candidates(ps: PoolState, req: AllocRequest, families: readonly IpFamily[]): Candidates {
+    const c: Candidates = { pool: ps };
+    for (const range of ps.ranges) {
+      if (!families.includes(range.family) || candidateFor(c, range.family) !== undefined) continue;
+      const v = this.firstUsable(ps, range, req);
+      if (v === undefined) continue;
+      if (range.family === 4) c.v4 = { family: 4, value: v };
+      else c.v6 = { family: 6, value: v };
+    }
+    return c;
+  }
+
+  /** Upstream `selectIPsForFamilyAndPolicy` as specified in metallb-spec.md §3.5 C.3. */
+  private select(c: Candidates, family: ServiceFamily, policy: IpFamilyPolicy): AllocResult<IpAddr[]> {
+    let ips: IpAddr[] | undefined;
+    if (family === 'ipv4' && c.v4) ips = [c.v4];
+    else if (family === 'ipv6' && c.v6) ips = [c.v6];
+    else if (family === 'dual' && policy === IpFamilyPolicy.RequireDualStack && c.v4 && c.v6) ips = [c.v4, c.v6];
+    else if (family === 'dual' && policy === IpFamilyPolicy.PreferDualStack) {
+      const both = [c.v4, c.v6].filter((ip): ip is IpAddr => ip !== undefined);
+      if (both.length > 0) ips = both;
+    }
+    if (ips === undefined) {
+      return fail(AllocErrorCode.NoIpsForFamily, `no available IPs in pool ${c.pool.name} for ${family} IPFamily`);
+    }
+    return ok(ips);
+  }
+
+  /** Upstream `findBestPoolForService`. */
+  private bestPool(pools: readonly PoolState[], req: AllocRequest): AllocResult<Candidates> {
+    const primary: IpFamily = req.primaryFamily;
+    const secondary: IpFamily = primary === 4 ? 6 : 4;
+    const single: IpFamily | undefined = req.family === 'ipv4' ? 4 : req.family === 'ipv6' ? 6 : undefined;
+    const families: IpFamily[] = single === undefined ? [4, 6] : [single];
+    const prefer = req.policy === IpFamilyPolicy.PreferDualStack && req.family === 'dual';
+    let primaryCand: Candidates | undefined;
+    let secondaryCand: Candidates | undefined;
+    for (const ps of pools) {
+      const c = this.candidates(ps, req, families);
+      if (single !== undefined && candidateFor(c, single)) return ok(c);
+      const p = candidateFor(c, primary);
+      const s = candidateFor(c, secondary);
+      if (p && s) return ok(c);
+      if (!prefer) continue;
+      if (p && primaryCand === undefined) primaryCand = c;
+      if (s && secondaryCand === undefined) secondaryCand = c;
+    }
+    const best = primaryCand ?? secondaryCand;
+    return best ? ok(best) : fail(AllocErrorCode.NoSuitablePool, `no suitable pool for ${req.family} IPFamily`);
+  }
+
+  /** Pools pinned to this Service by serviceAllocation, in priority order (upstream `pinnedPoolsForService`). */
+  pinnedPools(req: AllocRequest): PoolState[] {
+    const names = [...(this.index.byNamespace.get(req.namespace) ?? []), ...this.index.byServiceSelector];
+    const seen = new Set<string>();
+    const out: PoolState[] = [];
+    for (const n of names) {
+      const ps = this.pools.get(n);
+      if (ps === undefined || seen.has(n) || !ps.pool.autoAssign || !poolCompatibility(ps.pool, req).ok) continue;
+      seen.add(n);
+      out.push(ps);
+    }
+    // Positive priorities ascending, then priority 0; stable, so ties keep name order.
+    const prio = (p: PoolState): number => {
+      const v = p.pool.serviceAllocation?.priority ?? 0;
+      return v > 0 ? v : Number.MAX_SAFE_INTEGER;
+    };
+    return out.sort((a, b) => prio(a) - prio(b));
+  }
+
+  /** Generic pools: autoAssign and no serviceAllocation, in name order. */
+  genericPoolList(): readonly PoolState[] {
+    return this.genericPools;
+  }
+
+  private allocateFromPools(pools: readonly PoolState[], req: AllocRequest): AllocResult<readonly IpAddr[]> {
+    const best = this.bestPool(pools, req);
+    if (!best.ok) return best;
+    const ips = this.select(best.value, req.family, req.policy);
+    if (ips.ok) {
+      const r = this.assign(req, ips.value);
+      if (r.ok) return r;
+    }
+    return fail(AllocErrorCode.NoAvailableIps, 'no available IPs');
+  }
+
+  /** Upstream `Allocate`: automatic allocation, pinned pools first, then generic pools. */
+  allocate(req: AllocRequest): AllocResult<readonly IpAddr[]> {
+    const current = this.allocated.get(req.key);
+    if (current !== undefined) return this.assign(req, current.ips);
+    const pinned = this.allocateFromPools(this.pinnedPools(req), req);
+    if (pinned.ok) return pinned;
+    const generic = this.allocateFromPools(this.genericPools, req);
+    if (generic.ok) return generic;
+    return fail(AllocErrorCode.NoAvailableIps, 'no available IPs', explainAutoFailure(this, req));
+  }
+
+  /** Upstream `AllocateFromPool`: the pool annotation path (autoAssign is ignored). */
+  allocateFromPool(req: AllocRequest, poolName: string): AllocResult<readonly IpAddr[]> {
+    const current = this.allocated.get(req.key);
+    if (current !== undefined) {
+      const fam = familyOfIps(current.ips);
+      if (!fam.ok) return fam;
+      if (req.policy !== IpFamilyPolicy.PreferDualStack && fam.value !== req.family) {
+        return fail(AllocErrorCode.WrongFamily, `IP for wrong family assigned alloc ${fam.value} service family ${req.family}`);
+      }
+      return this.assign(req, current.ips);
+    }
+    const ps = this.pools.get(poolName);
+    if (ps === undefined) return fail(AllocErrorCode.UnknownPool, `unknown pool ${goQuote(poolName)}`, `pools: ${this.poolNames().join(', ') || 'none'}`);
+    const families: IpFamily[] = req.family === 'ipv4' ? [4] : req.family === 'ipv6' ? [6] : [4, 6];
+    const ips = this.select(this.candidates(ps, req, families), req.family, req.policy);
+    if (!ips.ok) return fail(ips.error.code, ips.error.message, explainPoolFailure(this, ps, req, families));
+    return this.assign(req, ips.value);
+  }
+
+  /** Upstream `AllocateFromPoolForAdditionalFamily`: grow a PreferDualStack Service from its own pool. */
+  allocateAdditionalFamily(req: AllocRequest, existing: IpAddr, poolName: string): AllocResult<IpAddr> {
+    const family: IpFamily = existing.family === 4 ? 6 : 4;
+    const ps = this.pools.get(poolName);
+    if (ps === undefined) return fail(AllocErrorCode.UnknownPool, `unknown pool ${goQuote(poolName)}`);
+    const ips = this.select(this.candidates(ps, req, [family]), family === 4 ? 'ipv4' : 'ipv6', IpFamilyPolicy.SingleStack);
+    if (!ips.ok) return fail(ips.error.code, ips.error.message, explainPoolFailure(this, ps, req, [family]));
+    const added = ips.value[0] as IpAddr;
+    const r = this.assign(req, [existing, added]);
+    return r.ok ? ok(added) : r;
+  }
+
+  /** The Service's allocation, if any. */
+  allocationOf(service: string): Allocation | undefined {
+    return this.allocated.get(service);
+  }
+
+  /** Pool of the Service's allocation ('' semantics of upstream `Pool` become undefined). */
+  poolOf(service: string): string | undefined {
+    return this.allocated.get(service)?.pool;
+  }
+
+  /** Every allocation, keyed by Service. */
+  allocations(): ReadonlyMap<string, Allocation> {
+    return this.allocated;
+  }
+
+  /** Services holding an address (sorted), for diagnostics and conflict reports. */
+  holdersOf(ip: IpAddr): string[] {
+    return [...(this.uses(ip.family).get(ip.value)?.services ?? [])].sort();
+  }
+
+  /** Sharing key recorded on an address, if held. */
+  sharingOf(ip: IpAddr): { sharing: string; backend: string } | undefined {
+    const u = this.uses(ip.family).get(ip.value);
+    return u === undefined ? undefined : { sharing: u.sharing, backend: u.backend };
+  }
+
+  /** Counters of one pool (upstream `CountersForPool` plus the metric totals). */
+  counters(poolName: string): PoolCounters | undefined {
+    const ps = this.pools.get(poolName);
+    if (ps === undefined) return undefined;
+    const a4 = ps.inUse(4);
+    const a6 = ps.inUse(6);
+    return {
+      assignedIPv4: a4,
+      assignedIPv6: a6,
+      availableIPv4: ps.capacity.v4 - a4,
+      availableIPv6: ps.capacity.v6 - a6,
+      total: ps.capacity.total,
+      totalIPv4: ps.capacity.v4,
+      totalIPv6: ps.capacity.v6,
+      inUse: a4 + a6,
+    };
+  }
+
+  /** Pools whose counters may have changed since the last call (the pool-status writer drains this). */
+  drainChangedPools(): string[] {
+    const out = [...this.dirty].filter((n) => this.pools.has(n)).sort();
+    this.dirty.clear();
+    return out;
+  }
+
+  /** Internal: pool state by name, for the explainer. */
+  poolState(name: string): PoolState | undefined {
+    return this.pools.get(name);
+  }
+
+  /** Internal: every pool state in name order, for the explainer. */
+  poolStates(): PoolState[] {
+    return [...this.pools.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Internal: the reason the first address of a full-looking range was refused, for the explainer. */
+  sharingRefusal(req: AllocRequest, ip: IpAddr): string | undefined {
+    const r = this.checkSharing(req.key, ip, req.ports, req.sharingKey, req.backendKey);
+    return r.ok ? undefined : r.error.detail === undefined ? r.error.message : `${r.error.message}: ${r.error.detail}`;
+  }
+
+  /** Internal: addresses of a pool family recorded under a sharing key (ascending, at most `limit`). */
+  sharedAddresses(key: string, family: IpFamily, first: bigint, last: bigint, limit: number): bigint[] {
+    const set = key === '' ? undefined : this.shareIndex.get(key)?.[family === 4 ? 0 : 1];
+    const out: bigint[] = [];
+    for (let m = set?.nextMember(first); set && m !== undefined && m <= last && out.length < limit; m = set.nextMember(m + 1n)) out.push(m);
+    return out;
+  }
+}
+
+/** Upstream `sharingOK` text, or undefined when the keys are compatible. */
+function sharingMismatch(existing: { sharing: string; backend: string }, sharing: string, backend: string): string | undefined {
+  if (existing.sharing === '') return 'existing service does not allow sharing';
+  if (sharing === '') return 'new service does not allow sharing';
+  if (existing.sharing !== sharing) return `sharing key ${goQuote(sharing)} does not match existing sharing key ${goQuote(existing.sharing)}`;
+  if (existing.backend !== backend) return `backend key ${goQuote(backend)} does not match existing sharing key ${goQuote(existing.backend)}`;
+  return undefined;
+}
+
+function notInConfigDetail(a: Allocator, ips: readonly IpAddr[]): string {
+  if (ips.length === 0) return 'no address given';
+  const parts = ips.map((ip) => {
+    for (const ps of a.poolStates()) {
+      const inRange = ps.ranges.some((r) => r.family === ip.family && ip.value >= r.first && ip.value <= r.last);
+      if (inRange && ps.pool.avoidBuggyIPs && isBuggyIp(ip)) return `${formatIp(ip)} is in pool ${ps.name} but that pool avoids .0 and .255 addresses (avoidBuggyIPs)`;
+      if (inRange) return `${formatIp(ip)} is in pool ${ps.name}`;
+    }
+    return `${formatIp(ip)} is in no pool`;
+  });
+  if (ips.length === 2 && parts.every((p) => p.includes(' is in pool '))) parts.push('both addresses must come from the same pool');
+  return parts.join('; ');
+}
