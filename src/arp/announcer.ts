@@ -1,0 +1,442 @@
+/**
+ * The L2 announcer: the I/O shell around the pure responder. One AF_PACKET socket per interface
+ * in use (native addon, kernel BPF filter 'arp-ns'), solicited-node multicast groups joined per
+ * IPv6 VIP, gratuitous bursts and refreshes on one timer, probes for fast failure detection, and
+ * counters the speaker maps to upstream's metallb_layer2_* metrics.
+ */
+import { EventEmitter } from 'node:events';
+import { BadFrameReason, isBadFrame } from './ethernet';
+import { decodeFrame, encodeFrame, type ArpFrame, type Frame, type NdpFrame } from './frame';
+import { GarpSchedule, DEFAULT_GARP_TIMING, type GarpTiming } from './garp-schedule';
+import {
+  DEFAULT_EXCLUDED_INTERFACES,
+  eligibleInterfaces,
+  selectInterfaces,
+  type InterfaceScan,
+  type InterfaceSelection,
+} from './interfaces';
+import { macToBytes, normaliseMac, parseIp, solicitedNodeMac } from './addr';
+import { DropReason, claimOf, gratuitousFrames, probeFrame, respond, type Announcement, type ResponderContext } from './responder';
+import { defaultL2System, type L2Socket, type L2System } from './l2-system';
+import type { Logger } from '../util/log';
+import { errorMessage } from '../util/errors';
+
+/** Timers the announcer uses; injected by tests, real ones by default. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Real time; timers are unref'd so a pending GARP refresh never keeps a process alive. */
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Options for {@link L2Announcer}. */
+export interface L2AnnouncerOptions {
+  logger: Logger;
+  /** Gratuitous burst and refresh; defaults in DEFAULT_GARP_TIMING. */
+  garp?: Partial<GarpTiming>;
+  /** Interface-name regexes never served (upstream's excludel2); default: the chart's list. */
+  excludeInterfaces?: readonly string[];
+  /** Rescan interfaces this often (upstream: 10 s); 0 = only on demand. */
+  rescanIntervalMs?: number;
+  clock?: Clock;
+  /** Interface listing and packet sockets; the native addon by default. */
+  system?: L2System;
+}
+
+/** Emitted when another station claims an IP we announce on that interface. */
+export interface ConflictEvent {
+  ip: string;
+  mac: string;
+  interface: string;
+}
+
+/** Cumulative counts since start, per IP where upstream labels by IP. */
+export interface L2Counters {
+  /** metallb_layer2_requests_received: ARP requests / NS for announced IPs, answered. */
+  requestsReceived: Record<string, number>;
+  /** metallb_layer2_responses_sent. */
+  responsesSent: Record<string, number>;
+  /** metallb_layer2_gratuitous_sent: frames (an IPv4 round is two frames, as upstream). */
+  gratuitousSent: Record<string, number>;
+  framesReceived: number;
+  dropped: Record<DropReason, number>;
+  /** Undecodable frames by BadFrame reason. */
+  badFrames: Record<string, number>;
+  conflicts: number;
+  sendErrors: number;
+  probesSent: number;
+}
+
+/** Options for {@link L2Announcer.probe}. */
+export interface ProbeOptions {
+  /** Resolve false after this long without an answer (default 1000 ms). */
+  timeoutMs?: number;
+  /** Interfaces to probe on (default: every eligible one for the IP's family). */
+  interfaces?: 'all' | readonly string[];
+}
+
+interface Served {
+  family: 4 | 6;
+  request: 'all' | readonly string[];
+  /** Interfaces currently serving the IP (resolved from request at announce and rescan). */
+  interfaces: string[];
+  /** solicited-node MAC joined on each of `interfaces` (IPv6 only). */
+  groupMac?: string;
+}
+
+interface SocketEntry {
+  sock: L2Socket;
+  ctx: ResponderContext;
+  /** Joined multicast MAC -> number of VIPs needing it (VIPs can share a solicited-node group). */
+  groups: Map<string, number>;
+}
+
+interface PendingProbe {
+  resolve: (ok: boolean) => void;
+  timer: unknown;
+}
+
+/** Announces IPs on L2 and answers for them; see docs/l2.md. */
+export class L2Announcer extends EventEmitter {
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly system: L2System;
+  private readonly exclude: readonly string[];
+  private readonly schedule: GarpSchedule;
+  private readonly announced = new Map<string, Announcement>();
+  private readonly served = new Map<string, Served>();
+  private readonly sockets = new Map<string, SocketEntry>();
+  private readonly ownMacs = new Set<string>();
+  private readonly probes = new Map<string, Set<PendingProbe>>();
+  private readonly c: L2Counters = {
+    requestsReceived: {},
+    responsesSent: {},
+    gratuitousSent: {},
+    framesReceived: 0,
+    dropped: Object.fromEntries(Object.values(DropReason).map((r) => [r, 0])) as Record<DropReason, number>,
+    badFrames: Object.fromEntries(Object.values(BadFrameReason).map((r) => [r, 0])),
+    conflicts: 0,
+    sendErrors: 0,
+    probesSent: 0,
+  };
+  private scan: InterfaceScan = { present: [], eligible: [], skipped: [] };
+  private linkLocals = new Map<string, string>();
+  private garpTimer: unknown;
+  private garpTimerAt: number | undefined;
+  private rescanTimer: unknown;
+  private closed = false;
+
+  constructor(private readonly opts: L2AnnouncerOptions) {
+    super();
+    this.log = opts.logger.child({ component: 'l2-announcer' });
+    this.clock = opts.clock ?? realClock;
+    this.system = opts.system ?? defaultL2System();
+    this.exclude = opts.excludeInterfaces ?? DEFAULT_EXCLUDED_INTERFACES;
+    this.schedule = new GarpSchedule({ ...DEFAULT_GARP_TIMING, ...opts.garp });
+    this.rescan();
+  }
+
+  /**
+   * Announce `ip` on `interfaces` ('all' or an empty list: every eligible interface; as the
+   * L2Advertisement field). Idempotent; every call (re)starts the gratuitous burst, as upstream's
+   * SetBalancer does. Returns ok:false, and announces nothing, when none of the named interfaces
+   * exists here (the speaker turns that into upstream's announceFailed event).
+   */
+  announce(ip: string, interfaces: 'all' | readonly string[] = 'all'): InterfaceSelection {
+    this.assertOpen();
+    const addr = parseIp(ip);
+    const selection = selectInterfaces(this.scan, interfaces, addr.family);
+    if (!selection.ok) {
+      this.withdraw(addr.text);
+      this.log.warn({ event: 'announceFailed', ip: addr.text, interfaces: selection.requested }, 'no such interface on this node');
+      return selection;
+    }
+    const request = interfaces === 'all' || interfaces.length === 0 ? 'all' : [...interfaces];
+    this.announced.set(addr.text, { interfaces: request === 'all' ? 'all' : new Set(request) });
+    const served: Served = { family: addr.family, request, interfaces: [] };
+    if (addr.family === 6) served.groupMac = solicitedNodeMac(addr.bytes);
+    this.setServedInterfaces(served, selection.interfaces);
+    this.served.set(addr.text, served);
+    this.log.debug({ event: 'announce', ip: addr.text, interfaces: served.interfaces }, 'announcing');
+    if (this.schedule.trigger(addr.text, this.clock.now())) this.sendGratuitous(addr.text);
+    this.armGarpTimer();
+    return { ok: true, interfaces: [...served.interfaces] };
+  }
+
+  /** Stop announcing `ip`: from this call on no frame is answered for it. No goodbye is sent. */
+  withdraw(ip: string): void {
+    const text = parseIp(ip).text;
+    const served = this.served.get(text);
+    this.announced.delete(text);
+    this.schedule.remove(text);
+    if (served === undefined) return;
+    this.setServedInterfaces(served, []);
+    this.served.delete(text);
+    this.log.debug({ event: 'withdraw', ip: text }, 'withdrawn');
+    this.armGarpTimer();
+  }
+
+  /** IPs currently announced, with the interfaces serving each. */
+  announcements(): Map<string, string[]> {
+    return new Map([...this.served].map(([ip, s]) => [ip, [...s.interfaces]]));
+  }
+
+  /**
+   * Ask the station at `mac` whether it still answers for `ip`: a unicast ARP probe / NS (see
+   * probeFrame). Resolves true as soon as a frame binds `ip` to `mac`, false after the timeout.
+   */
+  probe(ip: string, mac: string, opts: ProbeOptions = {}): Promise<boolean> {
+    this.assertOpen();
+    const addr = parseIp(ip);
+    const owner = normaliseMac(mac);
+    const selection = selectInterfaces(this.scan, opts.interfaces ?? 'all', addr.family);
+    const names = selection.ok ? selection.interfaces : [];
+    const entries = names.map((n) => this.socketFor(n)).filter((e): e is SocketEntry => e !== undefined);
+    if (entries.length === 0) {
+      this.log.debug({ ip: addr.text, mac: owner }, 'probe: no interface to probe on');
+      return Promise.resolve(false);
+    }
+    const key = `${addr.text} ${owner}`;
+    return new Promise<boolean>((resolve) => {
+      const pending: PendingProbe = {
+        resolve: (ok) => {
+          this.clock.clearTimeout(pending.timer);
+          const set = this.probes.get(key);
+          set?.delete(pending);
+          if (set?.size === 0) this.probes.delete(key);
+          resolve(ok);
+        },
+        timer: undefined,
+      };
+      pending.timer = this.clock.setTimeout(() => pending.resolve(false), opts.timeoutMs ?? 1000);
+      const set = this.probes.get(key) ?? new Set<PendingProbe>();
+      set.add(pending);
+      this.probes.set(key, set);
+      for (const e of entries) {
+        this.send(e, probeFrame(addr.text, owner, e.ctx.iface.mac, this.linkLocals.get(e.sock.ifname)));
+        this.c.probesSent++;
+      }
+    });
+  }
+
+  /** A snapshot of the counters. */
+  counters(): L2Counters {
+    return structuredClone(this.c);
+  }
+
+  /**
+   * Re-read the interfaces: open what new announcements need, close sockets of interfaces that
+   * left, and re-resolve every announcement. Runs periodically when rescanIntervalMs > 0.
+   */
+  rescan(): void {
+    if (this.closed) return;
+    try {
+      const descriptions = this.system.listInterfaces();
+      this.linkLocals = this.system.linkLocalAddresses();
+      this.scan = eligibleInterfaces(descriptions, this.exclude);
+      this.ownMacs.clear();
+      for (const d of descriptions) if (d.mac !== '00:00:00:00:00:00') this.ownMacs.add(d.mac);
+    } catch (err) {
+      this.log.warn({ err }, 'interface scan failed; keeping the previous view');
+    }
+    // Sockets on interfaces that went away or changed MAC first, then re-resolve, then idle ones.
+    for (const [name, e] of this.sockets) {
+      const eligible = this.scan.eligible.find((x) => x.name === name);
+      if (eligible === undefined || eligible.mac !== e.ctx.iface.mac) this.closeSocket(name);
+    }
+    for (const s of this.served.values()) {
+      const sel = selectInterfaces(this.scan, s.request, s.family);
+      this.setServedInterfaces(s, sel.ok ? sel.interfaces : []);
+    }
+    for (const name of [...this.sockets.keys()]) {
+      const inUse = this.probes.size > 0 || [...this.served.values()].some((s) => s.interfaces.includes(name));
+      if (!inUse) this.closeSocket(name);
+    }
+    const every = this.opts.rescanIntervalMs ?? 10_000;
+    if (every > 0) {
+      this.clock.clearTimeout(this.rescanTimer);
+      this.rescanTimer = this.clock.setTimeout(() => this.rescan(), every);
+    }
+  }
+
+  /** Stop everything: timers, sockets, pending probes (they resolve false). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clock.clearTimeout(this.garpTimer);
+    this.clock.clearTimeout(this.rescanTimer);
+    for (const set of [...this.probes.values()]) for (const p of [...set]) p.resolve(false);
+    for (const name of [...this.sockets.keys()]) this.closeSocket(name);
+    this.announced.clear();
+    this.served.clear();
+    this.schedule.clear();
+  }
+
+  override on(event: 'conflict', listener: (c: ConflictEvent) => void): this;
+  override on(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('L2Announcer is closed');
+  }
+
+  /** Move `served` to `names`: open sockets, join/leave the solicited-node group per socket. */
+  private setServedInterfaces(served: Served, names: string[]): void {
+    const keep: string[] = [];
+    for (const name of names) {
+      if (served.interfaces.includes(name)) {
+        keep.push(name);
+        continue;
+      }
+      const e = this.socketFor(name);
+      if (e === undefined) continue;
+      if (served.groupMac !== undefined) this.join(e, served.groupMac);
+      keep.push(name);
+    }
+    for (const name of served.interfaces) {
+      if (keep.includes(name)) continue;
+      const e = this.sockets.get(name);
+      if (e !== undefined && served.groupMac !== undefined) this.leave(e, served.groupMac);
+    }
+    served.interfaces = keep;
+  }
+
+  private join(e: SocketEntry, mac: string): void {
+    const n = e.groups.get(mac) ?? 0;
+    if (n === 0) {
+      try {
+        e.sock.addMembership(macToBytes(mac));
+      } catch (err) {
+        this.log.warn({ err, iface: e.sock.ifname, mac }, 'cannot join solicited-node group');
+      }
+    }
+    e.groups.set(mac, n + 1);
+  }
+
+  private leave(e: SocketEntry, mac: string): void {
+    const n = e.groups.get(mac) ?? 0;
+    if (n > 1) {
+      e.groups.set(mac, n - 1);
+      return;
+    }
+    e.groups.delete(mac);
+    try {
+      e.sock.dropMembership(macToBytes(mac));
+    } catch (err) {
+      this.log.debug({ err, iface: e.sock.ifname, mac }, 'cannot leave solicited-node group');
+    }
+  }
+
+  private socketFor(name: string): SocketEntry | undefined {
+    const existing = this.sockets.get(name);
+    if (existing !== undefined) return existing;
+    const eligible = this.scan.eligible.find((x) => x.name === name);
+    if (eligible === undefined) return undefined;
+    try {
+      const entry: SocketEntry = {
+        sock: undefined as unknown as L2Socket,
+        ctx: { announced: this.announced, iface: { name, mac: eligible.mac }, ownMacs: this.ownMacs },
+        groups: new Map(),
+      };
+      entry.sock = this.system.openPacketSocket(name, (frame, pktType) => this.onFrame(entry, frame, pktType), (err) => {
+        this.log.warn({ err, iface: name }, 'packet socket error');
+      });
+      this.sockets.set(name, entry);
+      this.log.debug({ iface: name }, 'packet socket open');
+      return entry;
+    } catch (err) {
+      this.log.warn({ err, iface: name }, 'cannot open packet socket');
+      return undefined;
+    }
+  }
+
+  private closeSocket(name: string): void {
+    const e = this.sockets.get(name);
+    if (e === undefined) return;
+    this.sockets.delete(name);
+    e.sock.close(); // closing the socket drops its memberships too
+    for (const s of this.served.values()) s.interfaces = s.interfaces.filter((n) => n !== name);
+  }
+
+  private onFrame(e: SocketEntry, buf: Buffer, pktType: number): void {
+    this.c.framesReceived++;
+    let frame: Frame;
+    try {
+      frame = decodeFrame(buf);
+    } catch (err) {
+      this.c.dropped[DropReason.BadFrame]++;
+      if (isBadFrame(err)) {
+        const reason = String(err.details.reason);
+        this.c.badFrames[reason] = (this.c.badFrames[reason] ?? 0) + 1;
+        this.log.debug({ iface: e.sock.ifname, reason, len: buf.length }, 'undecodable frame dropped');
+      } else {
+        this.log.error({ err, iface: e.sock.ifname }, 'decoder bug; frame dropped');
+      }
+      return;
+    }
+    if (this.probes.size > 0) {
+      const claim = claimOf(frame);
+      const waiting = claim && this.probes.get(`${claim.ip} ${claim.mac}`);
+      if (waiting) for (const p of [...waiting]) p.resolve(true);
+    }
+    const d = respond(e.ctx, frame, pktType);
+    if (d.kind === 'reply') {
+      inc(this.c.requestsReceived, d.ip);
+      if (this.send(e, d.frame)) inc(this.c.responsesSent, d.ip);
+    } else if (d.kind === 'conflict') {
+      this.c.conflicts++;
+      const ev: ConflictEvent = { ip: d.ip, mac: d.mac, interface: e.sock.ifname };
+      this.log.warn({ event: 'conflict', ...ev }, 'another station claims an IP we announce');
+      this.emit('conflict', ev);
+    } else {
+      this.c.dropped[d.reason]++;
+      this.log.debug({ iface: e.sock.ifname, reason: d.reason, ip: d.ip }, 'frame not answered');
+    }
+  }
+
+  private send(e: SocketEntry, frame: ArpFrame | NdpFrame): boolean {
+    try {
+      e.sock.send(encodeFrame(frame));
+      return true;
+    } catch (err) {
+      this.c.sendErrors++;
+      this.log.debug({ iface: e.sock.ifname, err: errorMessage(err) }, 'send failed');
+      return false;
+    }
+  }
+
+  private sendGratuitous(ip: string): void {
+    const s = this.served.get(ip);
+    if (s === undefined) return;
+    for (const name of s.interfaces) {
+      const e = this.sockets.get(name);
+      if (e === undefined) continue;
+      for (const f of gratuitousFrames(ip, e.ctx.iface.mac)) if (this.send(e, f)) inc(this.c.gratuitousSent, ip);
+    }
+  }
+
+  /** Keep exactly one timer, set for the schedule's next due time. */
+  private armGarpTimer(): void {
+    const next = this.schedule.nextDueMs();
+    if (next === this.garpTimerAt) return;
+    this.clock.clearTimeout(this.garpTimer);
+    this.garpTimerAt = next;
+    if (next === undefined || this.closed) return;
+    this.garpTimer = this.clock.setTimeout(() => {
+      this.garpTimerAt = undefined;
+      for (const ip of this.schedule.takeDue(this.clock.now())) this.sendGratuitous(ip);
+      this.armGarpTimer();
+    }, Math.max(0, next - this.clock.now()));
+  }
+}
+
+function inc(m: Record<string, number>, key: string): void {
+  m[key] = (m[key] ?? 0) + 1;
+}
