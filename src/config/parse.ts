@@ -34,7 +34,8 @@ export interface ConfigResources {
 }
 
 function list(x: unknown): unknown[] {
-  return Array.isArray(x) ? x : [];
+  // Array.from turns holes of sparse arrays into undefined, so later map/for-of agree.
+  return Array.isArray(x) ? Array.from(x as unknown[]) : [];
 }
 
 /** Stable sort by metadata.name, as upstream's `sortedCopy` intends (§2.1 step 2). */

@@ -49,8 +49,8 @@ function parseTimers(r: FieldReader): Timers {
   }
   if (ka !== undefined && hold !== undefined && ka.sec > hold.sec) {
     r.error('keepaliveTime', `invalid BGPPeer timers: invalid keepaliveTime "${ka.text}", must be lower than holdTime "${hold.text}"`);
-  } else if (kaSec < 0) {
-    r.error('keepaliveTime', `invalid BGPPeer timers: invalid keepaliveTime "${ka?.text ?? kaSec}": must not be negative`);
+  } else if (ka !== undefined && ka.sec < 0) {
+    r.error('keepaliveTime', `invalid BGPPeer timers: invalid keepaliveTime "${ka.text}": must not be negative`);
   }
   return { holdTimeSec: holdSec, keepaliveTimeSec: kaSec };
 }
