@@ -1,0 +1,53 @@
+/**
+ * Next hops for our routes. Upstream uses the local TCP address for IPv4 (and has no IPv6).
+ * We do the same per family, and take the other family's address from the same interface, so
+ * one IPv4 session can carry IPv6 routes (and vice versa) with a reachable next hop. On a
+ * shared segment the IPv6 link-local address is added (RFC 2545 §3), which FRR installs.
+ */
+import os from 'node:os';
+
+/** Interface addresses as os.networkInterfaces() reports them (injectable for tests). */
+export type InterfaceTable = NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+
+/** Next hops per family; undefined when none is known (routes of that family are not sent). */
+export interface NextHops {
+  ipv4?: string;
+  /** Global, then optional link-local. */
+  ipv6?: string[];
+}
+
+function stripMapped(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/**
+ * Choose next hops given the connection's local address. Overrides win; then the local address
+ * for its own family; then an address of the other family on the same interface.
+ */
+export function localNextHops(
+  localAddress: string,
+  _peerAddress: string,
+  opts: { nextHopIpv4?: string; nextHopIpv6?: string; singleHop: boolean },
+  interfaces: InterfaceTable = os.networkInterfaces(),
+): NextHops {
+  const local = stripMapped(localAddress);
+  let ifaceAddrs: os.NetworkInterfaceInfo[] = [];
+  for (const addrs of Object.values(interfaces)) {
+    if (addrs?.some((a) => a.address === local)) {
+      ifaceAddrs = addrs;
+      break;
+    }
+  }
+  const isV6 = local.includes(':');
+  const ipv4 = opts.nextHopIpv4 ?? (isV6 ? ifaceAddrs.find((a) => a.family === 'IPv4' && !a.internal)?.address : local || undefined);
+  const global6 =
+    opts.nextHopIpv6 ??
+    (isV6 && !local.toLowerCase().startsWith('fe80:') ? local : ifaceAddrs.find((a) => a.family === 'IPv6' && !a.address.toLowerCase().startsWith('fe80:') && !a.internal)?.address);
+  let ipv6: string[] | undefined;
+  if (global6) {
+    ipv6 = [global6];
+    const ll = ifaceAddrs.find((a) => a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80:'));
+    if (opts.singleHop && ll) ipv6.push(ll.address.split('%')[0]!);
+  }
+  return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
+}
