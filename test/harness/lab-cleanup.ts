@@ -112,14 +112,27 @@ function installHooks(): void {
       // keep the process alive, and a SIGKILL may follow the SIGTERM. lab.destroy() afterwards
       // is harmless.
       destroyAllSync();
-      // Alone, re-raise so the process still dies of the signal; otherwise the others decide.
-      if (process.listenerCount(signal) === 1) {
+      // Alone (signal-exit's listeners don't count: they defer to any other listener, so if we
+      // deferred too nobody would exit), re-raise so the process still dies of the signal.
+      // Otherwise another listener owns the decision (the demo's graceful Ctrl-C, another harness).
+      if (process.listenerCount(signal) - 1 - signalExitListenerCount() <= 0) {
         process.removeListener(signal, onSignal);
         process.kill(process.pid, signal);
       }
     };
     process.on(signal, onSignal);
   }
+}
+
+/**
+ * How many signal listeners belong to signal-exit (loaded by tap into test processes): v4 keeps
+ * its shared emitter on a global symbol, v3 on `process.__signal_exit_emitter__`; each counts
+ * one listener per signal.
+ */
+function signalExitListenerCount(): number {
+  const v4 = (globalThis as unknown as Record<symbol, { count?: unknown } | undefined>)[Symbol.for('signal-exit emitter')];
+  const v3 = (process as unknown as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__;
+  return (typeof v4?.count === 'number' ? v4.count : 0) + (typeof v3?.count === 'number' ? v3.count : 0);
 }
 
 /**

@@ -45,6 +45,8 @@ export interface FrrOptions {
    */
   readonly ebgpRequiresPolicy?: boolean;
   readonly routeMaps?: boolean;
+  /** Prefixes to originate (`network`), without needing them in the RIB (FRR as a speaker). */
+  readonly networks?: readonly string[];
   /** `maximum-paths` per address family (ECMP across nodes announcing the same VIP). */
   readonly maximumPaths?: number;
   /** Lines inserted inside `router bgp` before the address families. */
@@ -142,11 +144,14 @@ export function frrBgpdConfig(opts: FrrOptions, logFile: string): string {
     lines.push(` bgp listen range ${lr.range} peer-group ${group}`);
     for (const f of lr.families ?? [familyOf(lr.range)]) activations[f].push(group);
   });
+  // Announce `networks` even though no matching route exists in the namespace.
+  if ((opts.networks ?? []).length > 0) lines.push(' no bgp network import-check');
   if (opts.bgpExtra !== undefined) lines.push(opts.bgpExtra);
   for (const f of ['ipv4', 'ipv6'] as const) {
     if (activations[f].length === 0) continue;
     lines.push(` address-family ${f} unicast`);
     if (opts.maximumPaths !== undefined) lines.push(`  maximum-paths ${opts.maximumPaths}`);
+    for (const net of opts.networks ?? []) if (familyOf(net) === f) lines.push(`  network ${withPrefixLen(net)}`);
     for (const name of activations[f]) {
       lines.push(`  neighbor ${name} activate`);
       if (routeMaps) lines.push(`  neighbor ${name} route-map ACCEPT in`, `  neighbor ${name} route-map ACCEPT out`);
