@@ -36,7 +36,10 @@ function readDuration(r: FieldReader, field: string): { text: string; sec: numbe
 /** `parseTimers`: derive the missing timer, then upstream's checks plus the 16-bit bound. */
 function parseTimers(r: FieldReader): Timers {
   const hold = readDuration(r, 'holdTime');
-  const ka = readDuration(r, 'keepaliveTime');
+  const kaRaw = readDuration(r, 'keepaliveTime');
+  // Upstream native ignores a zero keepaliveTime (its own samples pair `holdTime: 9m0s` with
+  // `keepaliveTime: 0s`), deriving hold/3; "0" must not mean "never send KEEPALIVE" there.
+  const ka = kaRaw !== undefined && kaRaw.sec === 0 && hold !== undefined ? undefined : kaRaw;
   if (hold === undefined && ka === undefined) return { holdTimeSec: undefined, keepaliveTimeSec: undefined };
   // Durations count in whole seconds on the wire; upstream truncates the same way.
   const holdSec = hold !== undefined ? Math.trunc(hold.sec) : Math.trunc(3 * (ka?.sec ?? 0));

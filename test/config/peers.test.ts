@@ -109,6 +109,7 @@ t.test('timers (parseTimers)', async (t) => {
   t.same(timers({ holdTime: '0s' }), [0, 0], 'hold 0 = no keepalives');
   t.same(timers({ holdTime: '500ms' }), [0, 0], 'QUIRK kept: sub-second hold truncates to 0');
   t.same(timers({ holdTime: '30s', keepaliveTime: '30s' }), [30, 30], 'equal is allowed');
+  t.same(timers({ holdTime: '9m0s', keepaliveTime: '0s' }), [540, 180], 'keepaliveTime 0 with a hold time: derived (upstream sample)');
   t.same(timers({ holdTime: '2s' }), ['invalid BGPPeer timers: invalid hold time "2s": must be 0 or >=3s']);
   t.same(timers({ holdTime: '-5s' }), ['invalid BGPPeer timers: invalid hold time "-5s": must be 0 or >=3s']);
   t.same(timers({ holdTime: '30s', keepaliveTime: '31s' }), ['invalid BGPPeer timers: invalid keepaliveTime "31s", must be lower than holdTime "30s"']);

@@ -1,0 +1,138 @@
+import t from 'tap';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runValidate } from '../../src/cli/validate';
+
+const FIX = path.join(__dirname, '..', 'fixtures', 'manifests');
+
+async function run(paths: string[], options?: { namespace?: string }) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runValidate(paths, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) }, options);
+  return { code, out, err };
+}
+
+/** Strip the fixture directory so expectations read like the command line `validate bad/`. */
+const rel = (lines: string[]) => lines.map((l) => l.split(`${FIX}${path.sep}`).join(''));
+
+t.test('good manifests: exit 0, only the v1beta1 deprecation warning', async (t) => {
+  const files = readdirSync(path.join(FIX, 'good'));
+  t.ok(files.length >= 5, `fixture glob matched ${files.length} files`);
+  const r = await run([path.join(FIX, 'good')]);
+  t.same(rel(r.out), [
+    'good/bgp.yaml: BGPPeer/fw2: warning: metallb.io/v1beta1 BGPPeer is deprecated, please use v1beta2',
+    'valid: 0 errors, 1 warning in 5 files (4 pools, 2 L2 advertisements, 2 BGP advertisements, 3 peers, 1 community object)',
+  ]);
+  t.same(r.err, []);
+  t.equal(r.code, 0);
+});
+
+t.test('bad manifests: every error with file, kind/name and message; exit 1', async (t) => {
+  const r = await run([path.join(FIX, 'bad')]);
+  t.same(rel(r.out), [
+    'bad/bgpadvertisement-aggregation.yaml: BGPAdvertisement/agg-too-short: invalid aggregation length 26: prefix 28 in this pool is more specific than the aggregation length for addresses 10.77.220.0/28',
+    'bad/bgpadvertisement-localpref.yaml: BGPAdvertisement/lp-200: invalid local preference 200: local preferernce 100 was already set for the same type of BGP update. Check existing BGP advertisements with common pools and aggregation lengths',
+    'bad/bgppeer-bfd.yaml: BFDProfile/fast-detect: bfd profiles section set: BFD is not supported by metallb-ts (as in upstream native BGP mode)',
+    'bad/bgppeer-bfd.yaml: BGPPeer/with-bfd: peer 10.77.241.1 has bfd-profile set on native bgp mode (metallb-ts does not implement BFD)',
+    'bad/bgppeer-invalid.yaml: BGPPeer/bad-address: invalid BGPPeer address "10.77.240.300"',
+    'bad/bgppeer-invalid.yaml: BGPPeer/no-local-asn: missing local ASN',
+    'bad/bgppeer-invalid.yaml: BGPPeer/short-hold: invalid ebgp-multihop parameter set for an ibgp peer',
+    'bad/bgppeer-invalid.yaml: BGPPeer/short-hold: invalid BGPPeer timers: invalid hold time "1s": must be 0 or >=3s',
+    'bad/bgppeer-secret.yaml: BGPPeer/missing-secret: secret ref not found for peer config "metallb-system"/"does-not-exist"',
+    'bad/bgppeer-secret.yaml: BGPPeer/opaque-secret: secret type mismatch on "metallb-system"/"opaque", type "kubernetes.io/basic-auth" is expected ',
+    'bad/community-invalid.yaml: Community/bad-aliases: parsing community "three-parts": invalid community format: 1:2:3',
+    'bad/community-invalid.yaml: BGPAdvertisement/bad-communities: invalid community "99999999:1" in BGP advertisement: invalid community value: invalid section "99999999" of community "99999999:1", err: strconv.ParseUint: parsing "99999999": value out of range',
+    'bad/community-invalid.yaml: BGPAdvertisement/bad-communities: invalid community "undefined-alias" in BGP advertisement: invalid community format: undefined-alias (not a Community alias either)',
+    'bad/l2advertisement-selectors.yaml: L2Advertisement/bad-selectors: duplicate definition of nodeSelectors "rack=r1"',
+    'bad/l2advertisement-selectors.yaml: L2Advertisement/bad-selectors: invalid serviceSelectors: "Equals" is not a valid label selector operator',
+    'bad/pool-invalid-address.yaml: IPAddressPool/broken-addresses: invalid CIDR "10.77.200.0/33" in pool "broken-addresses"',
+    'bad/pool-invalid-address.yaml: IPAddressPool/broken-addresses: invalid CIDR "10.77.201.9-10.77.201.1" in pool "broken-addresses": invalid IP range "10.77.201.9-10.77.201.1": start IP "10.77.201.9" is after the end IP "10.77.201.1"',
+    'bad/pool-invalid-address.yaml: IPAddressPool/broken-addresses: invalid CIDR "10.77.202.1" in pool "broken-addresses"',
+    'bad/pool-overlap.yaml: IPAddressPool/overlap-b: CIDR "10.77.210.128/31" in pool "overlap-b" overlaps with already defined CIDR "10.77.210.0/24"',
+    'bad/pool-overlap.yaml: IPAddressPool/overlap-b: CIDR "10.77.210.130/32" in pool "overlap-b" overlaps with already defined CIDR "10.77.210.0/24"',
+    'bad/unknown-kind.yaml: IPAdressPool/typo: unknown metallb.io kind "IPAdressPool" (no such CRD)',
+    'invalid: 21 errors, 0 warnings in 10 files (7 pools, 1 L2 advertisement, 4 BGP advertisements, 6 peers, 1 community object)',
+  ]);
+  t.same(r.err, []);
+  t.equal(r.code, 1);
+});
+
+t.test('each bad fixture is invalid on its own, and only reports itself', async (t) => {
+  const files = readdirSync(path.join(FIX, 'bad')).filter((f) => f.endsWith('.yaml'));
+  t.ok(files.length >= 10, `fixture glob matched ${files.length} files`);
+  for (const f of files) {
+    const file = path.join(FIX, 'bad', f);
+    const r = await run([file]);
+    t.equal(r.code, 1, `${f} exits 1`);
+    const lines = r.out.slice(0, -1);
+    t.ok(lines.length > 0 && lines.every((l) => l.startsWith(`${file}: `)), `${f} reports errors against itself`);
+  }
+});
+
+t.test('YAML syntax errors: exit 2 with file and line, other documents still checked', async (t) => {
+  const file = path.join(FIX, 'syntax', 'broken.yaml');
+  const r = await run([file]);
+  t.equal(r.code, 2);
+  t.match(r.err, [new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:8:1: YAML syntax error: Flow sequence`)]);
+  t.match(r.out.at(-1), /1 L2 advertisement.*; 1 input problem$/);
+});
+
+t.test('unreadable paths, empty directories and no arguments exit 2', async (t) => {
+  const dir = t.testdir({ empty: {}, 'notes.txt': 'not a manifest' });
+  const missing = await run([path.join(dir, 'nope.yaml')]);
+  t.equal(missing.code, 2);
+  t.match(missing.err, [/nope\.yaml: cannot read: ENOENT/]);
+  const empty = await run([path.join(dir, 'empty')]);
+  t.equal(empty.code, 2);
+  t.match(empty.err, [/no manifest files \(\*\.yaml, \*\.yml, \*\.json\) found/]);
+  const none = await run([]);
+  t.equal(none.code, 2);
+  t.match(none.err, [/usage: metallb-ts validate/]);
+  // A missing path next to good ones still fails the run, after reporting the rest.
+  const mixed = await run([path.join(FIX, 'good'), path.join(dir, 'nope')]);
+  t.equal(mixed.code, 2);
+});
+
+t.test('directory walk: recursive, .yml/.json too, symlink loops visited once', async (t) => {
+  const dir = t.testdir({
+    a: { 'pool.yml': 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p1}\nspec: {addresses: [10.77.1.0/24]}\n' },
+    b: { c: { 'peer.json': JSON.stringify({ apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'r' }, spec: { myASN: 1, peerASN: 2, peerAddress: '10.77.0.1' } }) } },
+    'README.md': '# not read',
+  });
+  symlinkSync(dir, path.join(dir, 'b', 'loop'));
+  const r = await run([dir]);
+  t.equal(r.code, 0);
+  t.match(r.out.at(-1), /^valid: 0 errors, 0 warnings in 2 files \(1 pool, .*1 peer,/);
+});
+
+t.test('duplicates across files name both files; namespace scoping', async (t) => {
+  const pool = (ns: string, cidr: string) => `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: ${ns}}\nspec: {addresses: [${cidr}]}\n`;
+  const dir = t.testdir({ 'one.yaml': pool('metallb-system', '10.77.1.0/24'), 'two.yaml': pool('metallb-system', '10.77.2.0/24'), 'other.yaml': pool('default', '10.77.1.0/24') });
+  const r = await run([path.join(dir, 'one.yaml'), path.join(dir, 'two.yaml')]);
+  t.equal(r.code, 1);
+  t.match(r.out[0], /one\.yaml, .*two\.yaml: IPAddressPool\/p: duplicate definition of pool "p"$/);
+
+  const scoped = await run([path.join(dir, 'one.yaml'), path.join(dir, 'other.yaml')], { namespace: 'metallb-system' });
+  t.equal(scoped.code, 0, 'the pool in another namespace is ignored, so no overlap');
+  t.match(scoped.out[0], /other\.yaml: IPAddressPool\/p: warning: ignored, it is in namespace "default" and MetalLB only reads "metallb-system"$/);
+});
+
+t.test('apiVersion and legacy ConfigMap checks', async (t) => {
+  const dir = t.testdir({
+    'old.yaml': 'apiVersion: metallb.io/v1alpha1\nkind: IPAddressPool\nmetadata: {name: old}\nspec: {addresses: [10.77.1.0/24]}\n',
+    'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config, namespace: metallb-system}\ndata:\n  config: |\n    address-pools:\n    - name: default\n      protocol: layer2\n      addresses: [10.77.1.0/24]\n',
+  });
+  const r = await run([dir]);
+  t.equal(r.code, 1);
+  t.match(rel(r.out).join('\n'), /ConfigMap\/config: warning: looks like a pre-0\.13 MetalLB ConfigMap configuration/);
+  t.match(r.out.join('\n'), /IPAddressPool\/old: apiVersion "metallb.io\/v1alpha1" is not served \(use metallb.io\/v1beta1\)/);
+});
+
+t.test('hostile documents never crash the command', async (t) => {
+  const dir = t.testdir({});
+  mkdirSync(path.join(dir, 'x'));
+  writeFileSync(path.join(dir, 'x', 'weird.yaml'), '--- 42\n--- [1, 2]\n--- null\n---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: 7\nspec: [1]\n---\nkind: List\nitems: [1, {kind: 3}]\n');
+  const r = await run([dir]);
+  t.equal(r.code, 1);
+  t.match(r.out.join('\n'), /IPAddressPool\/: missing pool name/);
+});
