@@ -1,0 +1,286 @@
+/**
+ * The chart's CRDs against a real kube-apiserver (DESIGN.md §6): they apply and become Established
+ * (so every CEL rule fits the apiserver's cost budget), upstream-style manifests are accepted
+ * unchanged, each invalid CR in test/fixtures/crs/bad/ is rejected with upstream's message,
+ * defaults are applied, printer columns are upstream's, transition rules hold, and objects at the
+ * schema's size caps still validate within the per-request CEL budget.
+ */
+import { join } from 'node:path';
+import t from 'tap';
+import { startControlPlane, type ControlPlane } from '../harness/apiserver';
+import { apiRequest, BAD_DIR, GOOD_DIR, installCrds, loadCrds, loadDocs, NAMESPACE, yamlFiles, type KObject } from '../fixtures/crs/kit';
+
+/** bad/<file> -> substrings the apiserver's rejection must contain (upstream's words where it has them). */
+const BAD: Record<string, string[]> = {
+  'adv-aggregation-too-long.yaml': ['spec.aggregationLength', 'invalid aggregation length 33 for IPv4'],
+  'adv-aggregation-v6-too-long.yaml': ['spec.aggregationLengthV6', 'invalid aggregation length 129 for IPv6'],
+  'adv-aggregation-zero.yaml': ['spec.aggregationLength', 'should be greater than or equal to 1'],
+  'adv-community-duplicate.yaml': ['duplicate definition of community "65535:65282"'],
+  'adv-community-format.yaml': ['invalid community "1:2:3" in BGP advertisement: invalid community format: 1:2:3'],
+  'adv-community-large-marker.yaml': [
+    'invalid community value: invalid marker for large community, expected community to be of format large:<uint32>:<uint32>:<uint32> but got "big:1:2:3" instead',
+  ],
+  'adv-community-large-section.yaml': ['invalid community value: invalid section "4294967296" of community "large:1:2:4294967296"', 'value out of range'],
+  'adv-community-section-out-of-range.yaml': [
+    'invalid community value: invalid section "99999999" of community "99999999:1", err: strconv.ParseUint: parsing "99999999": value out of range',
+  ],
+  'adv-community-section-syntax.yaml': ['invalid section "x" of community "65535:x"', 'invalid syntax'],
+  'adv-localpref-negative.yaml': ['spec.localPref', 'should be greater than or equal to 0'],
+  'adv-peers-duplicate.yaml': ['duplicate definition of peers "fw1"'],
+  'adv-pools-duplicate.yaml': ['duplicate definition of ipAddressPools "lb-pool"'],
+  'adv-service-selectors-aggregation.yaml': [
+    'serviceSelectors and aggregationLength are mutually exclusive, can only be used together with default aggregationLength (32) and aggregationLengthV6 (128)',
+  ],
+  'bfd-interval-high.yaml': ['spec.receiveInterval', 'less than or equal to 60000'],
+  'bfd-min-ttl-high.yaml': ['spec.minimumTtl', 'less than or equal to 254'],
+  'bfd-multiplier-low.yaml': ['spec.detectMultiplier', 'greater than or equal to 2'],
+  'community-alias-as-value.yaml': ['parsing community "alias-of-alias": invalid community format: NO_ADVERTISE'],
+  'community-bad-value.yaml': ['parsing community "too-big": invalid community value: invalid section "65536" of community "65536:1"'],
+  'community-duplicate-name.yaml': ['duplicate definition of community "dup"'],
+  'community-large-marker.yaml': ['parsing community "lc": invalid community value: invalid marker for large community'],
+  'l2-pools-duplicate.yaml': ['duplicate definition of ipAddressPools "first-pool"'],
+  'l2-preferred-missing-preference.yaml': ['spec.preferredNodeSelectors[0].preference', 'Required value'],
+  'l2-preferred-weight-zero.yaml': ['spec.preferredNodeSelectors[0].weight', 'greater than or equal to 1'],
+  'peer-address-and-interface.yaml': ['peer has both Address and Interface specified'],
+  'peer-asn-and-dynamic.yaml': ['both peer ASN and dynamicASN specified'],
+  'peer-asn-too-big.yaml': ['spec.myASN', 'less than or equal to 4294967295'],
+  'peer-bad-address.yaml': ['invalid BGPPeer address "10.77.0.256"'],
+  'peer-bad-router-id.yaml': ['invalid router ID "router-1"'],
+  'peer-bad-source-address.yaml': ['invalid source IP "10.77.0.1/24"'],
+  'peer-connect-time-fraction.yaml': ['connect time should contain a whole number of seconds'],
+  'peer-connect-time-range.yaml': ['connect time should be between 1 seconds to 65535'],
+  'peer-dynamic-asn-value.yaml': ['spec.dynamicASN', 'Unsupported value: "both"'],
+  'peer-hold-time-short.yaml': ['invalid BGPPeer timers: invalid hold time "2s": must be 0 or >=3s'],
+  'peer-hold-time-syntax.yaml': ['invalid hold time "90 seconds": time: invalid duration "90 seconds"'],
+  'peer-ibgp-multihop.yaml': ['invalid ebgp-multihop parameter set for an ibgp peer'],
+  'peer-keepalive-above-hold.yaml': ['invalid BGPPeer timers: invalid keepaliveTime "60s", must be lower than holdTime "30s"'],
+  'peer-keepalive-only-short.yaml': ['invalid BGPPeer timers: invalid hold time', 'keepaliveTime "500ms"', 'must be 0 or >=3s'],
+  'peer-my-asn-zero.yaml': ['missing local ASN'],
+  'peer-no-address.yaml': ['peer has no Address or Interface specified'],
+  'peer-no-peer-asn.yaml': ['missing peer ASN and dynamicASN'],
+  'peer-password-and-secret.yaml': ['can not have both password and secret ref set in peer config "peer-password-and-secret"'],
+  'peer-port-too-big.yaml': ['spec.peerPort', 'less than or equal to 16384'],
+  'peer-v1beta1-hold-time-short.yaml': ['invalid hold time "1s": must be 0 or >=3s'],
+  'peer-v1beta1-no-address.yaml': ['spec.peerAddress', 'Required value'],
+  'peer-v1beta1-selector-no-values.yaml': ['spec.nodeSelectors[0].matchExpressions[0].values', 'Required value'],
+  'pool-bare-ip.yaml': ['spec.addresses[0]', 'invalid CIDR "10.0.0.1"'],
+  'pool-cidr-leading-space.yaml': ['invalid CIDR " 10.0.0.0/8"'],
+  'pool-cidr-prefix-too-long.yaml': ['invalid CIDR "10.0.0.0/33"'],
+  'pool-ipv6-prefix-too-long.yaml': ['invalid CIDR "fd00::/129"'],
+  'pool-missing-addresses.yaml': ['spec.addresses', 'Required value'],
+  'pool-missing-spec.yaml': ['spec', 'Required value'],
+  'pool-namespaces-duplicate.yaml': ['duplicate definition in namespaces field'],
+  'pool-no-addresses.yaml': ['pool has no prefixes defined'],
+  'pool-range-bad-end.yaml': ['invalid IP range "10.0.0.1-10.0.0.500": invalid end IP "10.0.0.500"'],
+  'pool-range-bad-start.yaml': ['invalid IP range "10.0.0.x-10.0.0.5": invalid start IP "10.0.0.x"'],
+  'pool-range-mixed-family.yaml': ['invalid IP range "10.0.0.1-2001:db8::1"', 'not of the same IP family'],
+  'pool-range-reversed-ipv6.yaml': ['invalid IP range "2001:db8:0:1::-2001:db8::ffff": start IP "2001:db8:0:1::" is after the end IP "2001:db8::ffff"'],
+  'pool-range-reversed.yaml': ['invalid IP range "10.0.0.20-10.0.0.10": start IP "10.0.0.20" is after the end IP "10.0.0.10"'],
+};
+
+const plurals = new Map<string, string>();
+for (const crd of loadCrds().values()) {
+  const names = (crd.spec as { names: { kind: string; plural: string } }).names;
+  plurals.set(names.kind, names.plural);
+}
+
+/** Path of a namespaced metallb.io object in the version its manifest names. */
+function objectPath(doc: KObject, name = doc.metadata.name): string {
+  const plural = plurals.get(doc.kind);
+  if (!plural) throw new Error(`no CRD for ${doc.kind}`);
+  return `/apis/${doc.apiVersion}/namespaces/${NAMESPACE}/${plural}/${name}`;
+}
+
+async function read(cp: ControlPlane, doc: KObject): Promise<KObject> {
+  const res = await apiRequest(cp, 'GET', objectPath(doc));
+  if (res.status !== 200) throw new Error(`GET ${objectPath(doc)}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as KObject;
+}
+
+/** Create from a literal object through the API (no kubectl), returning status and message. */
+async function create(cp: ControlPlane, doc: KObject): Promise<{ status: number; message: string; body: unknown }> {
+  const plural = plurals.get(doc.kind);
+  const res = await apiRequest(cp, 'POST', `/apis/${doc.apiVersion}/namespaces/${NAMESPACE}/${plural}`, { body: doc });
+  return { status: res.status, message: String((res.body as { message?: string }).message ?? ''), body: res.body };
+}
+
+t.test('CRDs against the real apiserver', async (t) => {
+  const cp = await startControlPlane(t);
+  const names = await installCrds(cp);
+  t.equal(names.length, 9, 'nine CRDs applied and Established (every CEL rule within the cost budget)');
+
+  t.test('upstream-style manifests are accepted unchanged', async (t) => {
+    for (const f of yamlFiles(GOOD_DIR)) {
+      const res = await cp.kubectl(['apply', '-f', join(GOOD_DIR, f)]);
+      t.equal(res.code, 0, `${f} applied${res.code ? `: ${res.stderr}` : ''}`);
+      for (const doc of loadDocs(join(GOOD_DIR, f))) {
+        if (doc.kind === 'Secret') continue;
+        const stored = await read(cp, doc);
+        // Nothing the user wrote was pruned, rewritten or dropped (defaults may add fields).
+        const written = doc.spec === undefined ? { apiVersion: doc.apiVersion, kind: doc.kind } : { apiVersion: doc.apiVersion, kind: doc.kind, spec: doc.spec };
+        t.has(stored, written, `${f} ${doc.kind}/${doc.metadata.name} stored as written`);
+      }
+    }
+  });
+
+  t.test('invalid CRs are rejected with upstream messages', async (t) => {
+    const files = yamlFiles(BAD_DIR);
+    t.same(files, Object.keys(BAD).sort(), 'every bad/ file has an expected message and vice versa');
+    for (const f of files) {
+      const res = await cp.kubectl(['create', '--dry-run=server', '-f', join(BAD_DIR, f)]);
+      t.not(res.code, 0, `${f} rejected`);
+      for (const want of BAD[f] ?? []) t.ok(res.stderr.includes(want), `${f}: "${want}" in: ${res.stderr.trim()}`);
+    }
+  });
+
+  t.test('defaults are applied', async (t) => {
+    const pool = await create(cp, {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'defaults-pool' },
+      spec: { addresses: ['10.99.0.0/24'] },
+    });
+    t.equal(pool.status, 201, pool.message);
+    t.has(pool.body, { spec: { autoAssign: true, avoidBuggyIPs: false } }, 'autoAssign true, avoidBuggyIPs false');
+    // Defaults apply inside spec; like upstream, an object with no spec at all stores none (the parser defaults it).
+    const adv = await create(cp, { apiVersion: 'metallb.io/v1beta1', kind: 'BGPAdvertisement', metadata: { name: 'defaults-adv' }, spec: {} });
+    t.equal(adv.status, 201, adv.message);
+    t.has(adv.body, { spec: { aggregationLength: 32, aggregationLengthV6: 128 } }, 'aggregation 32 / 128');
+    const peer = await create(cp, {
+      apiVersion: 'metallb.io/v1beta2',
+      kind: 'BGPPeer',
+      metadata: { name: 'defaults-peer' },
+      spec: { myASN: 64500, peerASN: 64501, peerAddress: '10.99.0.1' },
+    });
+    t.equal(peer.status, 201, peer.message);
+    t.has(peer.body, { spec: { peerPort: 179, disableMP: false, dualStackAddressFamily: false } }, 'peerPort 179');
+    const back = await read(cp, { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'defaults-peer' } });
+    t.equal((back.spec as { peerPort?: number }).peerPort, 179, 'read back with the default');
+  });
+
+  t.test('printer columns (kubectl -o wide and the Table API)', async (t) => {
+    const headers: Record<string, string[]> = {
+      ipaddresspools: ['NAME', 'AUTO ASSIGN', 'AVOID BUGGY IPS', 'ADDRESSES'],
+      l2advertisements: ['NAME', 'IPADDRESSPOOLS', 'IPADDRESSPOOL SELECTORS', 'INTERFACES', 'NODE SELECTORS'],
+      bgpadvertisements: ['NAME', 'IPADDRESSPOOLS', 'IPADDRESSPOOL SELECTORS', 'PEERS', 'NODE SELECTORS'],
+      bgppeers: ['NAME', 'ADDRESS', 'ASN', 'BFD PROFILE', 'MULTI HOPS'],
+      bfdprofiles: ['NAME', 'PASSIVE MODE', 'TRANSMIT INTERVAL', 'RECEIVE INTERVAL', 'MULTIPLIER'],
+      communities: ['NAME', 'AGE'],
+    };
+    for (const [plural, want] of Object.entries(headers)) {
+      const res = await cp.kubectl(['get', plural, '-n', NAMESPACE, '-o', 'wide']);
+      t.equal(res.code, 0, res.stderr);
+      const header = (res.stdout.split('\n')[0] ?? '').trim().split(/\s{2,}/);
+      t.same(header, want, `${plural} -o wide columns`);
+    }
+    const narrow = await cp.kubectl(['get', 'l2advertisements', '-n', NAMESPACE]);
+    t.notMatch(narrow.stdout.split('\n')[0] ?? '', /NODE SELECTORS/, 'Node Selectors only with -o wide (priority 10)');
+
+    const table = async (path: string): Promise<{ columns: string[]; rows: Map<string, unknown[]> }> => {
+      const res = await apiRequest(cp, 'GET', path, { accept: 'application/json;as=Table;g=meta.k8s.io;v=v1' });
+      const body = res.body as { columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
+      return { columns: body.columnDefinitions.map((c) => c.name), rows: new Map(body.rows.map((r) => [String(r.cells[0]), r.cells])) };
+    };
+    const pools = await table(`/apis/metallb.io/v1beta1/namespaces/${NAMESPACE}/ipaddresspools`);
+    t.same(pools.rows.get('expensive'), ['expensive', false, false, '["42.176.25.64/30","3.3.3.2-3.3.3.254"]']);
+    t.same(pools.rows.get('no-buggy')?.slice(1, 3), [true, true]);
+    for (const version of ['v1beta1', 'v1beta2']) {
+      const peers = await table(`/apis/metallb.io/${version}/namespaces/${NAMESPACE}/bgppeers`);
+      t.same(peers.columns, ['Name', 'Address', 'ASN', 'BFD Profile', 'Multi Hops'], `${version} columns`);
+      t.same(peers.rows.get('peer-with-secret'), ['peer-with-secret', 'fd00:77::1', '4200000001', null, 'true'], `${version} row`);
+      t.same(peers.rows.get('peer-frr-only'), ['peer-frr-only', null, null, 'full-profile', null]);
+    }
+    const bfd = await table(`/apis/metallb.io/v1beta1/namespaces/${NAMESPACE}/bfdprofiles`);
+    t.same(bfd.rows.get('full-profile'), ['full-profile', true, 270, 380, 37]);
+  });
+
+  t.test('status kinds: immutable fields, enum, printer columns', async (t) => {
+    const base = `/apis/metallb.io/v1beta1/namespaces/${NAMESPACE}`;
+    const l2 = await create(cp, { apiVersion: 'metallb.io/v1beta1', kind: 'ServiceL2Status', metadata: { name: 'l2-web' } });
+    t.equal(l2.status, 201, l2.message);
+    const merge = (node: string) =>
+      apiRequestMerge(cp, `${base}/servicel2statuses/l2-web/status`, {
+        status: { node, serviceName: 'web', serviceNamespace: 'default', interfaces: [{ name: 'eth0' }] },
+      });
+    const first = await merge('node-a');
+    t.equal(first.status, 200, JSON.stringify(first.body));
+    const second = await merge('node-b');
+    t.equal(second.status, 422, 'status.node cannot change');
+    t.match(JSON.stringify(second.body), /Value is immutable/);
+    const wide = await cp.kubectl(['get', 'servicel2statuses', '-n', NAMESPACE]);
+    t.match(wide.stdout, /ALLOCATED NODE\s+SERVICE NAME\s+SERVICE NAMESPACE/);
+    t.match(wide.stdout, /l2-web\s+node-a\s+web\s+default/);
+
+    const cs = await create(cp, { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata: { name: 'controller' } });
+    t.equal(cs.status, 201, cs.message);
+    const bad = await apiRequestMerge(cp, `${base}/configurationstates/controller/status`, { status: { result: 'Maybe' } });
+    t.equal(bad.status, 422);
+    t.match(JSON.stringify(bad.body), /Unsupported value: \\"Maybe\\"/);
+    const good = await apiRequestMerge(cp, `${base}/configurationstates/controller/status`, {
+      status: {
+        result: 'Invalid',
+        errorSummary: 'CIDR "10.0.0.0/24" in pool "b" overlaps with already defined CIDR "10.0.0.0/16"',
+        conditions: [
+          { type: 'poolReconcilerValid', status: 'False', reason: 'ConfigurationError', message: 'configuration error: ...', lastTransitionTime: '2026-01-01T00:00:00Z' },
+        ],
+      },
+    });
+    t.equal(good.status, 200, JSON.stringify(good.body));
+    const states = await cp.kubectl(['get', 'configurationstates', '-n', NAMESPACE]);
+    t.match(states.stdout.split('\n')[0] ?? '', /NAME\s+RESULT\s+ERRORSUMMARY\s+AGE/);
+    t.match(states.stdout, /controller\s+Invalid\s+CIDR/);
+  });
+
+  t.test('enableGracefulRestart cannot change after creation', async (t) => {
+    const path = `/apis/metallb.io/v1beta2/namespaces/${NAMESPACE}/bgppeers/peer-session-options`;
+    const res = await apiRequestMerge(cp, path, { spec: { enableGracefulRestart: false } });
+    t.equal(res.status, 422);
+    t.match(JSON.stringify(res.body), /EnableGracefulRestart cannot be changed after creation/);
+  });
+
+  t.test('objects at the size caps validate within the per-request CEL budget', async (t) => {
+    const v6 = (i: number) => `fd00:${(i >> 8).toString(16)}:${(i & 0xff).toString(16)}:ffff:ffff:ffff:ffff:0 - fd00:${(i >> 8).toString(16)}:${(i & 0xff).toString(16)}:ffff:ffff:ffff:ffff:ffff`;
+    const pool = await create(cp, {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'at-the-cap' },
+      spec: {
+        addresses: Array.from({ length: 1024 }, (_, i) => (i % 2 ? v6(i) : `10.${i >> 8}.${i & 0xff}.0-10.${i >> 8}.${i & 0xff}.255`)),
+        serviceAllocation: { namespaces: Array.from({ length: 256 }, (_, i) => `namespace-${String(i).padStart(40, '0')}`) },
+      },
+    });
+    t.equal(pool.status, 201, `1024 ranges + 256 namespaces: ${pool.message}`);
+    const adv = await create(cp, {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'BGPAdvertisement',
+      metadata: { name: 'at-the-cap' },
+      spec: {
+        communities: Array.from({ length: 256 }, (_, i) => (i % 2 ? `large:4294967295:${i}:4294967295` : `65535:${i}`)),
+        ipAddressPools: Array.from({ length: 256 }, (_, i) => `pool-${i}`),
+        peers: Array.from({ length: 256 }, (_, i) => `peer-${i}`),
+      },
+    });
+    t.equal(adv.status, 201, `256 communities, pools and peers: ${adv.message}`);
+    const com = await create(cp, {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'Community',
+      metadata: { name: 'at-the-cap' },
+      spec: { communities: Array.from({ length: 256 }, (_, i) => ({ name: `alias-${i}`, value: `large:${i}:4294967295:0` })) },
+    });
+    t.equal(com.status, 201, `256 aliases: ${com.message}`);
+    const over = await create(cp, {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'over-the-cap' },
+      spec: { addresses: Array.from({ length: 1025 }, (_, i) => `10.${i >> 8}.${i & 0xff}.0/24`) },
+    });
+    t.equal(over.status, 422, 'more than 1024 entries is refused');
+    t.match(over.message, /must have at most 1024 items/);
+  });
+});
+
+/** JSON merge patch (the content type kubectl patch --type=merge sends). */
+async function apiRequestMerge(cp: ControlPlane, path: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  const res = await apiRequest(cp, 'PATCH', path, { body, contentType: 'application/merge-patch+json' });
+  return { status: res.status, body: res.body };
+}
