@@ -2,7 +2,7 @@
 // behind, even with daemons running and a background process nobody tracked; the exit hook does
 // the same after an uncaught exception and on SIGTERM; sweepStaleLabs() clears what a SIGKILLed
 // run left. Assertions use `ip netns list` and `ip netns pids`, as the brief asks.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ async function pidsIn(namespaces: readonly string[]): Promise<number[]> {
   return all.flatMap((r) => parsePids(r.stdout));
 }
 
-async function assertGone(t: Tap.Test, namespaces: readonly string[], pids: readonly number[], dir: string): Promise<void> {
+async function assertGone(t: Test, namespaces: readonly string[], pids: readonly number[], dir: string): Promise<void> {
   const listed = await netnsList();
   t.same(
     namespaces.filter((ns) => listed.includes(ns)),
