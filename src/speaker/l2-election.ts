@@ -101,6 +101,8 @@ export class L2Election {
   private readonly presence = new Map<string, LeaseView>();
   private presenceLease: k8s.V1Lease | undefined;
   private readonly probes = new Map<string, HolderProbe>();
+  /** Nodes proven dead on the wire, until their presence Lease is renewed again. */
+  private readonly deadOnWire = new Map<string, number>();
   private tickTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private presenceWriting = false;
@@ -123,7 +125,14 @@ export class L2Election {
   liveSpeakers(): Set<string> {
     const now = this.now();
     const live = new Set<string>();
-    for (const [node, view] of this.presence) if (view.holder === node && !leaseExpired(view, now)) live.add(node);
+    for (const [node, view] of this.presence) {
+      if (view.holder !== node || leaseExpired(view, now)) continue;
+      // A node whose data plane failed our probes is not a candidate, even while its presence
+      // Lease has not expired yet, unless it renewed presence after we saw it fail.
+      const deadAt = this.deadOnWire.get(node);
+      if (deadAt !== undefined && view.renewTimeMs <= deadAt) continue;
+      live.add(node);
+    }
     // We are alive by definition, even before our own presence write is visible.
     live.add(this.deps.me);
     return live;
@@ -378,6 +387,7 @@ export class L2Election {
           if (!alive) {
             this.deps.log.debug({ event: 'l2ProbeMiss', holder, ip, misses: pr.misses }, 'holder did not answer a probe');
             if (pr.misses >= this.deps.timing.probeMisses) {
+              this.deadOnWire.set(holder, this.now());
               for (const [vip, s] of this.vips) if (s.lease?.spec?.holderIdentity === holder) this.evaluate(vip);
             }
           }

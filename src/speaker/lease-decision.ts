@@ -100,6 +100,9 @@ export function decideVip(s: VipSituation): VipAction {
   const holder = lease.holder;
   const holderEligible = ranked.includes(holder);
   const successor = ranked.find((n) => n !== holder);
+  if (successor === me && s.holderProbeMisses >= s.probeMissesToTakeOver) {
+    return { kind: 'acquire', reason: AcquireReason.HolderDeadOnWire };
+  }
   if (!holderEligible) {
     // An ineligible holder that is alive releases by itself once it notices. One whose Lease also
     // lapsed is gone (no presence, no renew): the best candidate takes over, but only after having
@@ -108,9 +111,6 @@ export function decideVip(s: VipSituation): VipAction {
       return { kind: 'acquire', reason: s.liveSpeakers.has(holder) ? AcquireReason.HolderIneligible : AcquireReason.HolderGone };
     }
     return { kind: 'idle' };
-  }
-  if (successor === me && s.holderProbeMisses >= s.probeMissesToTakeOver) {
-    return { kind: 'acquire', reason: AcquireReason.HolderDeadOnWire };
   }
   if (successor === me) return { kind: 'watch-holder', holder };
   return { kind: 'idle' };

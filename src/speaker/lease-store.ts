@@ -40,6 +40,14 @@ function isConflict(err: unknown): boolean {
   return code === 409 || code === 422 || /409|Conflict|AlreadyExists/.test(String(err));
 }
 
+/**
+ * MicroTime as the API server parses it (six fractional digits). client-node sends a Date with
+ * toISOString()'s three digits, which the server rejects; a string passes through untouched.
+ */
+function microTime(d: Date): k8s.V1MicroTime {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as k8s.V1MicroTime;
+}
+
 /** Read a Lease object into the decision's view. */
 export function leaseView(lease: k8s.V1Lease): LeaseView {
   const renew = lease.spec?.renewTime ?? lease.spec?.acquireTime;
@@ -80,7 +88,7 @@ export class LeaseStore {
   }
 
   private body(name: string, kind: string, holder: string, annotations: Record<string, string>, prev?: k8s.V1Lease): k8s.V1Lease {
-    const now = new Date();
+    const now = microTime(new Date());
     const sameHolder = prev?.spec?.holderIdentity === holder;
     return {
       apiVersion: 'coordination.k8s.io/v1',
@@ -95,8 +103,8 @@ export class LeaseStore {
       spec: {
         holderIdentity: holder,
         leaseDurationSeconds: this.durationSec,
-        renewTime: now as unknown as k8s.V1MicroTime,
-        acquireTime: (sameHolder && prev?.spec?.acquireTime ? prev.spec.acquireTime : now) as unknown as k8s.V1MicroTime,
+        renewTime: now,
+        acquireTime: sameHolder && prev?.spec?.acquireTime ? microTime(new Date(prev.spec.acquireTime)) : now,
         leaseTransitions: (prev?.spec?.leaseTransitions ?? 0) + (sameHolder || !prev ? 0 : 1),
       },
     };

@@ -62,3 +62,10 @@ t.test('at most one node ever decides to acquire from the same view', async (t) 
     t.ok(acquirers.length <= 1, `one acquirer at most (${acquirers.join(',') || 'none'})`);
   }
 });
+
+t.test('a holder proven dead on the wire and dropped from the candidates is taken at once', async (t) => {
+  t.same(
+    decideVip(s({ lease: lease('b', 1000), ranked: ['a', 'c'], liveSpeakers: new Set(['a', 'c']), holderProbeMisses: 3 })),
+    { kind: 'acquire', reason: AcquireReason.HolderDeadOnWire },
+  );
+});
