@@ -30,6 +30,8 @@ export interface ApiRequest {
   readonly path: string;
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
   readonly body?: unknown;
+  /** Pre-serialized body, for JSON that JSON.stringify cannot produce (int64 counters as BigInt). */
+  readonly rawBody?: string;
   /** Defaults to JSON; PATCH callers pass a patch type. */
   readonly contentType?: string;
 }
@@ -135,7 +137,7 @@ export function createKubeClient(kc: k8s.KubeConfig, opts: KubeClientOptions = {
         new Promise<T>((resolve, reject) => {
           const url = new URL(req.path, base);
           for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-          const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+          const payload = req.rawBody !== undefined ? Buffer.from(req.rawBody) : req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
           const h: Record<string, string | number> = { ...headers, Accept: 'application/json' };
           if (opts.userAgent) h['User-Agent'] = opts.userAgent;
           if (payload) {

@@ -1,0 +1,312 @@
+/**
+ * The controller's I/O shell: informers → one keyed queue → pure decisions (parseConfig,
+ * reconcileService) → writes (Service status, Events, IPAddressPool status, ConfigurationState).
+ * DESIGN.md §4: handlers only enqueue keys; workers read the latest object from the cache.
+ *
+ * Startup order is the safety property of issue 5 item 5: informers sync, the config is
+ * parsed, every assignment recorded in Service status is re-adopted, and only then do workers
+ * reconcile Services (and so allocate). A restart therefore changes no IP.
+ *
+ * Queue keys: `s:<ns>/<name>` a Service, `config` the configuration, `p:<pool>` a pool's status,
+ * `state` the ConfigurationState. One queue means one in-flight reconcile per key.
+ */
+import type { Logger } from '../util/log';
+import { errorMessage } from '../util/errors';
+import { parseConfig, type ConfigResources } from '../config/parse';
+import { formatConfigError, configErrorSummary } from '../config/scope';
+import type { ConfigError } from '../config/types';
+import { type KubeClient, isConflict, isNotFound } from '../k8s/client';
+import { type EventRecorder, EventType, refTo } from '../k8s/events';
+import { type Informer, type KubeObject, createInformer, objectKey, splitKey } from '../k8s/informer';
+import { WorkQueue, WorkResult } from '../k8s/work-queue';
+import type { KubeMetrics } from '../k8s/metrics';
+import { Allocator } from './allocator/allocator';
+import { adoptExistingAssignments, reprocessOrder } from './service-reconcile-startup';
+import { reconcileService } from './service-reconcile';
+import { ReconcileOutcome, SyncResult, type ServiceView } from './service-reconcile-types';
+import { CONFIG_SOURCES, type ConfigSource, allocationFingerprint, sourcePath } from './controller-config';
+import { ConditionReason, type ConfigVerdict, type PoolObject, poolStatusCurrent, writeConfigurationState, writePoolStatus } from './controller-status';
+import type { ControllerMetrics } from './metrics';
+import type { ProbeResult } from './health';
+
+/** A Service as the informer holds it. */
+export interface ServiceObject extends KubeObject, ServiceView {
+  metadata?: KubeObject['metadata'] & ServiceView['metadata'];
+  status?: Record<string, unknown> & ServiceView['status'];
+}
+
+/** Dependencies of {@link createControllerLoop}. */
+export interface ControllerLoopDeps {
+  readonly client: KubeClient;
+  readonly log: Logger;
+  readonly metrics: ControllerMetrics;
+  readonly kubeMetrics?: KubeMetrics;
+  readonly recorder: EventRecorder;
+  readonly namespace: string;
+  readonly lbClass: string;
+  readonly workers: number;
+  /** Owner of the ConfigurationState, when running in a pod. */
+  readonly owner?: () => Promise<{ name: string; uid: string } | undefined>;
+}
+
+/** The running shell. */
+export interface ControllerLoop {
+  /** Start informers and wait until every one has synced (a standby does only this). */
+  startInformers(): Promise<void>;
+  /** Load config, adopt existing assignments, then reconcile (the leader does this). */
+  run(opts?: { freshList?: boolean }): Promise<void>;
+  stop(): Promise<void>;
+  healthy(): ProbeResult;
+  ready(): ProbeResult;
+  /** The in-memory allocator, for tests and the benchmark. */
+  readonly allocator: Allocator;
+}
+
+const POOL_STATUS_DELAY_MS = 200;
+
+/** Build the controller shell; nothing runs until `startInformers()`/`run()`. */
+export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
+  const { client, log, metrics, recorder, namespace, lbClass } = deps;
+  const allocator = new Allocator();
+  const queue = new WorkQueue<string>(deps.kubeMetrics ? { observer: deps.kubeMetrics.queueObserver('metallb-controller') } : {});
+  /** Objects we wrote whose watch event has not arrived yet: `basedOn` is the cache RV they replace. */
+  const written = new Map<string, { basedOn: string; obj: ServiceObject }>();
+  let loaded = false;
+  let adopted = false;
+  let running = false;
+  let synced = false;
+  let fingerprint = '';
+  let verdict: ConfigVerdict | undefined;
+  let workersDone: Promise<void> | undefined;
+
+  const onInformerError = (): void => metrics.updateError();
+  const services = createInformer<ServiceObject>({
+    client,
+    path: '/api/v1/services',
+    log,
+    onError: onInformerError,
+    onEvent: (ev, svc) => {
+      const key = objectKey(svc);
+      const w = written.get(key);
+      if (w && (ev === 'delete' || svc.metadata?.resourceVersion !== w.basedOn)) written.delete(key);
+      queue.add(`s:${key}`);
+    },
+  });
+
+  /** Only spec changes (generation) of CRs and label changes of Nodes/Namespaces matter (spec §2.1). */
+  const lastSeen = new Map<string, string>();
+  const relevantState = (s: ConfigSource, o: KubeObject): string => {
+    if (s.field === 'nodes' || s.field === 'namespaces') return JSON.stringify(o.metadata?.labels ?? {});
+    if (s.field === 'secrets') return o.metadata?.resourceVersion ?? '';
+    return String(o.metadata?.generation ?? o.metadata?.resourceVersion ?? '');
+  };
+  const configInformers = CONFIG_SOURCES.map((s) => ({
+    source: s,
+    informer: createInformer<KubeObject>({
+      client,
+      path: sourcePath(s, namespace),
+      log,
+      onError: onInformerError,
+      onEvent: (ev, o) => {
+        const k = `${s.field}/${objectKey(o)}`;
+        if (ev === 'delete') lastSeen.delete(k);
+        else {
+          const state = relevantState(s, o);
+          if (lastSeen.get(k) === state) return;
+          lastSeen.set(k, state);
+        }
+        queue.add('config');
+      },
+    }),
+  }));
+  const poolInformer = configInformers.find((c) => c.source.field === 'pools')?.informer as Informer<PoolObject>;
+  const allInformers: Informer<KubeObject>[] = [services, ...configInformers.map((c) => c.informer)];
+
+  function readService(key: string): ServiceObject | undefined {
+    const { namespace: ns, name } = splitKey(key);
+    const cached = services.get(name, ns);
+    const w = written.get(key);
+    if (w && cached && cached.metadata?.resourceVersion === w.basedOn) return w.obj;
+    if (w) written.delete(key);
+    return cached;
+  }
+
+  function enqueueAllServices(): void {
+    for (const svc of reprocessOrder(services.list())) queue.add(`s:${objectKey(svc)}`);
+  }
+
+  function publishChangedPools(): void {
+    for (const pool of allocator.drainChangedPools()) {
+      const c = allocator.counters(pool);
+      if (c) metrics.setPool(pool, c);
+      queue.addAfter(`p:${pool}`, POOL_STATUS_DELAY_MS);
+    }
+  }
+
+  function resources(): ConfigResources {
+    const r: Record<string, unknown[]> = {};
+    for (const { source, informer } of configInformers) r[source.field] = [...informer.list()];
+    return r as ConfigResources;
+  }
+
+  function reportInvalid(errors: readonly ConfigError[]): void {
+    for (const e of errors) {
+      const src = CONFIG_SOURCES.find((s) => s.kind === e.kind);
+      const inf = configInformers.find((c) => c.source === src)?.informer;
+      const obj = inf?.get(e.name, e.namespace || namespace);
+      const ref = obj ? refTo(obj, e.kind, src?.apiVersion ?? 'metallb.io/v1beta1') : { apiVersion: src?.apiVersion ?? 'metallb.io/v1beta1', kind: e.kind, namespace: e.namespace || namespace, name: e.name };
+      recorder.record(ref, EventType.Warning, ConditionReason.ConfigurationError, `${formatConfigError(e)} (the last valid configuration stays in force)`);
+    }
+  }
+
+  /** Parse; on success apply to the allocator (adopting first on the first load). */
+  function handleConfig(): void {
+    metrics.update();
+    const res = parseConfig(resources());
+    if (!res.ok) {
+      const summary = configErrorSummary(res.errors);
+      verdict = { valid: false, reason: ConditionReason.ConfigurationError, summary };
+      metrics.configStale(true);
+      metrics.updateError();
+      log.error({ event: 'configInvalid', errors: res.errors.map(formatConfigError), stale: loaded }, loaded ? 'invalid configuration; the last valid one stays in force' : 'invalid configuration; nothing is allocated until it is fixed');
+      reportInvalid(res.errors);
+      queue.add('state');
+      return;
+    }
+    verdict = { valid: true };
+    metrics.configStale(false);
+    queue.add('state');
+    const fp = allocationFingerprint(res.config);
+    if (loaded && fp === fingerprint) return;
+    fingerprint = fp;
+    const report = allocator.setPools(res.config.pools, res.config.poolIndex);
+    loaded = true;
+    metrics.configLoaded(true);
+    for (const p of report.removedPools) metrics.deletePool(p);
+    log.info({ event: 'configLoaded', pools: [...res.config.pools.keys()], released: report.released.length, moved: report.moved.length }, 'configuration loaded');
+    if (!adopted) {
+      const a = adoptExistingAssignments(allocator, services.list(), lbClass);
+      adopted = true;
+      log.info({ event: 'assignmentsAdopted', adopted: a.adopted.length, conflicts: a.conflicts.length, dropped: a.dropped.length }, 'existing assignments re-adopted');
+      for (const c of a.conflicts) log.warn({ event: 'assignmentConflict', ...c }, 'two Services claim one address; the older keeps it');
+      for (const d of a.dropped) log.info({ event: 'assignmentDropped', ...d }, 'recorded IP no longer allowed; the Service will get a new one');
+    }
+    publishChangedPools();
+    enqueueAllServices();
+  }
+
+  async function handleService(key: string): Promise<WorkResult> {
+    metrics.update();
+    const svc = readService(key);
+    const out = reconcileService(allocator, { key, service: svc, loadBalancerClass: lbClass, configLoaded: loaded });
+    if (svc) for (const ev of out.events) recorder.record(refTo(svc, 'Service', 'v1'), ev.type, ev.reason, ev.message);
+    if (out.result === SyncResult.ReprocessAll) enqueueAllServices();
+    publishChangedPools();
+    if (out.outcome === ReconcileOutcome.Converged && out.pendingReason !== undefined && out.write) {
+      log.info({ event: 'servicePending', service: key, reason: out.pendingReason }, 'Service has no IP');
+    }
+    if (!out.write || !svc) return WorkResult.Done;
+    const { namespace: ns, name } = splitKey(key);
+    const body: ServiceObject = {
+      ...svc,
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { ...svc.metadata, annotations: { ...out.annotations } },
+      status: { ...(svc.status ?? {}), loadBalancer: out.ingress.length > 0 ? { ingress: out.ingress.map((i) => ({ ip: i.ip })) } : {} },
+    };
+    try {
+      const res = await client.request<ServiceObject>({ method: 'PUT', path: `/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(name)}/status`, body });
+      const basedOn = services.get(name, ns)?.metadata?.resourceVersion;
+      if (basedOn !== undefined && basedOn !== res.metadata?.resourceVersion) written.set(key, { basedOn, obj: res });
+      log.debug({ event: 'serviceUpdated', service: key, ingress: out.ingress.map((i) => i.ip), pool: out.allocatedFromPool }, 'status written');
+      return WorkResult.Done;
+    } catch (err) {
+      if (isNotFound(err)) return WorkResult.Done;
+      metrics.updateError();
+      // 409: the cache is behind the object; retry reads the newer one once the watch delivers it.
+      if (!isConflict(err)) log.warn({ event: 'statusWriteFailed', service: key, err: errorMessage(err) }, 'could not write Service status');
+      return WorkResult.Retry;
+    }
+  }
+
+  async function handlePool(name: string): Promise<WorkResult> {
+    const counters = allocator.counters(name);
+    const pool = poolInformer.get(name, namespace);
+    if (!counters || !pool || poolStatusCurrent(pool, counters)) return WorkResult.Done;
+    try {
+      await writePoolStatus(client, pool, counters);
+      return WorkResult.Done;
+    } catch (err) {
+      if (isNotFound(err)) return WorkResult.Done;
+      if (!isConflict(err)) log.warn({ event: 'poolStatusFailed', pool: name, err: errorMessage(err) }, 'could not write IPAddressPool status');
+      return WorkResult.Retry;
+    }
+  }
+
+  async function handleState(): Promise<WorkResult> {
+    if (!verdict) return WorkResult.Done;
+    try {
+      await writeConfigurationState(client, namespace, verdict, await deps.owner?.());
+      return WorkResult.Done;
+    } catch (err) {
+      log.warn({ event: 'configurationStateFailed', err: errorMessage(err) }, 'could not write ConfigurationState');
+      return WorkResult.Retry;
+    }
+  }
+
+  async function handle(key: string): Promise<WorkResult> {
+    if (key === 'config') {
+      handleConfig();
+      return WorkResult.Done;
+    }
+    if (key === 'state') return handleState();
+    if (key.startsWith('p:')) return handlePool(key.slice(2));
+    return handleService(key.slice(2));
+  }
+
+  /** Overlay a consistent LIST on the cache, so a new leader sees every write its predecessor made. */
+  async function overlayFreshList(): Promise<void> {
+    const fresh = await client.list<ServiceObject>('/api/v1/services');
+    for (const svc of fresh.items) {
+      const key = objectKey(svc);
+      const cached = services.get(svc.metadata?.name ?? '', svc.metadata?.namespace);
+      const basedOn = cached?.metadata?.resourceVersion;
+      if (basedOn !== undefined && basedOn !== svc.metadata?.resourceVersion) written.set(key, { basedOn, obj: svc });
+    }
+  }
+
+  return {
+    allocator,
+    async startInformers(): Promise<void> {
+      await Promise.all(allInformers.map((i) => i.start()));
+      const deadlineLog = Date.now() + 10_000;
+      while (!allInformers.every((i) => i.hasSynced())) {
+        if (Date.now() > deadlineLog) log.warn({ event: 'waitingForSync' }, 'still waiting for informers to sync');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      synced = true;
+    },
+    async run(opts: { freshList?: boolean } = {}): Promise<void> {
+      if (!synced) await this.startInformers();
+      if (opts.freshList) await overlayFreshList();
+      // Adoption happens inside the first successful handleConfig, before any worker runs.
+      handleConfig();
+      running = true;
+      workersDone = queue.run(deps.workers, handle, (key, err) => log.error({ event: 'reconcileFailed', key, err: errorMessage(err) }, 'reconcile threw'));
+    },
+    async stop(): Promise<void> {
+      queue.shutDown();
+      await Promise.all(allInformers.map((i) => i.stop()));
+      await workersDone;
+      await recorder.flush();
+      running = false;
+    },
+    healthy: () => ({ ok: true }),
+    ready(): ProbeResult {
+      if (!synced) return { ok: false, reason: 'informers not synced' };
+      if (!running) return { ok: false, reason: 'not leading' };
+      if (!verdict) return { ok: false, reason: 'configuration not evaluated' };
+      return { ok: true };
+    },
+  };
+}

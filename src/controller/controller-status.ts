@@ -1,0 +1,114 @@
+/**
+ * Writers for what the controller publishes besides Service status: IPAddressPool status
+ * counters (spec §3.12) and the `controller` ConfigurationState object (spec §1.10).
+ */
+import type { KubeClient } from '../k8s/client';
+import { PatchType, isNotFound } from '../k8s/client';
+import type { KubeObject } from '../k8s/informer';
+import type { PoolCounters } from './allocator/types';
+
+/** ConfigurationState condition type written by the controller. */
+export const POOL_CONDITION_TYPE = 'poolReconcilerValid';
+/** Field manager of the condition (server-side apply), as upstream. */
+export const POOL_FIELD_MANAGER = 'poolReconciler';
+/** Name of the controller's ConfigurationState. */
+export const CONTROLLER_STATE_NAME = 'controller';
+
+/** Condition reasons (spec Appendix A). */
+export const ConditionReason = {
+  Reconciled: 'Reconciled',
+  ConfigurationError: 'ConfigurationError',
+  UnknownError: 'UnknownError',
+} as const;
+/** One condition reason. */
+export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
+
+/** The controller's verdict on the latest configuration. */
+export type ConfigVerdict =
+  | { readonly valid: true }
+  | { readonly valid: false; readonly reason: ConditionReason; readonly summary: string };
+
+/** `status` of the ConfigurationState for a verdict: result, errorSummary, one condition. */
+export function configurationStateStatus(v: ConfigVerdict, now: Date): Record<string, unknown> {
+  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const condition = v.valid
+    ? { type: POOL_CONDITION_TYPE, status: 'True', reason: ConditionReason.Reconciled, message: '', lastTransitionTime: time }
+    : { type: POOL_CONDITION_TYPE, status: 'False', reason: v.reason, message: `configuration error: ${v.summary}`, lastTransitionTime: time };
+  // Upstream's QUIRK kept: only ConfigurationError makes the result Invalid (spec §1.10).
+  const invalid = !v.valid && v.reason === ConditionReason.ConfigurationError;
+  return {
+    result: invalid ? 'Invalid' : 'Valid',
+    errorSummary: invalid ? `configuration error: ${v.summary}` : '',
+    conditions: [condition],
+  };
+}
+
+/**
+ * Create the ConfigurationState if needed and apply its status. Owned by the pod when known,
+ * so it goes away with the pod (spec §10.30).
+ */
+export async function writeConfigurationState(
+  client: KubeClient,
+  namespace: string,
+  verdict: ConfigVerdict,
+  owner: { readonly name: string; readonly uid: string } | undefined,
+  now: Date = new Date(),
+): Promise<void> {
+  const base = `/apis/metallb.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/configurationstates`;
+  const metadata = {
+    name: CONTROLLER_STATE_NAME,
+    namespace,
+    labels: { 'metallb.io/component-type': 'controller' },
+    ...(owner ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: owner.name, uid: owner.uid }] } : {}),
+  };
+  try {
+    await client.request({ method: 'GET', path: `${base}/${CONTROLLER_STATE_NAME}` });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    try {
+      await client.request({ method: 'POST', path: base, body: { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata } });
+    } catch (e) {
+      // 409: created concurrently (another replica); the status apply below still works.
+      if (!(e instanceof Error && 'statusCode' in e && (e as { statusCode: number }).statusCode === 409)) throw e;
+    }
+  }
+  await client.request({
+    method: 'PATCH',
+    path: `${base}/${CONTROLLER_STATE_NAME}/status`,
+    query: { fieldManager: POOL_FIELD_MANAGER, force: true },
+    contentType: PatchType.Apply,
+    body: { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata: { name: CONTROLLER_STATE_NAME, namespace }, status: configurationStateStatus(verdict, now) },
+  });
+}
+
+/** An IPAddressPool as the informer holds it. */
+export interface PoolObject extends KubeObject {
+  status?: { assignedIPv4?: number; assignedIPv6?: number; availableIPv4?: number; availableIPv6?: number };
+}
+
+/** True when the pool's status already shows these counters (compared as float64, as JSON parsing yields). */
+export function poolStatusCurrent(pool: PoolObject, c: PoolCounters): boolean {
+  const s = pool.status;
+  return (
+    s !== undefined &&
+    s.assignedIPv4 === Number(c.assignedIPv4) &&
+    s.assignedIPv6 === Number(c.assignedIPv6) &&
+    s.availableIPv4 === Number(c.availableIPv4) &&
+    s.availableIPv6 === Number(c.availableIPv6)
+  );
+}
+
+/**
+ * Write pool status with an UPDATE on `ipaddresspools/status` (as upstream), guarded by the
+ * cached resourceVersion. The body is built by hand so int64 counters above 2^53 keep every digit.
+ */
+export async function writePoolStatus(client: KubeClient, pool: PoolObject, c: PoolCounters): Promise<PoolObject> {
+  const ns = pool.metadata?.namespace ?? '';
+  const name = pool.metadata?.name ?? '';
+  const status = `{"assignedIPv4":${c.assignedIPv4},"assignedIPv6":${c.assignedIPv6},"availableIPv4":${c.availableIPv4},"availableIPv6":${c.availableIPv6}}`;
+  const { status: _old, ...rest } = pool as PoolObject & Record<string, unknown>;
+  void _old;
+  const json = JSON.stringify({ ...rest, apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool' });
+  const rawBody = `${json.slice(0, -1)},"status":${status}}`;
+  return client.request<PoolObject>({ method: 'PUT', path: `/apis/metallb.io/v1beta1/namespaces/${encodeURIComponent(ns)}/ipaddresspools/${encodeURIComponent(name)}/status`, rawBody });
+}
