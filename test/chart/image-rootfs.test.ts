@@ -5,7 +5,7 @@
  * against the test control plane is covered by the controller/speaker end-to-end tests.)
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -41,7 +41,9 @@ t.test('image-rootfs.sh: production dependencies, dist and the addon', async (t)
   for (const f of ['dist/src/cli/main.js', ADDON]) {
     t.ok(existsSync(join(repoRoot, f)), `${f} is built (npm run build)`);
   }
-  const dir = join(mkdtempSync(join(tmpdir(), 'mlb-rootfs-')), 'root');
+  const base = mkdtempSync(join(tmpdir(), 'mlb-rootfs-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const dir = join(base, 'root');
   const res = await run('bash', [join(repoRoot, 'scripts', 'image-rootfs.sh'), dir]);
   t.equal(res.code, 0, res.stderr);
   const app = join(dir, 'app');

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,7 @@ function runScript(args: string[]): Promise<{ code: number; stdout: string; stde
 
 t.test('chart-package.sh builds an index and a package a Helm client can install from', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'mlb-chart-repo-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const chart = parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { name: string; version: string; appVersion: string };
   const tgz = join(out, `${chart.name}-${chart.version}.tgz`);
 
