@@ -8,15 +8,17 @@ import { join } from 'node:path';
 import { MetalLbError, ErrorCode } from '../../../src/util/errors';
 import type { Lab } from '../lab';
 import { GiveUp, stopPids, waitFor } from '../lab-exec';
-import { DEFAULT_HOLD_TIME_SEC, peerFamilies, withPrefixLen, type PeerSpec, type RouterHandle } from './common';
+import { DEFAULT_HOLD_TIME_SEC, familyOf, peerFamilies, withPrefixLen, type PeerSpec, type RouterHandle } from './common';
 
 /** Options for {@link startExabgp}. */
 export interface ExabgpOptions {
   readonly asn: number;
   readonly routerId: string;
   readonly neighbors: readonly PeerSpec[];
-  /** Source address of the sessions and the listen address (default: the lab router's IPv4). */
+  /** IPv4 source and listen address (default: the lab router's IPv4). */
   readonly localAddress?: string;
+  /** IPv6 source and listen address (default: the lab router's IPv6); ExaBGP wants the same family as the peer. */
+  readonly localAddress6?: string;
   /**
    * Only accept connections (default true). Peers with `passive: false` in their PeerSpec are
    * connected to actively even then.
@@ -72,14 +74,14 @@ export interface ExabgpHandle extends RouterHandle {
 }
 
 /** Render exabgp.conf for `opts` (pure). `loggerPath` is the API process script. */
-export function exabgpConfig(opts: ExabgpOptions, localAddress: string, loggerPath: string): string {
+export function exabgpConfig(opts: ExabgpOptions, local: { readonly ipv4: string; readonly ipv6: string }, loggerPath: string): string {
   const lines = [`process logger {`, `  run ${loggerPath};`, '  encoder json;', '}'];
   for (const peer of opts.neighbors) {
     const passive = peer.passive ?? opts.passive ?? true;
     lines.push(
       `neighbor ${peer.address} {`,
       `  router-id ${opts.routerId};`,
-      `  local-address ${localAddress};`,
+      `  local-address ${local[familyOf(peer.address)]};`,
       `  local-as ${opts.asn};`,
       `  peer-as ${peer.remoteAs};`,
       `  hold-time ${opts.holdTimeSec ?? DEFAULT_HOLD_TIME_SEC};`,
@@ -124,7 +126,7 @@ export function replayUpdates(messages: readonly ExabgpMessage[]): Map<string, E
 export async function startExabgp(lab: Lab, opts: ExabgpOptions): Promise<ExabgpHandle> {
   const ns = opts.ns ?? lab.router.ns;
   const dir = lab.subdir(opts.name ?? 'exabgp');
-  const localAddress = opts.localAddress ?? lab.router.ipv4;
+  const local = { ipv4: opts.localAddress ?? lab.router.ipv4, ipv6: opts.localAddress6 ?? lab.router.ipv6 };
   const jsonl = join(dir, 'messages.jsonl');
   const logger = join(dir, 'logger.sh');
   writeFileSync(jsonl, '');
@@ -133,13 +135,14 @@ export async function startExabgp(lab: Lab, opts: ExabgpOptions): Promise<Exabgp
   writeFileSync(logger, `#!/bin/sh\ncat >> '${jsonl}'\n`);
   chmodSync(logger, 0o755);
   const conf = join(dir, 'exabgp.conf');
-  writeFileSync(conf, exabgpConfig(opts, localAddress, logger));
+  writeFileSync(conf, exabgpConfig(opts, local, logger));
   const child = lab.spawn(ns, ['exabgp', conf], {
     log: `${dir.slice(lab.dir.length + 1)}.out`,
     env: {
       'exabgp.daemon.user': 'root',
       'exabgp.daemon.daemonize': 'false',
-      'exabgp.tcp.bind': localAddress,
+      // Space-separated list of listen addresses.
+      'exabgp.tcp.bind': `${local.ipv4} ${local.ipv6}`,
       'exabgp.tcp.port': '179',
       'exabgp.log.destination': join(dir, 'exabgp.log'),
       'exabgp.api.cli': 'false',
@@ -152,7 +155,7 @@ export async function startExabgp(lab: Lab, opts: ExabgpOptions): Promise<Exabgp
   };
   // Ready when ExaBGP's listening socket exists (ss in the namespace), so peers can connect.
   await waitFor(
-    `ExaBGP in ${ns} to listen on ${localAddress}:179`,
+    `ExaBGP in ${ns} to listen on ${local.ipv4}:179`,
     async () => {
       alive();
       const r = await lab.exec(ns, ['ss', '-Hltn', 'sport', '=', ':179']);
