@@ -9,7 +9,7 @@
  * says otherwise. Liveness comes from probing the holder on the wire rather than waiting for
  * Lease expiry.
  */
-import type * as k8s from '@kubernetes/client-node';
+import type { Lease } from '../k8s/lease';
 import type { Logger } from '../util/log';
 import { decideVip, leaseExpired, type LeaseView, type VipAction } from './lease-decision';
 import { holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type LeaseStore } from './lease-store';
@@ -58,7 +58,9 @@ export interface VipDesire {
 
 interface VipState {
   desire: VipDesire | undefined;
-  lease: k8s.V1Lease | undefined;
+  lease: Lease | undefined;
+  /** Local time at which the current (holder, renewTime) record was first seen. */
+  observedAtMs: number;
   announcing: boolean;
   writing: boolean;
   /** Set after a conflict proved another node answers while our own hold had lapsed. */
@@ -98,8 +100,8 @@ export interface ElectionDeps {
 /** Per-VIP Lease election for one node. */
 export class L2Election {
   private readonly vips = new Map<string, VipState>();
-  private readonly presence = new Map<string, LeaseView>();
-  private presenceLease: k8s.V1Lease | undefined;
+  private readonly presence = new Map<string, { view: LeaseView; renewTime: string | null | undefined }>();
+  private presenceLease: Lease | undefined;
   private readonly probes = new Map<string, HolderProbe>();
   /** Nodes proven dead on the wire, until their presence Lease is renewed again. */
   private readonly deadOnWire = new Map<string, number>();
@@ -125,7 +127,7 @@ export class L2Election {
   liveSpeakers(): Set<string> {
     const now = this.now();
     const live = new Set<string>();
-    for (const [node, view] of this.presence) {
+    for (const [node, { view }] of this.presence) {
       if (view.holder !== node || leaseExpired(view, now)) continue;
       // A node whose data plane failed our probes is not a candidate, even while its presence
       // Lease has not expired yet, unless it renewed presence after we saw it fail.
@@ -146,29 +148,32 @@ export class L2Election {
   }
 
   /** Feed every Lease add/update from the informer. */
-  onLease(lease: k8s.V1Lease): void {
+  onLease(lease: Lease): void {
     const kind = lease.metadata?.labels?.['metallb.io/lease-kind'];
     if (kind === LeaseKind.Presence) {
-      const view = leaseView(lease);
       const node = lease.metadata?.name?.replace(/^metallb-speaker-/, '') ?? '';
-      this.presence.set(node, view);
+      const prev = this.presence.get(node);
+      const renewTime = lease.spec?.renewTime;
+      const observed = prev && prev.renewTime === renewTime ? prev.view.renewTimeMs : this.now();
+      this.presence.set(node, { view: leaseView(lease, observed), renewTime });
       if (node === this.deps.me) this.presenceLease = lease;
       return;
     }
     const ip = lease.metadata?.annotations?.[LeaseAnnotation.Ip];
     if (kind !== LeaseKind.Vip || !ip) return;
     const st = this.state(ip);
-    const rv = (l: k8s.V1Lease | undefined) => Number(l?.metadata?.resourceVersion ?? 0);
+    const rv = (l: Lease | undefined) => Number(l?.metadata?.resourceVersion ?? 0);
     // Never go back to an older version than one our own write returned.
     if (st.lease && rv(lease) < rv(st.lease)) return;
     const before = st.lease?.spec?.holderIdentity;
+    if (before !== lease.spec?.holderIdentity || st.lease?.spec?.renewTime !== lease.spec?.renewTime) st.observedAtMs = this.now();
     st.lease = lease;
     if (before !== lease.spec?.holderIdentity) st.yielded = false;
     this.evaluate(ip);
   }
 
   /** Feed Lease deletions from the informer. */
-  onLeaseDeleted(lease: k8s.V1Lease): void {
+  onLeaseDeleted(lease: Lease): void {
     const ip = lease.metadata?.annotations?.[LeaseAnnotation.Ip];
     if (ip && this.vips.has(ip)) {
       this.state(ip).lease = undefined;
@@ -235,7 +240,7 @@ export class L2Election {
   private state(ip: string): VipState {
     let st = this.vips.get(ip);
     if (!st) {
-      st = { desire: undefined, lease: undefined, announcing: false, writing: false, yielded: false, lastOwnWriteMs: 0 };
+      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, writing: false, yielded: false, lastOwnWriteMs: 0 };
       this.vips.set(ip, st);
     }
     return st;
@@ -254,7 +259,7 @@ export class L2Election {
       me: this.deps.me,
       nowMs: this.now(),
       ranked: st.desire ? st.desire.ranked.filter((n) => this.liveSpeakers().has(n)) : [],
-      lease: st.lease ? leaseView(st.lease) : undefined,
+      lease: st.lease ? leaseView(st.lease, st.observedAtMs) : undefined,
       liveSpeakers: this.liveSpeakers(),
       holderProbeMisses: this.probes.get(holder)?.misses ?? 0,
       probeMissesToTakeOver: this.deps.timing.probeMisses,
@@ -318,6 +323,7 @@ export class L2Election {
         const wasOurs = st.lease?.spec?.holderIdentity === this.deps.me;
         st.lease = res.lease;
         st.lastOwnWriteMs = this.now();
+        st.observedAtMs = this.now();
         st.yielded = false;
         if (!wasOurs) {
           this.stats.takeovers++;
@@ -350,7 +356,7 @@ export class L2Election {
 
   private async renewPresence(): Promise<void> {
     if (this.presenceWriting || this.stopped) return;
-    const mine = this.presence.get(this.deps.me);
+    const mine = this.presence.get(this.deps.me)?.view;
     if (mine && mine.holder === this.deps.me && this.now() - mine.renewTimeMs < this.deps.timing.renewIntervalMs) return;
     this.presenceWriting = true;
     try {

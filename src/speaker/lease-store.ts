@@ -5,7 +5,9 @@
  * two speakers can never both believe a write of theirs made them the holder. Reads come from
  * the speaker's one Lease informer; this file only writes.
  */
-import * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../k8s/client';
+import { deleteLease, leasePath, microTime, updateLease, type CasResult, type Lease } from '../k8s/lease';
+import { isConflict } from '../k8s/client';
 import type { LeaseView } from './lease-decision';
 
 /** Labels and annotations on our Leases. */
@@ -33,33 +35,24 @@ export function presenceLeaseName(node: string): string {
 }
 
 /** Outcome of a write: CAS conflicts are normal and reported, not thrown. */
-export type WriteResult = { readonly ok: true; readonly lease: k8s.V1Lease } | { readonly ok: false; readonly conflict: boolean; readonly error: unknown };
-
-function isConflict(err: unknown): boolean {
-  const code = (err as { code?: number; statusCode?: number }).code ?? (err as { statusCode?: number }).statusCode;
-  return code === 409 || code === 422 || /409|Conflict|AlreadyExists/.test(String(err));
-}
+export type WriteResult = CasResult;
 
 /**
- * MicroTime as the API server parses it (six fractional digits). client-node sends a Date with
- * toISOString()'s three digits, which the server rejects; a string passes through untouched.
+ * Read a Lease into the decision's view. `observedAtMs` replaces the holder's renewTime when
+ * given: like client-go's leader election we time expiry from when *we* saw the record change,
+ * so clock skew between nodes cannot expire a live holder early.
  */
-function microTime(d: Date): k8s.V1MicroTime {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as k8s.V1MicroTime;
-}
-
-/** Read a Lease object into the decision's view. */
-export function leaseView(lease: k8s.V1Lease): LeaseView {
+export function leaseView(lease: Lease, observedAtMs?: number): LeaseView {
   const renew = lease.spec?.renewTime ?? lease.spec?.acquireTime;
   return {
     holder: lease.spec?.holderIdentity ?? '',
-    renewTimeMs: renew ? new Date(renew).getTime() : 0,
+    renewTimeMs: observedAtMs ?? (renew ? new Date(renew).getTime() : 0),
     durationMs: (lease.spec?.leaseDurationSeconds ?? 0) * 1000,
   };
 }
 
 /** Parse the holder-macs annotation. */
-export function holderMacs(lease: k8s.V1Lease): Map<string, string> {
+export function holderMacs(lease: Lease): Map<string, string> {
   const out = new Map<string, string>();
   const raw = lease.metadata?.annotations?.[LeaseAnnotation.HolderMacs] ?? '';
   for (const part of raw.split(',')) {
@@ -69,58 +62,47 @@ export function holderMacs(lease: k8s.V1Lease): Map<string, string> {
   return out;
 }
 
-/** Writes Leases in one namespace with one API client. */
+/** Writes Leases in one namespace. */
 export class LeaseStore {
-  private readonly api: k8s.CoordinationV1Api;
-  private readonly writes = { count: 0 };
+  private writes = 0;
 
   constructor(
-    kubeConfig: k8s.KubeConfig,
+    private readonly client: KubeClient,
     private readonly namespace: string,
     private readonly durationSec: number,
-  ) {
-    this.api = kubeConfig.makeApiClient(k8s.CoordinationV1Api);
-  }
+  ) {}
 
   /** Lease writes issued so far (for the election metrics and the API-cost benchmark). */
   get writeCount(): number {
-    return this.writes.count;
-  }
-
-  private body(name: string, kind: string, holder: string, annotations: Record<string, string>, prev?: k8s.V1Lease): k8s.V1Lease {
-    const now = microTime(new Date());
-    const sameHolder = prev?.spec?.holderIdentity === holder;
-    return {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: {
-        name,
-        namespace: this.namespace,
-        ...(prev?.metadata?.resourceVersion ? { resourceVersion: prev.metadata.resourceVersion } : {}),
-        labels: { ...(prev?.metadata?.labels ?? {}), [LeaseLabel.Kind]: kind, [LeaseLabel.ManagedBy]: 'metallb-ts' },
-        annotations: { ...(prev?.metadata?.annotations ?? {}), ...annotations },
-      },
-      spec: {
-        holderIdentity: holder,
-        leaseDurationSeconds: this.durationSec,
-        renewTime: now,
-        acquireTime: sameHolder && prev?.spec?.acquireTime ? microTime(new Date(prev.spec.acquireTime)) : now,
-        leaseTransitions: (prev?.spec?.leaseTransitions ?? 0) + (sameHolder || !prev ? 0 : 1),
-      },
-    };
+    return this.writes;
   }
 
   /**
    * Become (or stay) holder of `name`. With `prev` the update carries its resourceVersion, so it
    * fails with a conflict if anyone wrote in between; without it, the create fails if it exists.
    */
-  async claim(name: string, kind: string, holder: string, annotations: Record<string, string>, prev: k8s.V1Lease | undefined): Promise<WriteResult> {
-    this.writes.count++;
+  async claim(name: string, kind: string, holder: string, annotations: Record<string, string>, prev: Lease | undefined): Promise<WriteResult> {
+    this.writes++;
+    const now = microTime(Date.now());
+    const sameHolder = prev?.spec?.holderIdentity === holder;
+    const spec = {
+      holderIdentity: holder,
+      leaseDurationSeconds: this.durationSec,
+      renewTime: now,
+      acquireTime: sameHolder && prev?.spec?.acquireTime ? prev.spec.acquireTime : now,
+      leaseTransitions: (prev?.spec?.leaseTransitions ?? 0) + (sameHolder || !prev ? 0 : 1),
+    };
+    const labels = { [LeaseLabel.Kind]: kind, [LeaseLabel.ManagedBy]: 'metallb-ts' };
+    if (prev) {
+      const meta = { ...prev.metadata, labels: { ...prev.metadata?.labels, ...labels }, annotations: { ...prev.metadata?.annotations, ...annotations } };
+      return updateLease(this.client, { ...prev, metadata: meta }, spec);
+    }
     try {
-      const body = this.body(name, kind, holder, annotations, prev);
-      const lease = prev
-        ? await this.api.replaceNamespacedLease({ name, namespace: this.namespace, body })
-        : await this.api.createNamespacedLease({ namespace: this.namespace, body });
+      const lease = await this.client.request<Lease>({
+        method: 'POST',
+        path: leasePath(this.namespace),
+        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: this.namespace, labels, annotations }, spec },
+      });
       return { ok: true, lease };
     } catch (error) {
       return { ok: false, conflict: isConflict(error), error };
@@ -128,32 +110,22 @@ export class LeaseStore {
   }
 
   /** Give the Lease up (holder '') or hand it to `to` directly (graceful handover). CAS as above. */
-  async release(prev: k8s.V1Lease, to = ''): Promise<WriteResult> {
-    const name = prev.metadata?.name ?? '';
-    this.writes.count++;
-    try {
-      const body = this.body(name, prev.metadata?.labels?.[LeaseLabel.Kind] ?? LeaseKind.Vip, to, to ? {} : { [LeaseAnnotation.HolderMacs]: '' }, prev);
-      if (!to) body.spec = { ...body.spec, holderIdentity: '' };
-      const lease = await this.api.replaceNamespacedLease({ name, namespace: this.namespace, body });
-      return { ok: true, lease };
-    } catch (error) {
-      return { ok: false, conflict: isConflict(error), error };
-    }
+  async release(prev: Lease, to = ''): Promise<WriteResult> {
+    this.writes++;
+    const now = microTime(Date.now());
+    const annotations = to ? prev.metadata?.annotations : { ...prev.metadata?.annotations, [LeaseAnnotation.HolderMacs]: '' };
+    return updateLease(this.client, { ...prev, metadata: { ...prev.metadata, annotations } }, {
+      ...prev.spec,
+      holderIdentity: to,
+      renewTime: now,
+      acquireTime: now,
+      leaseTransitions: (prev.spec?.leaseTransitions ?? 0) + 1,
+    });
   }
 
-  /** Delete a VIP's Lease when the VIP no longer exists anywhere (only with its last resourceVersion). */
-  async remove(prev: k8s.V1Lease): Promise<WriteResult> {
-    const name = prev.metadata?.name ?? '';
-    this.writes.count++;
-    try {
-      await this.api.deleteNamespacedLease({
-        name,
-        namespace: this.namespace,
-        body: { preconditions: { resourceVersion: prev.metadata?.resourceVersion ?? '' } },
-      });
-      return { ok: true, lease: prev };
-    } catch (error) {
-      return { ok: false, conflict: isConflict(error), error };
-    }
+  /** Delete a Lease when its VIP no longer exists anywhere (only with its last resourceVersion). */
+  async remove(prev: Lease): Promise<WriteResult> {
+    this.writes++;
+    return deleteLease(this.client, prev);
   }
 }

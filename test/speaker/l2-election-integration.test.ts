@@ -7,8 +7,10 @@ import * as k8s from '@kubernetes/client-node';
 import { startControlPlane } from '../harness/apiserver';
 import { L2Election, DEFAULT_ELECTION_TIMING, type L2DataPlane } from '../../src/speaker/l2-election';
 import { LeaseStore } from '../../src/speaker/lease-store';
+import type { Lease } from '../../src/k8s/lease';
 import { rankCandidates } from '../../src/speaker/election';
 import { silentLogger } from '../../src/util/log';
+import { createKubeClient } from '../../src/k8s/client';
 
 const NS = 'metallb-system';
 
@@ -64,16 +66,16 @@ t.test('per-VIP Lease election', async (t) => {
     let healthySince: number | undefined;
     const el = new L2Election({
       me: node,
-      store: new LeaseStore(cp.kubeConfig, NS, timing.leaseDurationMs / 1000),
+      store: new LeaseStore(createKubeClient(cp.kubeConfig), NS, timing.leaseDurationMs / 1000),
       dataPlane: wire.plane(node, macs[node]!),
       log: silentLogger(),
       timing,
       apiHealthySince: () => healthySince,
     });
     const inf = k8s.makeInformer(cp.kubeConfig, `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, () => coord.listNamespacedLease({ namespace: NS }));
-    inf.on('add', (l) => el.onLease(l));
-    inf.on('update', (l) => el.onLease(l));
-    inf.on('delete', (l) => el.onLeaseDeleted(l));
+    inf.on('add', (l) => el.onLease(l as Lease));
+    inf.on('update', (l) => el.onLease(l as Lease));
+    inf.on('delete', (l) => el.onLeaseDeleted(l as Lease));
     inf.on('connect', () => (healthySince ??= Date.now()));
     inf.on('error', () => {
       healthySince = undefined;
