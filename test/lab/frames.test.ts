@@ -118,7 +118,7 @@ t.test('formatIpv6 matches ipaddr.js RFC 5952 text', async () => {
     fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
       const b = Buffer.alloc(16);
       groups.forEach((g, i) => b.writeUInt16BE(g, i * 2));
-      return formatIpv6(b) === ipaddr.fromByteArray([...b]).toRFC5952String();
+      return formatIpv6(b) === (ipaddr.fromByteArray([...b]) as ipaddr.IPv6).toRFC5952String();
     }),
   );
 });
