@@ -29,19 +29,13 @@ function readPreferred(r: FieldReader): PreferredNodeSelector[] {
   return out;
 }
 
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  return a.size === b.size && [...a].every((x) => b.has(x));
-}
-
-/** Upstream attaches an ad without preferences only if the pool has no equivalent ad (§2.5). */
-function equivalent(a: L2Advertisement, b: L2Advertisement): boolean {
-  return (
-    a.allInterfaces === b.allInterfaces &&
-    sameSet(a.nodes, b.nodes) &&
-    sameSet(new Set(a.interfaces), new Set(b.interfaces)) &&
-    a.serviceSelectors.length === b.serviceSelectors.length &&
-    a.serviceSelectors.every((s, i) => s.text === b.serviceSelectors[i]?.text)
-  );
+/**
+ * Upstream attaches an ad without preferences only if the pool has no equivalent ad (§2.5):
+ * same all-interfaces flag, node set, interface set and service selectors in order. A string
+ * key makes the check O(1) per pool instead of comparing node sets pairwise.
+ */
+function equivalenceKey(a: L2Advertisement): string {
+  return JSON.stringify([a.allInterfaces, [...a.nodes].sort(), [...new Set(a.interfaces)].sort(), a.serviceSelectors.map((s) => s.text)]);
 }
 
 /** Parse L2Advertisements (sorted by name) and attach each to its pools. */
@@ -52,6 +46,7 @@ export function parseL2Advertisements(
   nodes: readonly Meta[],
 ): L2Advertisement[] {
   const out: L2Advertisement[] = [];
+  const keysByPool = new Map<string, Set<string>>();
   for (const raw of raws) {
     const c = readAdCommon(raw, ConfigKind.L2Advertisement, issues, pools, nodes);
     const interfaces = c.r.stringList('interfaces');
@@ -67,11 +62,17 @@ export function parseL2Advertisements(
       preferredNodeSelectors,
     };
     out.push(ad);
+    // Ads with preferences are never merged: their weights must add up per node.
+    const key = ad.preferredNodeSelectors.length === 0 ? equivalenceKey(ad) : undefined;
     for (const name of ad.pools) {
       const pool = pools.get(name);
       if (!pool) continue;
-      // Ads with preferences are never merged: their weights must add up per node.
-      if (ad.preferredNodeSelectors.length === 0 && pool.l2Advertisements.some((e) => e.preferredNodeSelectors.length === 0 && equivalent(e, ad))) continue;
+      if (key !== undefined) {
+        const keys = keysByPool.get(name) ?? new Set<string>();
+        keysByPool.set(name, keys);
+        if (keys.has(key)) continue;
+        keys.add(key);
+      }
       pool.l2Advertisements.push(ad);
     }
   }

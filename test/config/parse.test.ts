@@ -1,5 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
+import { collectManifests } from '../../src/config/manifests';
 import { parseConfig, type ConfigResources } from '../../src/config/parse';
 import { configErrorSummary, forNode, formatConfigError, inNamespace, scopeToNamespace } from '../../src/config/scope';
 import {
@@ -190,6 +191,31 @@ t.test('property: parseConfig never throws on any JSON shape', async (t) => {
       },
     ),
     { numRuns: 400 },
+  );
+  t.pass('no throw');
+});
+
+t.test('property: collecting arbitrary decoded documents never throws', async (t) => {
+  const doc = fc.oneof(
+    jsonish,
+    fc.record({
+      apiVersion: fc.constantFrom('metallb.io/v1beta1', 'metallb.io/v1beta2', 'metallb.io/v9', 'v1', 'apps/v1', 'metallb.io'),
+      kind: fc.constantFrom('IPAddressPool', 'BGPPeer', 'List', 'Secret', 'Node', 'ConfigMap', 'toString', '__proto__', 'Nope'),
+      metadata: jsonish,
+      spec: fc.oneof(specLike, jsonish),
+      items: fc.oneof(jsonish, fc.array(objectLike, { maxLength: 3 })),
+      data: jsonish,
+    }),
+  );
+  fc.assert(
+    fc.property(fc.array(doc, { maxLength: 6 }), fc.option(fc.constant(NS), { nil: undefined }), (docs, ns) => {
+      const c = collectManifests(
+        docs.map((value, i) => ({ value, origin: { file: `f${i}.yaml`, line: 1 } })),
+        ns,
+      );
+      parseConfig(c.resources);
+    }),
+    { numRuns: 300 },
   );
   t.pass('no throw');
 });
