@@ -8,7 +8,22 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import t from 'tap';
 import { startControlPlane, type ControlPlane } from '../harness/apiserver';
-import { apiRequest, installCrds, NAMESPACE } from '../fixtures/crs/kit';
+import { apiRequest, installCrds, loadCrds, NAMESPACE, pollUntil } from '../fixtures/crs/kit';
+
+/** The parts of a CRD this test rewrites. */
+interface UpstreamCrd {
+  spec: {
+    conversion?: unknown;
+    versions: {
+      schema: {
+        openAPIV3Schema: {
+          properties: { spec: { properties: Record<string, unknown>; 'x-kubernetes-validations'?: unknown } };
+          'x-kubernetes-validations'?: unknown;
+        };
+      };
+    }[];
+  };
+}
 
 type Spec = Record<string, unknown>;
 const path = (version: string, name = '') => `/apis/metallb.io/${version}/namespaces/${NAMESPACE}/bgppeers${name ? `/${name}` : ''}`;
@@ -52,7 +67,43 @@ const v1beta2Only: Spec = {
 
 t.test('BGPPeer v1beta1 <-> v1beta2 without a conversion webhook', async (t) => {
   const cp = await startControlPlane(t);
-  await installCrds(cp);
+
+  await t.test('upgrading over an upstream-style CRD (conversion webhook) switches conversion off', async (t) => {
+    // Upstream's shape: conversion through metallb-webhook-service, v1beta1 without the v1beta2-only fields.
+    const upstream = structuredClone(loadCrds().get('bgppeers.metallb.io')) as unknown as UpstreamCrd;
+    upstream.spec.conversion = {
+      strategy: 'Webhook',
+      webhook: {
+        conversionReviewVersions: ['v1beta1', 'v1beta2'],
+        clientConfig: { service: { name: 'metallb-webhook-service', namespace: NAMESPACE, path: '/convert' } },
+      },
+    };
+    const v1 = upstream.spec.versions[0]?.schema.openAPIV3Schema;
+    if (!v1) throw new Error('no v1beta1');
+    for (const k of Object.keys(v1beta2Only).concat('dynamicASN', 'interface', 'passwordSecret')) delete v1.properties.spec.properties[k];
+    delete v1.properties.spec['x-kubernetes-validations'];
+    delete v1['x-kubernetes-validations'];
+    const applied = await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(upstream) });
+    t.equal(applied.code, 0, applied.stderr);
+    await pollUntil('upstream-style BGPPeer CRD Established', 30_000, async () => {
+      const res = await apiRequest(cp, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgppeers.metallb.io');
+      const conds = (res.body as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? [];
+      return conds.some((c) => c.type === 'Established' && c.status === 'True');
+    });
+    const ns = await cp.kubectl(['create', 'namespace', NAMESPACE]);
+    t.equal(ns.code, 0, ns.stderr);
+    const spec = { ...v1beta1Spec, ...v1beta2Only };
+    t.equal((await createPeer(cp, 'v1beta2', 'stored-by-upstream', spec)).status, 201, 'a v1beta2 peer stored under the old CRD');
+    const broken = await apiRequest(cp, 'GET', path('v1beta1', 'stored-by-upstream'));
+    t.not(broken.status, 200, 'with the webhook unreachable, upstream-style v1beta1 reads fail');
+
+    await installCrds(cp);
+    const crd = await apiRequest(cp, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgppeers.metallb.io');
+    t.same((crd.body as UpstreamCrd).spec.conversion, { strategy: 'None' }, 'kubectl apply of our CRD leaves conversion None, no webhook');
+    t.has(await specIn(cp, 'v1beta1', 'stored-by-upstream'), spec, 'the old object reads fully as v1beta1');
+    t.has(await specIn(cp, 'v1beta2', 'stored-by-upstream'), spec, 'and as v1beta2');
+  });
+  await installCrds(cp); // idempotent; the cases below need the CRDs even if the one above failed
 
   t.test('written as v1beta1, read in both versions: identical, nothing lost', async (t) => {
     const res = await createPeer(cp, 'v1beta1', 'from-v1beta1', { ...v1beta1Spec, ...v1beta2Only });

@@ -196,6 +196,7 @@ t.test('BGPPeer: v1beta1 deprecated, v1beta2 storage; v1beta1 declares every v1b
   if (!crd) throw new Error('no BGPPeer CRD');
   const [v1, v2] = crd.spec.versions;
   if (!v1 || !v2) throw new Error('BGPPeer needs two versions');
+  t.same(crd.spec.conversion, { strategy: 'None' }, 'conversion None, explicitly (replaces an upstream Webhook strategy)');
   t.equal(v1.deprecated, true);
   t.equal(v1.deprecationWarning, 'v1beta1 is deprecated, please use v1beta2');
   t.notOk(v2.deprecated);
