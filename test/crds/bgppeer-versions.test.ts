@@ -154,6 +154,11 @@ t.test('BGPPeer v1beta1 <-> v1beta2 without a conversion webhook', async (t) => 
     t.notOk('holdTime' in (await specIn(cp, 'v1beta2', 'unnumbered')), 'object unchanged');
   });
 
+  t.test('kubectl reads the preferred version, v1beta2', async (t) => {
+    const res = await cp.kubectl(['get', 'bgppeers', '-n', NAMESPACE, 'from-v1beta1', '-o', 'jsonpath={.apiVersion}']);
+    t.equal(res.stdout, 'metallb.io/v1beta2', res.stderr);
+  });
+
   t.test('storage version is v1beta2', async (t) => {
     const res = await apiRequest(cp, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgppeers.metallb.io');
     t.same((res.body as { status: { storedVersions: string[] } }).status.storedVersions, ['v1beta2']);
