@@ -289,7 +289,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   };
 
   try {
-    await build(lab, ip);
+    await build(lab);
   } catch (err) {
     await destroy();
     throw err;
@@ -297,10 +297,10 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   return lab;
 }
 
-/** Create the namespaces, bridge, veths and addresses (lab.md §2), in as few `ip` calls as we can. */
-async function build(lab: Lab, ip: (argv: readonly string[]) => Promise<ExecResult>): Promise<void> {
+/** Create the namespaces, bridge, veths and addresses (lab.md §2), in as few processes as we can. */
+async function build(lab: Lab): Promise<void> {
   const { router, nodes, client } = lab;
-  await Promise.all(lab.namespaces.map((ns) => ip(['netns', 'add', ns])));
+  await batch(undefined, lab.namespaces.map((ns) => `netns add ${ns}`));
   // DAD off before any interface exists, so link-local and global addresses are usable at once
   // (no ~1-2 s tentative phase). Forwarding on the router lets a client reach BGP routes via it.
   const sysctls = (ns: string, extra: readonly string[]): Promise<string> =>
@@ -314,28 +314,28 @@ async function build(lab: Lab, ip: (argv: readonly string[]) => Promise<ExecResu
     'net.ipv6.ip_nonlocal_bind=1',
   ];
   await Promise.all([
-    sysctls(router.ns, ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']),
+    // Multicast snooping off: the bridge then floods ND multicast (solicited-node groups) to
+    // every port, whether or not a responder's MLD report was seen.
+    sysctls(router.ns, ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']).then(() =>
+      batch(router.ns, [
+        'link set lo up',
+        `link add br0 address ${router.mac} type bridge mcast_snooping 0`,
+        'link set br0 up',
+        `addr add ${router.ipv4}/24 dev br0`,
+        `addr add ${router.ipv6}/64 dev br0 nodad`,
+      ]),
+    ),
     ...nodes.map((n) => sysctls(n.ns, nodeSysctls)),
     ...(client ? [sysctls(client.ns, [])] : []),
-  ]);
-  // Multicast snooping off: the bridge then floods ND multicast (solicited-node groups) to every
-  // port, whether or not a responder's MLD report was seen.
-  await batch(router.ns, [
-    'link set lo up',
-    `link add br0 address ${router.mac} type bridge mcast_snooping 0`,
-    'link set br0 up',
-    `addr add ${router.ipv4}/24 dev br0`,
-    `addr add ${router.ipv6}/64 dev br0 nodad`,
   ]);
   const hosts: { host: LabHost; port: string }[] = [
     ...nodes.map((n) => ({ host: n as LabHost, port: n.port })),
     ...(client ? [{ host: client, port: 'cl' }] : []),
   ];
   // Both veth ends are created directly in their namespaces, so names never clash in the root ns.
-  await Promise.all(
-    hosts.map(({ host, port }) =>
-      ip(['link', 'add', 'eth0', 'netns', host.ns, 'address', host.mac, 'type', 'veth', 'peer', 'name', port, 'netns', router.ns]),
-    ),
+  await batch(
+    undefined,
+    hosts.map(({ host, port }) => `link add eth0 netns ${host.ns} address ${host.mac} type veth peer name ${port} netns ${router.ns}`),
   );
   await Promise.all([
     batch(router.ns, hosts.flatMap(({ port }) => [`link set ${port} master br0`, `link set ${port} up`])),
@@ -350,8 +350,9 @@ async function build(lab: Lab, ip: (argv: readonly string[]) => Promise<ExecResu
   ]);
 }
 
-/** Run several `ip` commands in one namespace with one process (`ip -n NS -batch -`). */
-async function batch(ns: string, lines: readonly string[]): Promise<void> {
+/** Run several `ip` commands with one process (`ip [-n NS] -batch -`); undefined = root namespace. */
+async function batch(ns: string | undefined, lines: readonly string[]): Promise<void> {
   if (lines.length === 0) return;
-  await execCommand(['ip', '-n', ns, '-batch', '-'], { check: true, input: `${lines.join('\n')}\n` });
+  const argv = ns === undefined ? ['ip', '-batch', '-'] : ['ip', '-n', ns, '-batch', '-'];
+  await execCommand(argv, { check: true, input: `${lines.join('\n')}\n` });
 }
