@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { repoRoot } from '../harness/tools';
 import { container, find, render } from '../fixtures/chart/helm';
+import { buildImageRootfs } from '../fixtures/chart/process';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
@@ -44,10 +45,8 @@ t.test('image-rootfs.sh: production dependencies, dist and the addon', async (t)
   const base = mkdtempSync(join(tmpdir(), 'mlb-rootfs-'));
   t.teardown(() => rmSync(base, { recursive: true, force: true }));
   const dir = join(base, 'root');
-  const res = await run('bash', [join(repoRoot, 'scripts', 'image-rootfs.sh'), dir]);
-  t.equal(res.code, 0, res.stderr);
-  const app = join(dir, 'app');
-  t.equal(res.stdout.trim().split('\n').pop(), app, 'prints the app directory last');
+  const app = await buildImageRootfs(dir);
+  t.equal(app, join(dir, 'app'), 'resolves to DIR/app');
   t.ok(existsSync(join(app, 'dist', 'src', 'cli', 'main.js')));
   t.ok(existsSync(join(app, ADDON)));
   t.notOk(existsSync(join(app, 'src')), 'no TypeScript sources');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { CHART_DIR, UPSTREAM_VALUES, at, container, find, helm, inventory, render, type K8sObject } from '../fixtures/chart/helm';
+import { processSpec } from '../fixtures/chart/process';
 
 const chartMeta = parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string; version: string };
 const IMAGE = `ghcr.io/metallb-ts/metallb-ts:${chartMeta.appVersion}`;
@@ -373,4 +374,13 @@ t.test('names follow the release like upstream: fullname, overrides, service acc
     'ServiceAccount/metallb-edge-speaker',
   ]);
   t.equal(selectorOf(find(renamed, 'DaemonSet', 'metallb-edge-speaker'))['app.kubernetes.io/name'], 'edge', 'nameOverride changes the name label');
+});
+
+t.test('processSpec: the speaker as a kubelet would start it', async (t) => {
+  const ds = find(await render({ set: ['speaker.l2Election.probeInterval=200ms', 'speaker.excludeInterfaces.enabled=true'] }), 'DaemonSet', 'metallb-speaker');
+  const spec = processSpec(ds, 'speaker', { namespace: 'metallb-system', podName: 'metallb-speaker-x1', nodeName: 'node-a', hostIP: '10.77.0.11' }, '/tmp/root/app');
+  t.same(spec.argv, ['node', '/tmp/root/app/dist/src/cli/main.js', 'speaker', '--port=9120', '--log-level=info', '--l2-probe-interval=200ms']);
+  t.same(spec.env, { METALLB_NODE_NAME: 'node-a', METALLB_HOST: '10.77.0.11', METALLB_NAMESPACE: 'metallb-system', METALLB_POD_NAME: 'metallb-speaker-x1' });
+  t.same(spec.mounts, [{ mountPath: '/etc/metallb', configMap: 'metallb-excludel2' }]);
+  t.throws(() => processSpec(ds, 'speaker', { namespace: 'metallb-system', podName: 'p' }), /fieldRef spec\.nodeName/);
 });
