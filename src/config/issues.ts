@@ -16,22 +16,24 @@ export interface ObjectRef {
 export class Issues {
   readonly errors: ConfigError[] = [];
   readonly warnings: ConfigError[] = [];
+  private readonly seen = new Set<string>();
 
   /** Record an error that makes the configuration invalid. */
   error(ref: ObjectRef, field: string, message: string, transient = false): void {
-    this.push(this.errors, ref, field, message, transient);
+    this.push(this.errors, 'e', ref, field, message, transient);
   }
 
   /** Record a problem that upstream silently accepts (the config stays valid). */
   warn(ref: ObjectRef, field: string, message: string): void {
-    this.push(this.warnings, ref, field, message, false);
+    this.push(this.warnings, 'w', ref, field, message, false);
   }
 
-  private push(list: ConfigError[], ref: ObjectRef, field: string, message: string, transient: boolean): void {
-    // One object can hit the same rule through several pools; report it once.
-    if (list.some((e) => e.kind === ref.kind && e.name === ref.name && e.namespace === ref.namespace && e.message === message)) {
-      return;
-    }
+  private push(list: ConfigError[], tag: string, ref: ObjectRef, field: string, message: string, transient: boolean): void {
+    // One object can hit the same rule through several pools; report it once. A set keeps
+    // this linear even for hostile objects with huge lists.
+    const key = JSON.stringify([tag, ref.kind, ref.namespace, ref.name, message]);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
     list.push({ kind: ref.kind, namespace: ref.namespace, name: ref.name, field, message, transient });
   }
 }
