@@ -60,18 +60,19 @@ t.test('FRR in the router ns learns GoBGP routes into BGP JSON and the kernel', 
   await frr.stop();
 });
 
-t.test('FRR with ebgp-requires-policy: route-maps accept, no policy discards', async (t) => {
+t.test('FRR with ebgp-requires-policy: route-maps accept, no policy discards; TCP MD5', async (t) => {
   const lab = await createLab({ nodes: 2, name: 'frr-policy' });
   t.teardown(() => lab.destroy());
   const [n1, n2] = lab.nodes;
   if (n1 === undefined || n2 === undefined) throw new Error('no nodes');
   // Router 1 (default ns) keeps RFC 8212 on with ACCEPT route-maps; router 2 runs without zebra
   // in node 2's namespace, with the policy on and no route-maps (what real users often hit).
+  // Router 1's session also carries a TCP MD5 key (RFC 2385) on both sides.
   const withMaps = await startFrr(lab, {
     asn: 64501,
     routerId: lab.router.ipv4,
     ebgpRequiresPolicy: true,
-    neighbors: [{ address: n1.ipv4, remoteAs: 64500 }],
+    neighbors: [{ address: n1.ipv4, remoteAs: 64500, password: 'lab-md5-key' }],
   });
   const noPolicy = await startFrr(lab, {
     ns: n2.ns,
@@ -87,13 +88,15 @@ t.test('FRR with ebgp-requires-policy: route-maps accept, no policy discards', a
     asn: 64500,
     routerId: n1.ipv4,
     neighbors: [
-      { address: lab.router.ipv4, remoteAs: 64501 },
+      { address: lab.router.ipv4, remoteAs: 64501, password: 'lab-md5-key' },
       { address: n2.ipv4, remoteAs: 64502 },
     ],
   });
   await gobgp.addRoute('10.77.0.201/32');
   await withMaps.waitRoute('10.77.0.201/32');
   t.pass('route accepted through route-map ACCEPT');
+  const ss = await lab.run(n1, ['ss', '-tni', 'dst', lab.router.ipv4]);
+  t.match(ss, /md5keys/, 'the session socket carries the MD5 key');
   await noPolicy.waitEstablished(n1.ipv4);
   const summary = await noPolicy.vtysh('show bgp ipv4 unicast summary');
   t.match(summary, /\(Policy\)/, 'FRR reports the missing policy');
