@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 /**
- * The `metallb-ts` command. Only this file sets the process exit code.
+ * The `metallb-ts` command: `controller`, `speaker`, `validate`, `demo`. Only this file sets the
+ * process exit code; every bad flag or file is reported with the flag or path named.
  */
 import { Command } from 'commander';
+import { addControllerFlags, controllerOptionsFrom, runController } from '../controller/main';
+import { addSpeakerFlags, runSpeaker, speakerOptionsFrom } from '../speaker/main';
+import { createRootLogger } from '../util/log';
 import { runDemo } from './demo';
+import { runValidate } from './validate';
 
-function exitWith(code: number): void {
-  process.exitCode = code;
+function line(stream: NodeJS.WriteStream): (s: string) => void {
+  return (s) => stream.write(`${s}\n`);
 }
 
 /** Build the command tree (exported for tests of the argument parsing). */
@@ -14,12 +19,38 @@ export function buildProgram(): Command {
   const program = new Command();
   program.name('metallb-ts').description('A TypeScript drop-in replacement for MetalLB').showHelpAfterError();
 
+  addControllerFlags(program.command('controller').description('run the controller: config validation, IP allocation, Service status')).action(
+    async (flags: Record<string, unknown>) => {
+      const opts = controllerOptionsFrom(flags);
+      const exit = await runController(opts, createRootLogger(opts.logLevel));
+      // Losing leadership ends the process so the Deployment restarts it as a clean standby.
+      process.exitCode = exit.reason === 'lostLeadership' ? 1 : 0;
+    },
+  );
+
+  addSpeakerFlags(program.command('speaker').description('run the speaker on this node: L2 (ARP/NDP) and BGP announcements')).action(
+    async (flags: Record<string, unknown>) => {
+      const opts = speakerOptionsFrom(flags);
+      await runSpeaker(opts, createRootLogger(opts.logLevel));
+      process.exitCode = 0;
+    },
+  );
+
+  program
+    .command('validate')
+    .description('check metallb.io manifests offline with the controller\'s own parser (exit 1 on config errors, 2 on unreadable input)')
+    .argument('<paths...>', 'YAML/JSON files or directories')
+    .option('--namespace <ns>', 'release namespace: objects elsewhere are ignored with a warning')
+    .action(async (paths: string[], flags: { namespace?: string }) => {
+      process.exitCode = await runValidate(paths, { stdout: line(process.stdout), stderr: line(process.stderr) }, flags.namespace ? { namespace: flags.namespace } : {});
+    });
+
   program
     .command('demo')
     .description('start a local control plane, the network lab, controller and speakers, and show a LoadBalancer Service at work')
     .option('--once', 'print the walkthrough and tear down instead of waiting for Ctrl-C', false)
     .action(async (opts: { once: boolean }) => {
-      exitWith(await runDemo({ once: opts.once, out: (line) => process.stdout.write(`${line}\n`) }));
+      process.exitCode = await runDemo({ once: opts.once, out: line(process.stdout) });
     });
 
   return program;

@@ -1,0 +1,245 @@
+/**
+ * The speaker process: informers -> one debounced, level-triggered recompute (planSpeaker, pure)
+ * -> the L2 Lease election and the BGP sessions, which diff against what they already do. Lease
+ * events go straight to the election: ownership must react in milliseconds, not wait for a
+ * recompute. Only the CLI turns the outcome into an exit code.
+ */
+import { hostname } from 'node:os';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { L2Announcer } from '../arp/announcer';
+import { listInterfaces } from '../native';
+import { parseConfig, type ConfigResources } from '../config/parse';
+import { configErrorSummary } from '../config/scope';
+import type { Config } from '../config/types';
+import { createKubeClient, loadKubeConfig } from '../k8s/client';
+import { createEventRecorder, EventType } from '../k8s/events';
+import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
+import type { Lease } from '../k8s/lease';
+import { createKubeMetrics } from '../k8s/metrics';
+import { CONFIG_SOURCES, sourcePath } from '../controller/controller-config';
+import { startHttpEndpoint, type HttpEndpoint, type ProbeResult } from '../controller/health';
+import { errorMessage } from '../util/errors';
+import type { Logger } from '../util/log';
+import { BgpPeers, routerIdFromName } from './bgp-peers';
+import { endpointsByService, nodeIpv4, nodeView, type EndpointSliceObject, type NodeObject } from './cluster-view';
+import { L2Election, type L2DataPlane } from './l2-election';
+import { LeaseLabel, LeaseStore } from './lease-store';
+import { createSpeakerMetrics } from './metrics';
+import { planSpeaker, type ServiceObject, type SpeakerPlan } from './speaker-plan';
+import type { SpeakerOptions } from './speaker-options';
+import type { NodeView } from './view';
+
+export { addSpeakerFlags, speakerOptionsFrom, type SpeakerOptions } from './speaker-options';
+
+/** Coalesce bursts of watch events into one recompute (keeps BGP e2e latency low, CPU flat). */
+const RECOMPUTE_DEBOUNCE_MS = 10;
+
+/** A running speaker. */
+export interface SpeakerHandle {
+  readonly port: number;
+  readonly done: Promise<void>;
+  /** Graceful stop: hand VIPs over, close BGP sessions. */
+  stop(): Promise<void>;
+  /** Hard stop for tests: no handover. */
+  kill(): Promise<void>;
+  plan(): SpeakerPlan | undefined;
+  election: L2Election;
+}
+
+function macText(b: Buffer): string {
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** Start the speaker; resolves once informers are started and the endpoint listens. */
+export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<SpeakerHandle> {
+  const slog = log.child({ component: 'speaker', node: opts.nodeName });
+  const kc = loadKubeConfig(opts.kubeconfig);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const host = new URL(kc.getCurrentCluster()?.server ?? 'https://localhost').host;
+  const kubeMetrics = createKubeMetrics(registry, host);
+  const client = createKubeClient(kc, { observe: kubeMetrics.observeRequest, userAgent: 'metallb-ts-speaker', maxSockets: 8 });
+  const recorder = createEventRecorder({ client, log: slog, component: 'metallb-speaker', instance: opts.nodeName });
+
+  const announcer = new L2Announcer({ logger: slog.child({ component: 'l2' }), garp: opts.garp, excludeInterfaces: opts.excludeInterfaces, rescanIntervalMs: 10_000 });
+  const dataPlane: L2DataPlane = {
+    announce: (ip, ifaces) => {
+      const sel = announcer.announce(ip, ifaces);
+      if (!sel.ok) slog.warn({ event: 'announceFailed', ip, interfaces: ifaces }, `the interfaces specified by LB IP "${ip}" don't exist on node "${opts.nodeName}"`);
+    },
+    withdraw: (ip) => announcer.withdraw(ip),
+    probe: (ip, mac, timeoutMs) => announcer.probe(ip, mac, { timeoutMs }),
+    localMacs: () => {
+      const out = new Map<string, string>();
+      for (const i of listInterfaces()) if (!i.isLoopback && i.hwType === 1 && i.mac.some((b) => b !== 0)) out.set(i.name, macText(i.mac));
+      return out;
+    },
+  };
+
+  let apiHealthySince: number | undefined;
+  const store = new LeaseStore(client, opts.namespace, Math.ceil(opts.election.leaseDurationMs / 1000));
+  const plans: { current: SpeakerPlan | undefined } = { current: undefined };
+  const election = new L2Election({
+    me: opts.nodeName,
+    store,
+    dataPlane,
+    log: slog.child({ component: 'election' }),
+    timing: opts.election,
+    apiHealthySince: () => apiHealthySince,
+    onOwnership: (ip, owned) => {
+      for (const svc of plans.current?.services.values() ?? []) {
+        if (!svc.ips.includes(ip)) continue;
+        metrics.setAnnounced(svc.key, 'layer2', ip, owned);
+        if (owned) {
+          const [namespace, name] = svc.key.split('/');
+          recorder.record({ apiVersion: 'v1', kind: 'Service', namespace: namespace ?? '', name: name ?? '' }, EventType.Normal, 'nodeAssigned', `announcing from node "${opts.nodeName}" with protocol "layer2"`);
+        }
+      }
+    },
+  });
+  announcer.on('conflict', (c) => election.onConflict(c.ip, c.mac));
+  const bgp = new BgpPeers(slog.child({ component: 'bgp' }));
+  const metrics = createSpeakerMetrics(registry, { l2: () => announcer.counters(), election: () => election.stats, peers: () => bgp.status(), leaseWrites: () => store.writeCount }, opts.nodeName);
+
+  // --- informers --------------------------------------------------------------------------
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    if (!timer) timer = setTimeout(() => {
+      timer = undefined;
+      recompute();
+    }, RECOMPUTE_DEBOUNCE_MS);
+  };
+  const informer = <T extends KubeObject>(path: string, extra: Partial<Parameters<typeof createInformer<T>>[0]> = {}): Informer<T> =>
+    createInformer<T>({ client, path, log: slog, onEvent: () => schedule(), ...extra });
+  const services = informer<ServiceObject & KubeObject>('/api/v1/services');
+  const slices = informer<EndpointSliceObject & KubeObject>('/apis/discovery.k8s.io/v1/endpointslices');
+  const nodes = informer<NodeObject & KubeObject>('/api/v1/nodes');
+  const configInformers = CONFIG_SOURCES.filter((s) => s.field !== 'nodes').map((s) => ({ field: s.field, inf: informer<KubeObject>(sourcePath(s, opts.namespace)) }));
+  const leases = createInformer<Lease>({
+    client,
+    path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(opts.namespace)}/leases`,
+    labelSelector: `${LeaseLabel.ManagedBy}=metallb-ts`,
+    log: slog,
+    onEvent: (ev, lease) => {
+      if (ev === 'delete') election.onLeaseDeleted(lease);
+      else election.onLease(lease);
+      // Presence changes alter the live-speaker set, hence the candidates.
+      if (lease.metadata?.labels?.[LeaseLabel.Kind] === 'speaker') schedule();
+    },
+    onRestart: () => {
+      apiHealthySince = Date.now();
+      schedule();
+    },
+    onError: () => {
+      apiHealthySince = undefined;
+    },
+  });
+  const all: Informer<KubeObject>[] = [services, slices, nodes, leases, ...configInformers.map((c) => c.inf)];
+
+  // --- recompute ---------------------------------------------------------------------------
+  let lastGood: Config | undefined;
+  let lastErrorText = '';
+  let ready = false;
+  const announcedBgp = new Set<string>();
+  function recompute(): void {
+    if (!all.every((i) => i.hasSynced())) return;
+    try {
+      const resources: Record<string, unknown[]> = { nodes: [...nodes.list()] };
+      for (const c of configInformers) resources[c.field] = [...c.inf.list()];
+      const parsed = parseConfig(resources as ConfigResources);
+      if (parsed.ok) {
+        lastGood = parsed.config;
+        lastErrorText = '';
+      } else {
+        const text = configErrorSummary(parsed.errors);
+        if (text !== lastErrorText) slog.error({ event: 'configInvalid', errors: parsed.errors.length, summary: text }, 'invalid configuration; keeping the last good one');
+        lastErrorText = text;
+      }
+      if (!lastGood) return;
+      const nodeViews = new Map<string, NodeView>();
+      for (const n of nodes.list()) nodeViews.set(n.metadata?.name ?? '', nodeView(n));
+      const plan = planSpeaker({
+        me: opts.nodeName,
+        config: lastGood,
+        nodes: nodeViews,
+        services: services.list(),
+        endpoints: endpointsByService(slices.list()),
+        lbClass: opts.lbClass,
+        ignoreExcludeLB: opts.ignoreExcludeLB,
+        liveSpeakers: election.liveSpeakers(),
+      });
+      plans.current = plan;
+      election.setDesired(plan.l2);
+      const routerId = nodeIpv4(nodes.get(opts.nodeName)) ?? routerIdFromName(opts.nodeName);
+      bgp.sync(plan.peers, plan.bgpRoutes, routerId);
+      const nowAnnounced = new Set<string>();
+      for (const svc of plan.services.values()) {
+        if (!svc.bgp || !('routes' in svc.bgp) || svc.bgp.routes.length === 0) continue;
+        nowAnnounced.add(svc.key);
+        for (const ip of svc.ips) metrics.setAnnounced(svc.key, 'bgp', ip, true);
+        if (!announcedBgp.has(svc.key)) {
+          const [namespace, name] = svc.key.split('/');
+          recorder.record({ apiVersion: 'v1', kind: 'Service', namespace: namespace ?? '', name: name ?? '' }, EventType.Normal, 'nodeAssigned', `announcing from node "${opts.nodeName}" with protocol "bgp"`);
+        }
+      }
+      for (const k of announcedBgp) if (!nowAnnounced.has(k)) slog.info({ event: 'bgpWithdraw', service: k }, 'withdrawing BGP routes of service');
+      announcedBgp.clear();
+      for (const k of nowAnnounced) announcedBgp.add(k);
+      ready = true;
+    } catch (err) {
+      // A bug in one recompute must not take announcements down; the next event retries.
+      slog.error({ event: 'recomputeFailed', err: errorMessage(err) }, 'recompute failed');
+    }
+  }
+
+  const health = (): ProbeResult => ({ ok: true });
+  const readiness = (): ProbeResult => (ready ? { ok: true } : { ok: false, reason: all.every((i) => i.hasSynced()) ? 'no valid configuration yet' : 'informers not synced' });
+  let endpoint: HttpEndpoint | undefined;
+  if (opts.port > 0) {
+    endpoint = await startHttpEndpoint({
+      port: opts.port,
+      host: opts.host,
+      registry,
+      log: slog,
+      healthy: health,
+      ready: readiness,
+      ...(opts.metricsCertDir ? { certDir: opts.metricsCertDir } : {}),
+      ...(opts.tlsMinVersion ? { tlsMinVersion: opts.tlsMinVersion } : {}),
+    });
+  }
+
+  slog.info({ event: 'speakerStarting', namespace: opts.namespace, lbClass: opts.lbClass, identity: opts.podName || `${hostname()}_${process.pid}` }, 'starting speaker');
+  await Promise.all(all.map((i) => i.start()));
+  if (leases.hasSynced()) apiHealthySince = Date.now();
+  election.start();
+  schedule();
+
+  let finish!: () => void;
+  const done = new Promise<void>((r) => (finish = r));
+  let stopping = false;
+  const shutdown = async (graceful: boolean): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    if (timer) clearTimeout(timer);
+    if (graceful) await election.handover();
+    else election.stop();
+    await Promise.all(all.map((i) => i.stop()));
+    await bgp.stop();
+    announcer.close();
+    await recorder.flush().catch(() => undefined);
+    await endpoint?.close();
+    client.close();
+    slog.info({ event: 'speakerStopped', graceful }, 'speaker stopped');
+    finish();
+  };
+  return { port: endpoint?.port ?? 0, done, stop: () => shutdown(true), kill: () => shutdown(false), plan: () => plans.current, election };
+}
+
+/** Run until SIGTERM/SIGINT, then hand VIPs over and stop. */
+export async function runSpeaker(opts: SpeakerOptions, log: Logger): Promise<void> {
+  const handle = await startSpeaker(opts, log);
+  const onSignal = (): void => void handle.stop();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  await handle.done;
+}

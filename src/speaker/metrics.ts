@@ -1,0 +1,120 @@
+/**
+ * Speaker metrics with upstream's names and labels (metallb-spec.md §6), plus the election's own.
+ * Values are pulled from the components' counters at scrape time (prom-client `collect`), so
+ * the hot paths (frame handling, UPDATE sending) only bump plain integers.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { L2Counters } from '../arp/announcer';
+import type { ElectionStats } from './l2-election';
+import type { PeerStatus } from './bgp-peers';
+
+/** What the metrics read at scrape time. */
+export interface SpeakerMetricSources {
+  l2: () => L2Counters;
+  election: () => ElectionStats;
+  peers: () => PeerStatus[];
+  leaseWrites: () => number;
+}
+
+/** Register the speaker's metrics on `registry`. */
+export function createSpeakerMetrics(registry: Registry, src: SpeakerMetricSources, node: string) {
+  const perIpCounter = (name: string, help: string, pick: (c: L2Counters) => Record<string, number>) =>
+    new Gauge({
+      // Counters in upstream; exposed through a collect-time gauge of the same name and type line
+      // would differ, so we keep prom-client Counter semantics by setting absolute values below.
+      name,
+      help,
+      labelNames: ['ip'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [ip, n] of Object.entries(pick(src.l2()))) this.set({ ip }, n);
+      },
+    });
+  perIpCounter('metallb_layer2_requests_received', 'Number of layer2 requests received for owned IPs', (c) => c.requestsReceived);
+  perIpCounter('metallb_layer2_responses_sent', 'Number of layer2 responses sent for owned IPs', (c) => c.responsesSent);
+  perIpCounter('metallb_layer2_gratuitous_sent', 'Number of gratuitous layer2 packets sent for owned IPs', (c) => c.gratuitousSent);
+
+  new Gauge({
+    name: 'metallb_bgp_session_up',
+    help: 'BGP session state (1 is up, 0 is down)',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of src.peers()) this.set({ peer: p.label }, p.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'metallb_bgp_updates_total',
+    help: 'Number of BGP UPDATE messages sent',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of src.peers()) this.set({ peer: p.label }, p.updatesSent);
+    },
+  });
+  new Gauge({
+    name: 'metallb_bgp_announced_prefixes_total',
+    help: 'Number of prefixes currently being advertised on the BGP session',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of src.peers()) this.set({ peer: p.label }, p.prefixes);
+    },
+  });
+  new Gauge({
+    name: 'metallb_bgp_pending_prefixes_total',
+    help: 'Number of prefixes that should be advertised on the BGP session',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of src.peers()) this.set({ peer: p.label }, p.desired);
+    },
+  });
+  const announced = new Gauge({
+    name: 'metallb_speaker_announced',
+    help: 'Services being announced from this node. This is desired state, it does not guarantee that the routing protocols have converged.',
+    labelNames: ['service', 'protocol', 'node', 'ip'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'metallb_l2_election_transitions',
+    help: 'Times this node started or stopped announcing a VIP (metallb-ts)',
+    registers: [registry],
+    collect() {
+      this.set(src.election().transitions);
+    },
+  });
+  new Gauge({
+    name: 'metallb_l2_election_takeovers',
+    help: 'VIP Leases this node acquired from another holder or free (metallb-ts)',
+    registers: [registry],
+    collect() {
+      this.set(src.election().takeovers);
+    },
+  });
+  new Gauge({
+    name: 'metallb_l2_lease_writes',
+    help: 'Lease writes (creates, renewals, releases) issued by this speaker (metallb-ts)',
+    registers: [registry],
+    collect() {
+      this.set(src.leaseWrites());
+    },
+  });
+  const configStale = new Counter({
+    name: 'metallb_k8s_client_config_stale_bool',
+    help: '1 if running on a stale configuration, because the latest config failed to load.',
+    registers: [registry],
+  });
+  return {
+    setAnnounced(service: string, protocol: 'bgp' | 'layer2', ip: string, on: boolean): void {
+      if (on) announced.set({ service, protocol, node, ip }, 1);
+      else announced.remove({ service, protocol, node, ip });
+    },
+    configStale,
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Speaker flags: upstream's (`--node-name`/METALLB_NODE_NAME, `--port`, `--log-level`,
+ * `--lb-class`, `--ignore-exclude-lb`, `--host`, `--namespace`, `--kubeconfig`; metallb-spec.md
+ * §7.4) plus the L2 election and announcement timings (docs/chart-reference.md). Memberlist
+ * flags are accepted and ignored: per-IP Leases replace memberlist.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { parseGoDuration } from '../config/duration';
+import { DEFAULT_EXCLUDED_INTERFACES } from '../arp/interfaces';
+import { DEFAULT_GARP_TIMING, type GarpTiming } from '../arp/garp-schedule';
+import { ErrorCode, MetalLbError } from '../util/errors';
+import { LogLevels, type LogLevel } from '../util/log';
+import { defaultNamespace } from '../controller/controller-options';
+import { DEFAULT_ELECTION_TIMING, type ElectionTiming } from './l2-election';
+
+/** Everything `runSpeaker` needs. */
+export interface SpeakerOptions {
+  readonly nodeName: string;
+  readonly namespace: string;
+  readonly kubeconfig: string | undefined;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  readonly lbClass: string;
+  readonly ignoreExcludeLB: boolean;
+  readonly podName: string;
+  readonly election: ElectionTiming;
+  readonly garp: GarpTiming;
+  /** Interface-name regexes never used for L2 (upstream's excludel2 list). */
+  readonly excludeInterfaces: readonly string[];
+  readonly metricsCertDir: string | undefined;
+  readonly tlsMinVersion: string | undefined;
+}
+
+/** Where the chart mounts upstream's exclusion ConfigMap. */
+export const EXCLUDE_L2_FILE = '/etc/metallb/excludel2.yaml';
+
+/** Register the speaker flags on a commander command. */
+export function addSpeakerFlags(cmd: Command): Command {
+  return cmd
+    .option('--node-name <name>', 'this node (default $METALLB_NODE_NAME)')
+    .option('--namespace <ns>', 'release namespace (default $METALLB_NAMESPACE, else the pod namespace, else metallb-system)')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then $KUBECONFIG)')
+    .option('--port <port>', 'metrics, /healthz and /readyz port (0 disables)', '9120')
+    .option('--host <address>', 'accepted for compatibility (upstream: node IP); the endpoint binds all addresses')
+    .option('--log-level <level>', `log level: ${LogLevels.join(', ')}`, 'info')
+    .option('--lb-class <class>', 'handle only Services with this spec.loadBalancerClass', '')
+    .option('--ignore-exclude-lb', 'ignore node.kubernetes.io/exclude-from-external-load-balancers', false)
+    .option('--pod-name <name>', 'this pod (default $METALLB_POD_NAME)')
+    .option('--l2-lease-duration <d>', 'per-VIP Lease duration', '30s')
+    .option('--l2-renew-interval <d>', 'how often holders renew their Leases and presence', '10s')
+    .option('--l2-probe-interval <d>', 'how often the first successor probes the holder', '200ms')
+    .option('--l2-probe-misses <n>', 'missed probes that prove the holder dead', '3')
+    .option('--l2-garp-count <n>', 'gratuitous ARP / unsolicited NA rounds on takeover', String(DEFAULT_GARP_TIMING.burstCount))
+    .option('--l2-garp-interval <d>', 'spacing of the rounds', `${DEFAULT_GARP_TIMING.burstIntervalMs}ms`)
+    .option('--l2-refresh-interval <d>', 'periodic re-announcement so switch FDBs never age out (0 disables)', `${DEFAULT_GARP_TIMING.refreshIntervalMs / 1000}s`)
+    .option('--exclude-interfaces-file <path>', 'upstream excludel2 YAML (announcedInterfacesToExclude)', EXCLUDE_L2_FILE)
+    .option('--metrics-cert-dir <dir>', 'serve metrics over HTTPS with tls.crt/tls.key from this directory')
+    .option('--tls-min-version <v>', 'VersionTLS12 or VersionTLS13', 'VersionTLS13')
+    .option('--ml-bindaddr <addr>', 'accepted for compatibility; no memberlist')
+    .option('--ml-bindport <port>', 'accepted for compatibility; no memberlist')
+    .option('--ml-labels <labels>', 'accepted for compatibility; no memberlist')
+    .option('--ml-namespace <ns>', 'accepted for compatibility; no memberlist')
+    .option('--ml-secret-key-path <path>', 'accepted for compatibility; no memberlist')
+    .option('--ml-wan-config', 'accepted for compatibility; no memberlist')
+    .option('--enable-pprof', 'accepted for compatibility');
+}
+
+function duration(flag: string, v: unknown): number {
+  const ms = parseGoDuration(String(v));
+  if (ms === undefined || ms < 0) throw new MetalLbError(ErrorCode.Usage, `--${flag}: invalid duration ${JSON.stringify(v)} (use e.g. 250ms, 10s, 1m)`, { flag, value: v });
+  return ms;
+}
+
+function int(flag: string, v: unknown, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new MetalLbError(ErrorCode.Usage, `--${flag}: invalid value ${JSON.stringify(v)}`, { flag, value: v });
+  return n;
+}
+
+/** Upstream's excludel2 file, when mounted; the built-in list otherwise. */
+export function readExcludeList(path: string): readonly string[] {
+  if (!existsSync(path)) return DEFAULT_EXCLUDED_INTERFACES;
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new MetalLbError(ErrorCode.Usage, `${path}: not YAML: ${(err as Error).message}`);
+  }
+  const list = (doc as { announcedInterfacesToExclude?: unknown } | null)?.announcedInterfacesToExclude;
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
+    throw new MetalLbError(ErrorCode.Usage, `${path}: announcedInterfacesToExclude must be a list of regular expressions`);
+  }
+  for (const re of list) {
+    try {
+      new RegExp(re);
+    } catch {
+      throw new MetalLbError(ErrorCode.Usage, `${path}: invalid regular expression ${JSON.stringify(re)}`);
+    }
+  }
+  return list;
+}
+
+/** Turn parsed flags into {@link SpeakerOptions}; every bad value is a Usage error naming the flag. */
+export function speakerOptionsFrom(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): SpeakerOptions {
+  const nodeName = typeof flags.nodeName === 'string' && flags.nodeName ? flags.nodeName : env.METALLB_NODE_NAME ?? '';
+  if (!nodeName) throw new MetalLbError(ErrorCode.Usage, 'the node name is required: --node-name or METALLB_NODE_NAME');
+  const level = String(flags.logLevel ?? 'info');
+  if (!(LogLevels as readonly string[]).includes(level)) throw new MetalLbError(ErrorCode.Usage, `--log-level: invalid value ${level}`);
+  const election: ElectionTiming = {
+    ...DEFAULT_ELECTION_TIMING,
+    leaseDurationMs: duration('l2-lease-duration', flags.l2LeaseDuration ?? '30s'),
+    renewIntervalMs: duration('l2-renew-interval', flags.l2RenewInterval ?? '10s'),
+    probeIntervalMs: duration('l2-probe-interval', flags.l2ProbeInterval ?? '200ms'),
+    probeMisses: int('l2-probe-misses', flags.l2ProbeMisses ?? 3, 1),
+  };
+  if (election.renewIntervalMs >= election.leaseDurationMs) {
+    throw new MetalLbError(ErrorCode.Usage, `--l2-renew-interval (${election.renewIntervalMs} ms) must be shorter than --l2-lease-duration (${election.leaseDurationMs} ms)`);
+  }
+  election.probeTimeoutMs = Math.max(50, Math.min(election.probeIntervalMs, 1000) - 20);
+  return {
+    nodeName,
+    namespace: typeof flags.namespace === 'string' && flags.namespace ? flags.namespace : defaultNamespace(env),
+    kubeconfig: typeof flags.kubeconfig === 'string' && flags.kubeconfig ? flags.kubeconfig : undefined,
+    port: int('port', flags.port ?? 9120, 0),
+    host: '0.0.0.0',
+    logLevel: level as LogLevel,
+    lbClass: typeof flags.lbClass === 'string' ? flags.lbClass : '',
+    ignoreExcludeLB: flags.ignoreExcludeLb === true,
+    podName: typeof flags.podName === 'string' && flags.podName ? flags.podName : env.METALLB_POD_NAME ?? '',
+    election,
+    garp: {
+      burstCount: int('l2-garp-count', flags.l2GarpCount ?? DEFAULT_GARP_TIMING.burstCount, 0),
+      burstIntervalMs: duration('l2-garp-interval', flags.l2GarpInterval ?? `${DEFAULT_GARP_TIMING.burstIntervalMs}ms`),
+      refreshIntervalMs: duration('l2-refresh-interval', flags.l2RefreshInterval ?? `${DEFAULT_GARP_TIMING.refreshIntervalMs}ms`),
+    },
+    excludeInterfaces: readExcludeList(typeof flags.excludeInterfacesFile === 'string' ? flags.excludeInterfacesFile : EXCLUDE_L2_FILE),
+    metricsCertDir: typeof flags.metricsCertDir === 'string' && flags.metricsCertDir ? flags.metricsCertDir : undefined,
+    tlsMinVersion: typeof flags.tlsMinVersion === 'string' ? flags.tlsMinVersion : undefined,
+  };
+}
