@@ -14,10 +14,20 @@ interface Chunk {
   ends: bigint[];
 }
 
-/** Position of one interval: chunk index and index inside the chunk. */
-interface Pos {
-  c: number;
-  i: number;
+/**
+ * Position of one interval packed into one number (chunk * POS_STRIDE + index), so lookups
+ * allocate nothing; -1 means "before the first interval".
+ */
+type Pos = number;
+const POS_STRIDE = 256; // > MAX_CHUNK + 1, the largest transient chunk length
+const NONE: Pos = -1;
+
+function posChunk(p: Pos): number {
+  return Math.floor(p / POS_STRIDE);
+}
+
+function posIndex(p: Pos): number {
+  return p % POS_STRIDE;
 }
 
 /** One inclusive interval of members. */
@@ -42,8 +52,8 @@ export class IntervalSet {
     return this.runs;
   }
 
-  /** Position of the last interval whose start is <= v, or undefined if none. */
-  private locate(v: bigint): Pos | undefined {
+  /** Position of the last interval whose start is <= v, or NONE. */
+  private locate(v: bigint): Pos {
     const chunks = this.chunks;
     let lo = 0;
     let hi = chunks.length - 1;
@@ -55,7 +65,7 @@ export class IntervalSet {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    if (c < 0) return undefined;
+    if (c < 0) return NONE;
     const starts = (chunks[c] as Chunk).starts;
     lo = 0;
     hi = starts.length - 1;
@@ -67,7 +77,7 @@ export class IntervalSet {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return { c, i };
+    return c * POS_STRIDE + i;
   }
 
   private chunk(c: number): Chunk {
@@ -75,29 +85,39 @@ export class IntervalSet {
   }
 
   private startAt(p: Pos): bigint {
-    return this.chunk(p.c).starts[p.i] as bigint;
+    return this.chunk(posChunk(p)).starts[posIndex(p)] as bigint;
   }
 
   private endAt(p: Pos): bigint {
-    return this.chunk(p.c).ends[p.i] as bigint;
+    return this.chunk(posChunk(p)).ends[posIndex(p)] as bigint;
   }
 
-  /** Position after p (or the first position when p is undefined). */
-  private successor(p: Pos | undefined): Pos | undefined {
-    if (p === undefined) return this.chunks.length > 0 ? { c: 0, i: 0 } : undefined;
-    if (p.i + 1 < this.chunk(p.c).starts.length) return { c: p.c, i: p.i + 1 };
-    return p.c + 1 < this.chunks.length ? { c: p.c + 1, i: 0 } : undefined;
+  private setStart(p: Pos, v: bigint): void {
+    this.chunk(posChunk(p)).starts[posIndex(p)] = v;
   }
 
-  /** Insert [s, e] right after p (or at the very front when p is undefined). */
-  private insertAfter(p: Pos | undefined, s: bigint, e: bigint): void {
+  private setEnd(p: Pos, v: bigint): void {
+    this.chunk(posChunk(p)).ends[posIndex(p)] = v;
+  }
+
+  /** Position after p (the first position when p is NONE), or NONE at the end. */
+  private successor(p: Pos): Pos {
+    if (p === NONE) return this.chunks.length > 0 ? 0 : NONE;
+    const c = posChunk(p);
+    const i = posIndex(p);
+    if (i + 1 < this.chunk(c).starts.length) return p + 1;
+    return c + 1 < this.chunks.length ? (c + 1) * POS_STRIDE : NONE;
+  }
+
+  /** Insert [s, e] right after p (or at the very front when p is NONE). */
+  private insertAfter(p: Pos, s: bigint, e: bigint): void {
     this.runs++;
     if (this.chunks.length === 0) {
       this.chunks.push({ starts: [s], ends: [e] });
       return;
     }
-    const c = p === undefined ? 0 : p.c;
-    const i = p === undefined ? 0 : p.i + 1;
+    const c = p === NONE ? 0 : posChunk(p);
+    const i = p === NONE ? 0 : posIndex(p) + 1;
     const ch = this.chunk(c);
     ch.starts.splice(i, 0, s);
     ch.ends.splice(i, 0, e);
@@ -110,44 +130,45 @@ export class IntervalSet {
 
   private deleteAt(p: Pos): void {
     this.runs--;
-    const ch = this.chunk(p.c);
-    ch.starts.splice(p.i, 1);
-    ch.ends.splice(p.i, 1);
+    const c = posChunk(p);
+    const ch = this.chunk(c);
+    ch.starts.splice(posIndex(p), 1);
+    ch.ends.splice(posIndex(p), 1);
     if (ch.starts.length === 0) {
-      this.chunks.splice(p.c, 1);
+      this.chunks.splice(c, 1);
       return;
     }
     // Merge a small chunk into its right neighbour so chunk count stays near n / MAX_CHUNK.
-    const right = this.chunks[p.c + 1];
+    const right = this.chunks[c + 1];
     if (ch.starts.length < MIN_CHUNK && right !== undefined && ch.starts.length + right.starts.length <= MAX_CHUNK) {
       ch.starts.push(...right.starts);
       ch.ends.push(...right.ends);
-      this.chunks.splice(p.c + 1, 1);
+      this.chunks.splice(c + 1, 1);
     }
   }
 
   /** True if v is a member. */
   has(v: bigint): boolean {
     const p = this.locate(v);
-    return p !== undefined && this.endAt(p) >= v;
+    return p !== NONE && this.endAt(p) >= v;
   }
 
   /** Add v; returns false if it was already a member. */
   add(v: bigint): boolean {
     const p = this.locate(v);
-    const leftAdjacent = p !== undefined && this.endAt(p) === v - 1n;
-    if (p !== undefined && this.endAt(p) >= v) return false;
+    const leftEnd = p === NONE ? undefined : this.endAt(p);
+    if (leftEnd !== undefined && leftEnd >= v) return false;
+    const leftAdjacent = leftEnd !== undefined && leftEnd + 1n === v;
     const n = this.successor(p);
-    const rightAdjacent = n !== undefined && this.startAt(n) === v + 1n;
+    const rightAdjacent = n !== NONE && this.startAt(n) - 1n === v;
     this.count++;
     if (leftAdjacent && rightAdjacent) {
-      const end = this.endAt(n);
-      this.chunk(p.c).ends[p.i] = end;
+      this.setEnd(p, this.endAt(n));
       this.deleteAt(n);
     } else if (leftAdjacent) {
-      this.chunk(p.c).ends[p.i] = v;
+      this.setEnd(p, v);
     } else if (rightAdjacent) {
-      this.chunk(n.c).starts[n.i] = v;
+      this.setStart(n, v);
     } else {
       this.insertAfter(p, v, v);
     }
@@ -157,17 +178,16 @@ export class IntervalSet {
   /** Remove v; returns false if it was not a member. */
   remove(v: bigint): boolean {
     const p = this.locate(v);
-    if (p === undefined) return false;
+    if (p === NONE) return false;
     const s = this.startAt(p);
     const e = this.endAt(p);
     if (e < v) return false;
     this.count--;
-    const ch = this.chunk(p.c);
     if (s === e) this.deleteAt(p);
-    else if (s === v) ch.starts[p.i] = v + 1n;
-    else if (e === v) ch.ends[p.i] = v - 1n;
+    else if (s === v) this.setStart(p, v + 1n);
+    else if (e === v) this.setEnd(p, v - 1n);
     else {
-      ch.ends[p.i] = v - 1n;
+      this.setEnd(p, v - 1n);
       this.insertAfter(p, v + 1n, e);
     }
     return true;
@@ -180,7 +200,7 @@ export class IntervalSet {
   firstFree(lo: bigint, hi: bigint): bigint | undefined {
     if (lo > hi) return undefined;
     const p = this.locate(lo);
-    if (p === undefined) return lo;
+    if (p === NONE) return lo;
     const e = this.endAt(p);
     if (e < lo) return lo;
     return e + 1n <= hi ? e + 1n : undefined;
@@ -205,9 +225,9 @@ export class IntervalSet {
   /** The smallest member >= v, or undefined. */
   nextMember(v: bigint): bigint | undefined {
     const p = this.locate(v);
-    if (p !== undefined && this.endAt(p) >= v) return v;
+    if (p !== NONE && this.endAt(p) >= v) return v;
     const n = this.successor(p);
-    return n === undefined ? undefined : this.startAt(n);
+    return n === NONE ? undefined : this.startAt(n);
   }
 
   /** Iterate the intervals in ascending order. */

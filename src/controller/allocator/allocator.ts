@@ -32,11 +32,20 @@ import {
   type SetPoolsReport,
 } from './types';
 
-/** Who holds one address. Every holder has the same sharing and backend keys (§3.6). */
-interface IpUse {
-  sharing: string;
-  backend: string;
-  services: string[];
+/**
+ * Who holds one address: the key of its only holder, or the keys of all holders when shared.
+ * Every holder has the same sharing and backend keys (checkSharing guarantees it, §3.6), so the
+ * keys are read from a holder's Allocation instead of being stored per address: at 100,000
+ * allocations every retained object counts (GC marking time grows with them).
+ */
+type IpUse = string | string[];
+
+function holderList(use: IpUse): readonly string[] {
+  return typeof use === 'string' ? [use] : use;
+}
+
+function firstHolder(use: IpUse): string {
+  return typeof use === 'string' ? use : (use[0] as string);
 }
 
 /** Free candidates of one pool, at most one per family (upstream `Allocation`). */
@@ -44,6 +53,25 @@ interface Candidates {
   readonly pool: PoolState;
   v4?: IpAddr;
   v6?: IpAddr;
+}
+
+const OK: AllocResult<undefined> = { ok: true, value: undefined };
+
+/** Families to look for, as a bit mask (bit 1 = IPv4, bit 2 = IPv6): no array per lookup. */
+type FamilyMask = number;
+const MASK_V4 = 1;
+const MASK_V6 = 2;
+const MASK_BOTH = 3;
+
+function familyBit(f: IpFamily): FamilyMask {
+  return f === 4 ? MASK_V4 : MASK_V6;
+}
+
+/** Mask for a list of families. */
+function maskOf(families: readonly IpFamily[]): FamilyMask {
+  let m = 0;
+  for (const f of families) m |= familyBit(f);
+  return m;
 }
 
 function candidateFor(c: Candidates, family: IpFamily): IpAddr | undefined {
@@ -183,18 +211,11 @@ export class Allocator {
       const uses = this.uses(ip.family);
       const use = uses.get(ip.value);
       if (use === undefined) {
-        uses.set(ip.value, { sharing: a.sharingKey, backend: a.backendKey, services: [service] });
+        uses.set(ip.value, service);
         ps?.markUsed(ip);
         this.indexShare(a.sharingKey, ip, true);
-      } else {
-        if (use.sharing !== a.sharingKey) {
-          this.indexShare(use.sharing, ip, false);
-          this.indexShare(a.sharingKey, ip, true);
-        }
-        use.sharing = a.sharingKey;
-        use.backend = a.backendKey;
-        use.services.push(service);
-      }
+      } else if (typeof use === 'string') uses.set(ip.value, [use, service]);
+      else use.push(service);
     }
     this.dirty.add(a.pool);
   }
@@ -225,11 +246,13 @@ export class Allocator {
       const uses = this.uses(ip.family);
       const use = uses.get(ip.value);
       if (use === undefined) continue;
-      use.services = use.services.filter((s) => s !== service);
-      if (use.services.length === 0) {
+      if (use === service) {
         uses.delete(ip.value);
         ps?.markFree(ip);
-        this.indexShare(use.sharing, ip, false);
+        this.indexShare(a.sharingKey, ip, false);
+      } else if (typeof use !== 'string') {
+        const rest = use.filter((s) => s !== service);
+        uses.set(ip.value, rest.length === 1 ? (rest[0] as string) : rest);
       }
     }
     if (ps !== undefined) this.dirty.add(a.pool);
@@ -243,9 +266,10 @@ export class Allocator {
    */
   private checkSharing(service: string, ip: IpAddr, ports: readonly Port[], sharing: string, backend: string): AllocResult<undefined> {
     const use = this.uses(ip.family).get(ip.value);
-    if (use === undefined) return ok(undefined);
-    const others = use.services.filter((s) => s !== service);
-    const why = sharingMismatch(use, sharing, backend);
+    if (use === undefined) return OK;
+    const others = holderList(use).filter((s) => s !== service);
+    const recorded = this.allocated.get(firstHolder(use)) as Allocation;
+    const why = sharingMismatch(recorded, sharing, backend);
     if (why !== undefined && others.length > 0) {
       return fail(
         AllocErrorCode.SharingKeyConflict,
@@ -265,11 +289,16 @@ export class Allocator {
         }
       }
     }
-    return ok(undefined);
+    return OK;
   }
 
   /** Upstream `Assign`: claim exactly these IPs for the Service, or say why not. */
   assign(req: AllocRequest, ips: readonly IpAddr[]): AllocResult<readonly IpAddr[]> {
+    return this.assignOwned(req, [...ips]);
+  }
+
+  /** `assign` for an array nobody else holds (the hot path avoids the copy). */
+  private assignOwned(req: AllocRequest, ips: IpAddr[]): AllocResult<readonly IpAddr[]> {
     const ps = ips.length === 0 ? undefined : this.poolFor(ips);
     if (ps === undefined) {
       return fail(AllocErrorCode.NotInConfig, `${goQuoteList(ips)} is not allowed in config`, notInConfigDetail(this, ips));
@@ -284,41 +313,49 @@ export class Allocator {
     }
     for (const ip of ips) {
       const r = this.checkSharing(req.key, ip, req.ports, req.sharingKey, req.backendKey);
-      if (!r.ok) return r;
+      if (!r.ok) return fail(r.error.code, r.error.message, r.error.detail);
     }
-    this.record(req.key, { pool: ps.name, ips: [...ips], ports: [...req.ports], sharingKey: req.sharingKey, backendKey: req.backendKey });
-    return ok(ips);
+    // AllocRequest is immutable, so its ports array can be shared rather than copied.
+    this.record(req.key, { pool: ps.name, ips, ports: req.ports, sharingKey: req.sharingKey, backendKey: req.backendKey });
+    return { ok: true, value: ips };
   }
 
   /** First address of `range` this Service may take, first-fit (upstream `getIPFromCIDR`). */
   private firstUsable(ps: PoolState, range: ScanRange, req: AllocRequest): bigint | undefined {
     const free = ps.firstFree(range);
+    const own = this.allocated.get(req.key);
+    // An address below the first free one can only be usable if it is already shared under
+    // this Service's key (or held by this Service alone); without either, first free wins.
+    if (req.sharingKey === '' && own === undefined) return free;
     const bound = free === undefined ? range.last : free - 1n;
     let best: bigint | undefined;
-    const acceptable = (v: bigint): boolean =>
-      !(ps.pool.avoidBuggyIPs && isBuggyIp({ family: range.family, value: v })) &&
-      this.checkSharing(req.key, { family: range.family, value: v }, req.ports, req.sharingKey, req.backendKey).ok;
-    // An address below the first free one can only be usable if it is already shared under
-    // this Service's key (or held by this Service alone), so only those are examined.
     const shared = req.sharingKey === '' ? undefined : this.shareIndex.get(req.sharingKey)?.[range.family === 4 ? 0 : 1];
-    for (let m = shared?.nextMember(range.first); shared !== undefined && m !== undefined && m <= bound; m = shared.nextMember(m + 1n)) {
-      if (acceptable(m)) {
-        best = m;
-        break;
+    if (shared !== undefined) {
+      for (let m = shared.nextMember(range.first); m !== undefined && m <= bound; m = shared.nextMember(m + 1n)) {
+        if (this.acceptable(ps, range.family, m, req)) {
+          best = m;
+          break;
+        }
       }
     }
-    for (const own of this.allocated.get(req.key)?.ips ?? []) {
-      if (own.family !== range.family || own.value < range.first || own.value > bound) continue;
-      if ((best === undefined || own.value < best) && acceptable(own.value)) best = own.value;
+    for (const ip of own?.ips ?? []) {
+      if (ip.family !== range.family || ip.value < range.first || ip.value > bound) continue;
+      if ((best === undefined || ip.value < best) && this.acceptable(ps, range.family, ip.value, req)) best = ip.value;
     }
     return best ?? free;
   }
 
+  private acceptable(ps: PoolState, family: IpFamily, v: bigint, req: AllocRequest): boolean {
+    const ip: IpAddr = { family, value: v };
+    if (ps.pool.avoidBuggyIPs && isBuggyIp(ip)) return false;
+    return this.checkSharing(req.key, ip, req.ports, req.sharingKey, req.backendKey).ok;
+  }
+
   /** Upstream `getFreeIPsFromPool`, limited to the families the caller can use. */
-  private candidates(ps: PoolState, req: AllocRequest, families: readonly IpFamily[]): Candidates {
+  private candidates(ps: PoolState, req: AllocRequest, families: FamilyMask): Candidates {
     const c: Candidates = { pool: ps };
     for (const range of ps.ranges) {
-      if (!families.includes(range.family) || candidateFor(c, range.family) !== undefined) continue;
+      if ((families & familyBit(range.family)) === 0 || candidateFor(c, range.family) !== undefined) continue;
       const v = this.firstUsable(ps, range, req);
       if (v === undefined) continue;
       if (range.family === 4) c.v4 = { family: 4, value: v };
@@ -348,7 +385,7 @@ export class Allocator {
     const primary: IpFamily = req.primaryFamily;
     const secondary: IpFamily = primary === 4 ? 6 : 4;
     const single: IpFamily | undefined = req.family === 'ipv4' ? 4 : req.family === 'ipv6' ? 6 : undefined;
-    const families: IpFamily[] = single === undefined ? [4, 6] : [single];
+    const families: FamilyMask = single === undefined ? MASK_BOTH : familyBit(single);
     const prefer = req.policy === IpFamilyPolicy.PreferDualStack && req.family === 'dual';
     let primaryCand: Candidates | undefined;
     let secondaryCand: Candidates | undefined;
@@ -368,21 +405,17 @@ export class Allocator {
 
   /** Pools pinned to this Service by serviceAllocation, in priority order (upstream `pinnedPoolsForService`). */
   pinnedPools(req: AllocRequest): PoolState[] {
-    const names = [...(this.index.byNamespace.get(req.namespace) ?? []), ...this.index.byServiceSelector];
-    const seen = new Set<string>();
     const out: PoolState[] = [];
-    for (const n of names) {
-      const ps = this.pools.get(n);
-      if (ps === undefined || seen.has(n) || !ps.pool.autoAssign || !poolCompatibility(ps.pool, req).ok) continue;
-      seen.add(n);
-      out.push(ps);
+    const byNs = this.index.byNamespace.get(req.namespace);
+    for (const list of [byNs ?? [], this.index.byServiceSelector]) {
+      for (const n of list) {
+        const ps = this.pools.get(n);
+        if (ps === undefined || out.includes(ps) || !ps.pool.autoAssign || !poolCompatibility(ps.pool, req).ok) continue;
+        out.push(ps);
+      }
     }
     // Positive priorities ascending, then priority 0; stable, so ties keep name order.
-    const prio = (p: PoolState): number => {
-      const v = p.pool.serviceAllocation?.priority ?? 0;
-      return v > 0 ? v : Number.MAX_SAFE_INTEGER;
-    };
-    return out.sort((a, b) => prio(a) - prio(b));
+    return out.length < 2 ? out : out.sort((a, b) => priorityRank(a) - priorityRank(b));
   }
 
   /** Generic pools: autoAssign and no serviceAllocation, in name order. */
@@ -395,18 +428,21 @@ export class Allocator {
     if (!best.ok) return best;
     const ips = this.select(best.value, req.family, req.policy);
     if (ips.ok) {
-      const r = this.assign(req, ips.value);
+      const r = this.assignOwned(req, ips.value);
       if (r.ok) return r;
     }
-    return fail(AllocErrorCode.NoAvailableIps, 'no available IPs');
+    return NO_AVAILABLE;
   }
 
   /** Upstream `Allocate`: automatic allocation, pinned pools first, then generic pools. */
   allocate(req: AllocRequest): AllocResult<readonly IpAddr[]> {
     const current = this.allocated.get(req.key);
     if (current !== undefined) return this.assign(req, current.ips);
-    const pinned = this.allocateFromPools(this.pinnedPools(req), req);
-    if (pinned.ok) return pinned;
+    const pinnedPools = this.pinnedPools(req);
+    if (pinnedPools.length > 0) {
+      const pinned = this.allocateFromPools(pinnedPools, req);
+      if (pinned.ok) return pinned;
+    }
     const generic = this.allocateFromPools(this.genericPools, req);
     if (generic.ok) return generic;
     return fail(AllocErrorCode.NoAvailableIps, 'no available IPs', explainAutoFailure(this, req));
@@ -426,9 +462,9 @@ export class Allocator {
     const ps = this.pools.get(poolName);
     if (ps === undefined) return fail(AllocErrorCode.UnknownPool, `unknown pool ${goQuote(poolName)}`, `pools: ${this.poolNames().join(', ') || 'none'}`);
     const families: IpFamily[] = req.family === 'ipv4' ? [4] : req.family === 'ipv6' ? [6] : [4, 6];
-    const ips = this.select(this.candidates(ps, req, families), req.family, req.policy);
+    const ips = this.select(this.candidates(ps, req, maskOf(families)), req.family, req.policy);
     if (!ips.ok) return fail(ips.error.code, ips.error.message, explainPoolFailure(this, ps, req, families));
-    return this.assign(req, ips.value);
+    return this.assignOwned(req, ips.value);
   }
 
   /** Upstream `AllocateFromPoolForAdditionalFamily`: grow a PreferDualStack Service from its own pool. */
@@ -436,10 +472,10 @@ export class Allocator {
     const family: IpFamily = existing.family === 4 ? 6 : 4;
     const ps = this.pools.get(poolName);
     if (ps === undefined) return fail(AllocErrorCode.UnknownPool, `unknown pool ${goQuote(poolName)}`);
-    const ips = this.select(this.candidates(ps, req, [family]), family === 4 ? 'ipv4' : 'ipv6', IpFamilyPolicy.SingleStack);
+    const ips = this.select(this.candidates(ps, req, familyBit(family)), family === 4 ? 'ipv4' : 'ipv6', IpFamilyPolicy.SingleStack);
     if (!ips.ok) return fail(ips.error.code, ips.error.message, explainPoolFailure(this, ps, req, [family]));
     const added = ips.value[0] as IpAddr;
-    const r = this.assign(req, [existing, added]);
+    const r = this.assignOwned(req, [existing, added]);
     return r.ok ? ok(added) : r;
   }
 
@@ -460,13 +496,15 @@ export class Allocator {
 
   /** Services holding an address (sorted), for diagnostics and conflict reports. */
   holdersOf(ip: IpAddr): string[] {
-    return [...(this.uses(ip.family).get(ip.value)?.services ?? [])].sort();
+    const use = this.uses(ip.family).get(ip.value);
+    return use === undefined ? [] : [...holderList(use)].sort();
   }
 
   /** Sharing key recorded on an address, if held. */
   sharingOf(ip: IpAddr): { sharing: string; backend: string } | undefined {
     const u = this.uses(ip.family).get(ip.value);
-    return u === undefined ? undefined : { sharing: u.sharing, backend: u.backend };
+    const a = u === undefined ? undefined : this.allocated.get(firstHolder(u));
+    return a === undefined ? undefined : { sharing: a.sharingKey, backend: a.backendKey };
   }
 
   /** Counters of one pool (upstream `CountersForPool` plus the metric totals). */
@@ -519,12 +557,20 @@ export class Allocator {
   }
 }
 
+const NO_AVAILABLE: AllocResult<readonly IpAddr[]> = { ok: false, error: { code: AllocErrorCode.NoAvailableIps, message: 'no available IPs' } };
+
+/** Sort key of a pinned pool: its positive priority, or last for priority 0. */
+function priorityRank(p: PoolState): number {
+  const v = p.pool.serviceAllocation?.priority ?? 0;
+  return v > 0 ? v : Number.MAX_SAFE_INTEGER;
+}
+
 /** Upstream `sharingOK` text, or undefined when the keys are compatible. */
-function sharingMismatch(existing: { sharing: string; backend: string }, sharing: string, backend: string): string | undefined {
-  if (existing.sharing === '') return 'existing service does not allow sharing';
+function sharingMismatch(existing: Allocation, sharing: string, backend: string): string | undefined {
+  if (existing.sharingKey === '') return 'existing service does not allow sharing';
   if (sharing === '') return 'new service does not allow sharing';
-  if (existing.sharing !== sharing) return `sharing key ${goQuote(sharing)} does not match existing sharing key ${goQuote(existing.sharing)}`;
-  if (existing.backend !== backend) return `backend key ${goQuote(backend)} does not match existing sharing key ${goQuote(existing.backend)}`;
+  if (existing.sharingKey !== sharing) return `sharing key ${goQuote(sharing)} does not match existing sharing key ${goQuote(existing.sharingKey)}`;
+  if (existing.backendKey !== backend) return `backend key ${goQuote(backend)} does not match existing sharing key ${goQuote(existing.backendKey)}`;
   return undefined;
 }
 

@@ -19,10 +19,12 @@ function labelsText(labels: Readonly<Record<string, string>>): string {
   return keys.length === 0 ? 'none' : keys.map((k) => `${k}=${labels[k]}`).join(',');
 }
 
+const COMPATIBLE: Compatibility = { ok: true };
+
 /** Upstream `isPoolCompatibleWithService`, with the reason when it says no. */
 export function poolCompatibility(pool: Pool, req: AllocRequest): Compatibility {
   const sa = pool.serviceAllocation;
-  if (sa === undefined) return { ok: true };
+  if (sa === undefined) return COMPATIBLE;
   if (sa.namespaces.size > 0 && !sa.namespaces.has(req.namespace)) {
     return {
       ok: false,
@@ -35,7 +37,7 @@ export function poolCompatibility(pool: Pool, req: AllocRequest): Compatibility 
       reason: `pool ${pool.name} serviceSelectors [${sa.serviceSelectors.map((s) => goQuote(s.text)).join(' ')}] do not match the service labels (${labelsText(req.labels)})`,
     };
   }
-  return { ok: true };
+  return COMPATIBLE;
 }
 
 function familyName(f: IpFamily): string {
