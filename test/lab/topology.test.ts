@@ -66,6 +66,16 @@ t.test('two nodes + client: addresses, pings, VIPs, link down/up', async (t) => 
   await waitFor('node 1 to answer again after linkUp', async () => (await lab.ping(lab.router, n1.ipv4)).ok, { timeoutMs: 5000 });
   t.pass('node 1 reachable again after linkUp');
 
+  // A static route in the client (how a client reaches BGP-announced VIPs through the router).
+  await lab.addRoute(client, '10.77.0.200/32', lab.router.ipv4);
+  await lab.addRoute(client, 'fd00:77::200/128', lab.router.ipv6);
+  t.match(
+    (await lab.routes(client, 'ipv4')).find((r) => r.dst === '10.77.0.200'),
+    { gateway: lab.router.ipv4, dev: 'eth0' },
+    'client IPv4 route via the router',
+  );
+  t.ok((await lab.routes(client, 'ipv6')).some((r) => r.dst === 'fd00:77::200' && r.gateway === lab.router.ipv6), 'client IPv6 route');
+
   // Only the lab's own veths are bridge ports: the root namespace is never attached.
   const ports = JSON.parse(await lab.run(lab.router, ['ip', '-j', 'link', 'show', 'master', 'br0'])) as { ifname: string }[];
   t.same(ports.map((p) => p.ifname).sort(), ['cl', 'n1', 'n2'], 'bridge ports');
