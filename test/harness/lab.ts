@@ -6,6 +6,14 @@
  * (10.77.0.2, fd00:77::2) sits on the same bridge. Node i (1-based) is 10.77.0.(10+i) and
  * fd00:77::(10+i); 10.77.0.100-250 and fd00:77::100-250 stay free for VIPs. The root namespace is
  * never attached, so no test frame can leave the lab.
+ *
+ * Usage (as root):
+ *   const lab = await createLab({ nodes: 2, client: true });
+ *   t.teardown(() => lab.destroy());           // plus exit/signal hooks and sweepStaleLabs()
+ *   const frr = await startFrr(lab, { asn: 64501, routerId: lab.router.ipv4,
+ *     listenRanges: [{ range: '10.77.0.0/24', remoteAs: 64500 }] });
+ *   lab.spawn(lab.nodes[0], ['node', 'speaker.js']);   // killed by destroy()
+ *   await frr.waitKernelRoute('10.77.0.200/32');
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
