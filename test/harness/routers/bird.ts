@@ -18,6 +18,7 @@ import {
   type Family,
   type PeerSpec,
   type RouterHandle,
+  uniqueDir,
 } from './common';
 
 /** Options for {@link startBird}. */
@@ -122,7 +123,7 @@ export function parseBirdRoutes(text: string): Record<string, string[]> {
 /** Start BIRD and resolve once its control socket answers. */
 export async function startBird(lab: Lab, opts: BirdOptions): Promise<BirdHandle> {
   const ns = opts.ns ?? lab.router.ns;
-  const dir = lab.subdir(opts.name ?? 'bird');
+  const dir = uniqueDir(lab, opts.name ?? 'bird');
   const conf = join(dir, 'bird.conf');
   const ctl = join(dir, 'bird.ctl');
   writeFileSync(conf, birdConfig(opts, join(dir, 'bird.log')));

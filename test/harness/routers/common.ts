@@ -4,7 +4,8 @@
  * starts the daemon in the foreground through `lab.spawn` (so lab.destroy kills it), and waits
  * for readiness by polling with a deadline.
  */
-import type { Family } from '../lab';
+import { readdirSync } from 'node:fs';
+import type { Family, Lab } from '../lab';
 
 export type { Family } from '../lab';
 
@@ -51,4 +52,12 @@ export interface RouterHandle {
   readonly dir: string;
   /** Stop the daemon(s) by PID: SIGTERM, then SIGKILL after a grace period. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** Create a fresh directory `base`, `base-2`, … under lab.dir, so two instances never share one. */
+export function uniqueDir(lab: Lab, base: string): string {
+  const taken = new Set(readdirSync(lab.dir));
+  let name = base;
+  for (let i = 2; taken.has(name); i += 1) name = `${base}-${i}`;
+  return lab.subdir(name);
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { MetalLbError, ErrorCode } from '../../../src/util/errors';
 import type { Lab } from '../lab';
 import { GiveUp, stopPids, waitFor } from '../lab-exec';
-import { DEFAULT_HOLD_TIME_SEC, familyOf, peerFamilies, withPrefixLen, type PeerSpec, type RouterHandle } from './common';
+import { DEFAULT_HOLD_TIME_SEC, familyOf, peerFamilies, withPrefixLen, type PeerSpec, type RouterHandle, uniqueDir } from './common';
 
 /** Options for {@link startExabgp}. */
 export interface ExabgpOptions {
@@ -125,7 +125,7 @@ export function replayUpdates(messages: readonly ExabgpMessage[]): Map<string, E
 /** Start ExaBGP and resolve once it is listening (passive) or running (active). */
 export async function startExabgp(lab: Lab, opts: ExabgpOptions): Promise<ExabgpHandle> {
   const ns = opts.ns ?? lab.router.ns;
-  const dir = lab.subdir(opts.name ?? 'exabgp');
+  const dir = uniqueDir(lab, opts.name ?? 'exabgp');
   const local = { ipv4: opts.localAddress ?? lab.router.ipv4, ipv6: opts.localAddress6 ?? lab.router.ipv6 };
   const jsonl = join(dir, 'messages.jsonl');
   const logger = join(dir, 'logger.sh');

@@ -6,7 +6,7 @@
  * directory and pid files, and binds its vty TCP ports to the namespace's 127.0.0.1 (-A), so
  * several instances never collide. vtysh talks over the unix sockets, so it needs no netns exec.
  */
-import { chownSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, writeFileSync } from 'node:fs';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { MetalLbError, ErrorCode } from '../../../src/util/errors';
@@ -21,6 +21,7 @@ import {
   type Family,
   type PeerSpec,
   type RouterHandle,
+  uniqueDir,
 } from './common';
 
 /** A dynamic-neighbor range: any address in `range` may connect (FRR stays passive for these). */
@@ -161,13 +162,6 @@ export function frrBgpdConfig(opts: FrrOptions, logFile: string): string {
   lines.push('exit', '!');
   if (opts.extraConfig !== undefined) lines.push(opts.extraConfig);
   return `${lines.join('\n')}\n`;
-}
-
-function uniqueDir(lab: Lab, base: string): string {
-  const taken = new Set(readdirSync(lab.dir));
-  let name = base;
-  for (let i = 2; taken.has(name); i += 1) name = `${base}-${i}`;
-  return lab.subdir(name);
 }
 
 /** Start FRR and resolve once bgpd answers vtysh (sessions come up later; use waitEstablished). */

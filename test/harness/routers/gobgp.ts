@@ -21,6 +21,7 @@ import {
   type Family,
   type PeerSpec,
   type RouterHandle,
+  uniqueDir,
 } from './common';
 
 /** Options for {@link startGobgp}. */
@@ -118,7 +119,7 @@ export function gobgpConfig(opts: GobgpOptions): string {
 
 /** Start gobgpd and resolve once its gRPC API answers (sessions come up later). */
 export async function startGobgp(lab: Lab, opts: GobgpOptions): Promise<GobgpHandle> {
-  const dir = lab.subdir(opts.name ?? `gobgp-${opts.ns}`);
+  const dir = uniqueDir(lab, opts.name ?? `gobgp-${opts.ns}`);
   const port = opts.grpcPort ?? 50051;
   const conf = join(dir, 'gobgpd.toml');
   writeFileSync(conf, gobgpConfig(opts));

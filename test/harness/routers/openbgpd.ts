@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { MetalLbError, ErrorCode } from '../../../src/util/errors';
 import type { Lab } from '../lab';
 import { execCommand, GiveUp, stopPids, waitFor } from '../lab-exec';
-import { DEFAULT_HOLD_TIME_SEC, withPrefixLen, type PeerSpec, type RouterHandle } from './common';
+import { DEFAULT_HOLD_TIME_SEC, withPrefixLen, type PeerSpec, type RouterHandle, uniqueDir } from './common';
 
 /** Options for {@link startOpenbgpd}. */
 export interface OpenbgpdOptions {
@@ -72,7 +72,7 @@ export function openbgpdConfig(opts: OpenbgpdOptions, socket: string, listen: re
 /** Start OpenBGPD (foreground, -d) and resolve once bgpctl answers. */
 export async function startOpenbgpd(lab: Lab, opts: OpenbgpdOptions): Promise<OpenbgpdHandle> {
   const ns = opts.ns ?? lab.router.ns;
-  const dir = lab.subdir(opts.name ?? 'openbgpd');
+  const dir = uniqueDir(lab, opts.name ?? 'openbgpd');
   const socket = join(dir, 'bgpd.sock');
   const conf = join(dir, 'bgpd.conf');
   writeFileSync(conf, openbgpdConfig(opts, socket, opts.listen ?? [lab.router.ipv4, lab.router.ipv6]));
