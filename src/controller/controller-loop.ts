@@ -45,6 +45,11 @@ export interface ControllerLoopDeps {
   readonly namespace: string;
   readonly lbClass: string;
   readonly workers: number;
+  /**
+   * With leader election a synced standby reports ready: a Deployment whose standby never
+   * became Ready would never roll out (Flux and Argo health-check `metallb-controller`).
+   */
+  readonly standbyReady?: boolean;
   /** Owner of the ConfigurationState, when running in a pod. */
   readonly owner?: () => Promise<{ name: string; uid: string } | undefined>;
 }
@@ -304,7 +309,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     healthy: () => ({ ok: true }),
     ready(): ProbeResult {
       if (!synced) return { ok: false, reason: 'informers not synced' };
-      if (!running) return { ok: false, reason: 'not leading' };
+      if (!running) return deps.standbyReady ? { ok: true } : { ok: false, reason: 'starting' };
       if (!verdict) return { ok: false, reason: 'configuration not evaluated' };
       return { ok: true };
     },

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { LogLevels, type LogLevel } from '../util/log';
 import { ErrorCode, MetalLbError } from '../util/errors';
 import { LEADER_DEFAULTS } from '../k8s/leader-elector';
+import { parseGoDuration } from '../config/duration';
 
 /** Everything `runController` needs. */
 export interface ControllerOptions {
@@ -59,9 +60,9 @@ export function addControllerFlags(cmd: Command): Command {
     .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then $KUBECONFIG)')
     .option('--leader-elect', 'run as one of several replicas; only the Lease holder allocates', false)
     .option('--leader-elect-lease-name <name>', 'Lease used for leader election', 'metallb-controller')
-    .option('--leader-elect-lease-duration <sec>', 'lease duration', String(LEADER_DEFAULTS.leaseDurationSec))
-    .option('--leader-elect-renew-deadline <sec>', 'renew deadline', String(LEADER_DEFAULTS.renewDeadlineSec))
-    .option('--leader-elect-retry-period <sec>', 'retry period', String(LEADER_DEFAULTS.retryPeriodSec))
+    .option('--leader-elect-lease-duration <duration>', 'lease duration (Go duration, e.g. 6s)', `${LEADER_DEFAULTS.leaseDurationSec}s`)
+    .option('--leader-elect-renew-deadline <duration>', 'renew deadline (shorter than the lease)', `${LEADER_DEFAULTS.renewDeadlineSec}s`)
+    .option('--leader-elect-retry-period <duration>', 'retry period', `${LEADER_DEFAULTS.retryPeriodSec}s`)
     .option('--pod-name <name>', 'this pod (default $METALLB_POD_NAME)')
     .option('--metrics-cert-dir <dir>', 'serve metrics over HTTPS with tls.crt/tls.key from this directory')
     .option('--tls-min-version <v>', 'VersionTLS12 or VersionTLS13', 'VersionTLS13')
@@ -85,13 +86,21 @@ function int(name: string, v: unknown, min: number): number {
   return n;
 }
 
+/** A Go-style duration (`6s`, `1500ms`) or bare seconds, in seconds. */
+function seconds(name: string, v: unknown): number {
+  const text = String(v);
+  const sec = /^\d+(\.\d+)?$/.test(text) ? Number(text) : parseGoDuration(text);
+  if (sec === undefined || !(sec > 0)) throw new MetalLbError(ErrorCode.Usage, `--${name}: invalid duration ${text}`, { flag: name, value: v });
+  return sec;
+}
+
 /** Turn parsed commander flags into {@link ControllerOptions}. */
 export function controllerOptionsFrom(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): ControllerOptions {
   const level = String(flags.logLevel ?? 'info');
   if (!(LogLevels as readonly string[]).includes(level)) throw new MetalLbError(ErrorCode.Usage, `--log-level: invalid value ${level}`, { flag: 'log-level', value: level });
   const podName = typeof flags.podName === 'string' && flags.podName ? flags.podName : env.METALLB_POD_NAME ?? '';
-  const lease = int('leader-elect-lease-duration', flags.leaderElectLeaseDuration ?? LEADER_DEFAULTS.leaseDurationSec, 1);
-  const renew = int('leader-elect-renew-deadline', flags.leaderElectRenewDeadline ?? LEADER_DEFAULTS.renewDeadlineSec, 0.1);
+  const lease = seconds('leader-elect-lease-duration', flags.leaderElectLeaseDuration ?? LEADER_DEFAULTS.leaseDurationSec);
+  const renew = seconds('leader-elect-renew-deadline', flags.leaderElectRenewDeadline ?? LEADER_DEFAULTS.renewDeadlineSec);
   if (renew >= lease) throw new MetalLbError(ErrorCode.Usage, `--leader-elect-renew-deadline (${renew}) must be shorter than the lease duration (${lease})`);
   return {
     port: int('port', flags.port ?? 9120, 0),
@@ -104,7 +113,7 @@ export function controllerOptionsFrom(flags: Record<string, unknown>, env: NodeJ
     leaseName: typeof flags.leaderElectLeaseName === 'string' ? flags.leaderElectLeaseName : 'metallb-controller',
     leaseDurationSec: lease,
     renewDeadlineSec: renew,
-    retryPeriodSec: int('leader-elect-retry-period', flags.leaderElectRetryPeriod ?? LEADER_DEFAULTS.retryPeriodSec, 0.1),
+    retryPeriodSec: seconds('leader-elect-retry-period', flags.leaderElectRetryPeriod ?? LEADER_DEFAULTS.retryPeriodSec),
     podName,
     metricsCertDir: typeof flags.metricsCertDir === 'string' && flags.metricsCertDir ? flags.metricsCertDir : undefined,
     tlsMinVersion: typeof flags.tlsMinVersion === 'string' ? flags.tlsMinVersion : undefined,

@@ -69,6 +69,7 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
     namespace: opts.namespace,
     lbClass: opts.lbClass,
     workers: opts.workers,
+    standbyReady: opts.leaderElect,
     owner: () => (owner ??= podOwner(client, opts.namespace, opts.podName, clog)),
   });
 
