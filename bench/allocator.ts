@@ -7,6 +7,8 @@
 // times are printed too. Run: npx tsx bench/allocator.ts (last line is the JSON).
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import os from 'node:os';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { Allocator } from '../src/controller/allocator/allocator';
 import { buildPool, buildPools } from '../src/controller/allocator/pool-builder';
 import { IpFamilyPolicy, type AllocRequest } from '../src/controller/allocator/types';
@@ -47,14 +49,51 @@ function heapMB(): number {
   return process.memoryUsage().heapUsed / 1024 / 1024;
 }
 
-/** CPU and wall clock since `start`, in ns per operation. */
-function perOp(start: { cpu: NodeJS.CpuUsage; wall: bigint }, ops: number): { ns: number; wallNs: number } {
-  const cpu = process.cpuUsage(start.cpu);
-  return { ns: ((cpu.user + cpu.system) * 1000) / ops, wallNs: Number(process.hrtime.bigint() - start.wall) / ops };
+// GC pauses, matched to timed windows afterwards (observer entries arrive asynchronously).
+const gcEntries: { start: number; duration: number }[] = [];
+const observer = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcEntries.push({ start: e.startTime, duration: e.duration });
+});
+observer.observe({ entryTypes: ['gc'] });
+
+function gcNsIn(w: { from: number; to: number }, ops: number): number {
+  const ms = gcEntries.filter((e) => e.start >= w.from && e.start <= w.to).reduce((a, e) => a + e.duration, 0);
+  return (ms * 1e6) / ops;
 }
 
-function clock(): { cpu: NodeJS.CpuUsage; wall: bigint } {
-  return { cpu: process.cpuUsage(), wall: process.hrtime.bigint() };
+/**
+ * Machine calibration: the cheapest possible "allocator" that retains the same records (one
+ * Map entry per service, one per address). The ratio nsPerAlloc / baselineNs stays meaningful
+ * when the shared bench machine is loaded.
+ */
+function baseline(): number {
+  const keys = Array.from({ length: N }, (_, i) => `bench/svc-${i}`);
+  const bySvc = new Map<string, unknown>();
+  const byIp = new Map<bigint, string>();
+  const start = clock();
+  for (let i = 0; i < N; i++) {
+    const value = (1n << 100n) + BigInt(i);
+    bySvc.set(keys[i] as string, { pool: 'bench', ips: [{ family: 6, value }], ports: [{ protocol: 'TCP', port: 80 }], sharingKey: '', backendKey: '' });
+    byIp.set(value, keys[i] as string);
+  }
+  const r = perOp(start, N).ns;
+  bySvc.clear();
+  byIp.clear();
+  return r;
+}
+
+/** CPU and wall clock since `start`, in ns per operation. */
+function perOp(start: { cpu: NodeJS.CpuUsage; wall: bigint; at: number }, ops: number): { ns: number; wallNs: number; window: { from: number; to: number } } {
+  const cpu = process.cpuUsage(start.cpu);
+  return {
+    ns: ((cpu.user + cpu.system) * 1000) / ops,
+    wallNs: Number(process.hrtime.bigint() - start.wall) / ops,
+    window: { from: start.at, to: performance.now() },
+  };
+}
+
+function clock(): { cpu: NodeJS.CpuUsage; wall: bigint; at: number } {
+  return { cpu: process.cpuUsage(), wall: process.hrtime.bigint(), at: performance.now() };
 }
 
 function must(ok: boolean, what: string): void {
@@ -62,7 +101,15 @@ function must(ok: boolean, what: string): void {
 }
 
 /** IPv4: fill the /16, then churn. Returns ns per allocation (release time included). */
-function runV4(): { ns: number; wallNs: number; heap: number; alloc: Allocator } {
+interface Run {
+  ns: number;
+  wallNs: number;
+  window: { from: number; to: number };
+  heap: number;
+  alloc: Allocator;
+}
+
+function runV4(): Run {
   const base = heapMB();
   const a = allocatorFor('10.0.0.0/16');
   const reqs = Array.from({ length: N }, (_, i) => request(i, 'ipv4'));
@@ -85,7 +132,7 @@ function runV4(): { ns: number; wallNs: number; heap: number; alloc: Allocator }
 }
 
 /** IPv6: N allocations from one CIDR. */
-function runV6(cidr: string): { ns: number; wallNs: number; heap: number; alloc: Allocator } {
+function runV6(cidr: string): Run {
   const base = heapMB();
   const a = allocatorFor(cidr);
   const reqs = Array.from({ length: N }, (_, i) => request(i, 'ipv6'));
@@ -105,6 +152,8 @@ for (let i = 0; i < 3; i++) {
   for (let j = 0; j < 4000; j++) w6.allocate(request(j, 'ipv6'));
 }
 
+const baseNs = baseline();
+heapMB();
 const v4 = runV4();
 const heapV4 = v4.heap;
 v4.alloc = new Allocator();
@@ -115,17 +164,33 @@ const v48 = runV6('2001:db8:1::/48');
 const heap48 = v48.heap;
 const intervals48 = v48.alloc.poolState('bench')?.intervalCount(6);
 
-console.log(`IPv4 /16: ${N} allocations (65,536 fill + 34,464 release+allocate), ${v4.ns.toFixed(0)} ns CPU each (${v4.wallNs.toFixed(0)} ns wall), retained heap ${heapV4.toFixed(1)} MB`);
-console.log(`IPv6 /64: ${N} allocations, ${v64.ns.toFixed(0)} ns CPU each (${v64.wallNs.toFixed(0)} ns wall), retained heap ${heap64.toFixed(1)} MB`);
-console.log(`IPv6 /48: ${N} allocations, ${v48.ns.toFixed(0)} ns CPU each (${v48.wallNs.toFixed(0)} ns wall), retained heap ${heap48.toFixed(1)} MB, ${intervals48} stored interval(s)`);
-console.log(
-  JSON.stringify({
-    nsPerAllocV4: Math.round(v4.ns),
-    nsPerAllocV6: Math.round(v64.ns),
-    heapMB: Math.round(Math.max(heapV4, heap64, heap48) * 10) / 10,
-    heapMBv4Slash16: Math.round(heapV4 * 10) / 10,
-    heapMBv6Slash64: Math.round(heap64 * 10) / 10,
-    heapMBv6Slash48: Math.round(heap48 * 10) / 10,
-    nsPerAllocV6Slash48: Math.round(v48.ns),
-  }),
-);
+async function report(): Promise<void> {
+  // Let the GC observer deliver its entries before attributing pauses to the timed windows.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  observer.disconnect();
+  const gc4 = gcNsIn(v4.window, N);
+  const gc64 = gcNsIn(v64.window, N);
+  const line = (name: string, r: Run, heap: number, gc: number): string =>
+    `${name}: ${r.ns.toFixed(0)} ns CPU per allocation (${gc.toFixed(0)} ns of it GC pauses; ${r.wallNs.toFixed(0)} ns wall), ${(r.ns / baseNs).toFixed(1)}x baseline, retained heap ${heap.toFixed(1)} MB`;
+  console.log(`baseline (two Map inserts of the same records): ${baseNs.toFixed(0)} ns CPU per op; load average ${os.loadavg()[0]?.toFixed(1)} on ${os.cpus().length} CPUs`);
+  console.log(line(`IPv4 /16, ${N} allocations (65,536 fill + 34,464 release+allocate)`, v4, heapV4, gc4));
+  console.log(line(`IPv6 /64, ${N} allocations`, v64, heap64, gc64));
+  console.log(`${line(`IPv6 /48, ${N} allocations`, v48, heap48, gcNsIn(v48.window, N))}, ${intervals48} stored interval(s)`);
+  console.log(
+    JSON.stringify({
+      nsPerAllocV4: Math.round(v4.ns),
+      nsPerAllocV6: Math.round(v64.ns),
+      heapMB: Math.round(Math.max(heapV4, heap64, heap48) * 10) / 10,
+      heapMBv4Slash16: Math.round(heapV4 * 10) / 10,
+      heapMBv6Slash64: Math.round(heap64 * 10) / 10,
+      heapMBv6Slash48: Math.round(heap48 * 10) / 10,
+      nsPerAllocV6Slash48: Math.round(v48.ns),
+      gcNsPerAllocV4: Math.round(gc4),
+      gcNsPerAllocV6: Math.round(gc64),
+      baselineNs: Math.round(baseNs),
+      loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 10) / 10,
+    }),
+  );
+}
+
+void report();
