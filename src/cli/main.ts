@@ -7,7 +7,6 @@ import { Command } from 'commander';
 import { addControllerFlags, controllerOptionsFrom, runController } from '../controller/main';
 import { addSpeakerFlags, runSpeaker, speakerOptionsFrom } from '../speaker/main';
 import { createRootLogger } from '../util/log';
-import { runDemo } from './demo';
 import { runValidate } from './validate';
 
 function line(stream: NodeJS.WriteStream): (s: string) => void {
@@ -50,6 +49,8 @@ export function buildProgram(): Command {
     .description('start a local control plane, the network lab, controller and speakers, and show a LoadBalancer Service at work')
     .option('--once', 'print the walkthrough and tear down instead of waiting for Ctrl-C', false)
     .action(async (opts: { once: boolean }) => {
+      // Loaded on demand: the demo uses the test harness, which the container image does not ship.
+      const { runDemo } = await import('./demo.js');
       process.exitCode = await runDemo({ once: opts.once, out: line(process.stdout) });
     });
 

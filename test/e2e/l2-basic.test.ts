@@ -1,0 +1,60 @@
+// Issue 6, test 1 (IPv4 and IPv6): a Service gets an IP from the pool, the client resolves it to
+// exactly one node's MAC, and a TCP connect from the client reaches that node.
+import t from 'tap';
+import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
+import { waitFor } from '../harness/lab';
+
+const CONFIG = `
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: lab, namespace: ${RELEASE_NAMESPACE} }
+spec:
+  addresses: [10.77.0.100-10.77.0.120, fd00:77::100-fd00:77::120]
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: { name: lab, namespace: ${RELEASE_NAMESPACE} }
+spec:
+  ipAddressPools: [lab]
+`;
+
+t.test('L2 end to end', async (t) => {
+  const c = await startCluster(t, { nodes: 3, client: true, speakerArgs: ['--l2-renew-interval', '2s', '--l2-lease-duration', '6s'] });
+  await c.apply(CONFIG);
+  await c.startController();
+  for (let i = 0; i < 3; i++) await c.startSpeaker(i);
+  const client = c.lab.client!;
+
+  await c.core.createNamespace({ body: { metadata: { name: 'demo' } } });
+  await c.core.createNamespacedService({
+    namespace: 'demo',
+    body: {
+      metadata: { name: 'web' },
+      spec: { type: 'LoadBalancer', ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'], ports: [{ port: 8080, protocol: 'TCP' }], selector: { app: 'web' } },
+    },
+  });
+  await c.setEndpoints('demo', 'web', ['node1', 'node2', 'node3']);
+  const ips = await c.waitForIngress('demo', 'web', 60_000);
+  t.comment(`ingress: ${ips.join(', ')}`);
+  t.ok(ips.some((ip) => ip.startsWith('10.77.0.1')), 'an IPv4 address from the pool');
+
+  for (const ip of ips) for (const n of c.lab.nodes) await c.lab.addVip(n.index, ip);
+
+  for (const ip of ips) {
+    await t.test(`${ip}: one MAC, and traffic reaches that node`, async (t) => {
+      const family = ip.includes(':') ? 'ipv6' : 'ipv4';
+      const reached = await waitFor(`a TCP connect to ${ip}`, () => c.connect(client.ns, ip), { timeoutMs: 30_000 });
+      const neigh = (await c.lab.neighbors(client.ns, family)).filter((e) => e.dst === ip && e.lladdr);
+      t.equal(neigh.length, 1, `one neighbour entry for ${ip}`);
+      const owner = c.lab.nodes.find((n) => n.mac === neigh[0]?.lladdr);
+      t.ok(owner, `the MAC ${neigh[0]?.lladdr} is a node's`);
+      t.equal(reached, owner?.name, 'the connection reached the node whose MAC answered');
+      // Exactly one node answers: arping from the client collects every distinct replying MAC.
+      if (family === 'ipv4') {
+        const ar = await c.lab.exec(client.ns, ['arping', '-c', '3', '-w', '3', '-I', client.iface, ip]);
+        const macs = new Set([...ar.stdout.matchAll(/\[([0-9A-Fa-f:]{17})\]/g)].map((m) => m[1]!.toLowerCase()));
+        t.same([...macs], [owner?.mac], 'arping sees exactly one MAC');
+      }
+    });
+  }
+});
