@@ -18,6 +18,8 @@ export const LAB_NS_PREFIX = 'mlb';
 /** Prefix of every lab temp directory under os.tmpdir(). */
 export const LAB_DIR_PREFIX = 'mlb-lab-';
 
+/** Where `ip netns add` bind-mounts named namespaces (/var/run is a link to /run). */
+const NETNS_DIR = '/run/netns';
 const NS_PATTERN = /^mlb(\d+)x(\d+)[a-z0-9]*$/;
 const DIR_PATTERN = /^mlb-lab-(\d+)-/;
 
@@ -141,8 +143,9 @@ function signalExitListenerCount(): number {
  */
 export async function sweepStaleLabs(): Promise<string[]> {
   const removed: string[] = [];
-  const listed = await execCommand(['ip', 'netns', 'list']);
-  for (const ns of parseNetnsList(listed.stdout)) {
+  // `ip netns list` also asks the kernel for each namespace's id over netlink, which is slow when
+  // other runs are busy creating and deleting namespaces; the names are just these files.
+  for (const ns of safeReaddir(NETNS_DIR)) {
     const owner = labOwnerPid(ns);
     if (owner === undefined || pidAlive(owner)) continue;
     const pids = await execCommand(['ip', 'netns', 'pids', ns]);
