@@ -43,7 +43,9 @@ t.test('community CEL rules agree with the controller parser', async (t) => {
   let checked = 0;
   const base = `/apis/metallb.io/v1beta1/namespaces/${NAMESPACE}`;
   await fc.assert(
-    fc.asyncProperty(fc.uniqueArray(community, { minLength: 50, maxLength: 120 }), async (values) => {
+    // Community values are capped at 64 characters (docs/crds.md "Limits"); a longer one fails the
+    // schema and the apiserver then skips every CEL rule of the object.
+    fc.asyncProperty(fc.uniqueArray(community.filter((v) => v.length <= 64), { minLength: 50, maxLength: 120 }), async (values) => {
       const com = await apiRequest(cp, 'POST', `${base}/communities`, {
         query: 'dryRun=All',
         body: {
