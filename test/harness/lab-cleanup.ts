@@ -8,7 +8,7 @@
  * for whatever a SIGKILLed run left behind.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execCommand, pidAlive, signalPid } from './lab-exec';
@@ -69,25 +69,47 @@ export function registerForExit(record: CleanupRecord): () => void {
 /** Synchronous teardown: SIGKILL everything, delete namespaces and the temp dir. Never throws. */
 export function destroySync(record: CleanupRecord): void {
   for (const pid of record.pids()) signalPid(pid, 'SIGKILL');
-  for (const ns of record.namespaces) {
-    for (const pid of netnsPidsSync(ns)) signalPid(pid, 'SIGKILL');
-  }
-  for (const ns of record.namespaces) {
-    try {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
+  for (const pid of pidsInNamespaces(record.namespaces)) signalPid(pid, 'SIGKILL');
+  try {
+    execFileSync('ip', ['-force', '-batch', '-'], { input: deleteBatch(record.namespaces), stdio: ['pipe', 'ignore', 'ignore'] });
+  } catch {
+    // some were already gone; -force still tried every line
   }
   rmSync(record.dir, { recursive: true, force: true });
 }
 
-function netnsPidsSync(ns: string): number[] {
-  try {
-    return parsePids(execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-  } catch {
-    return [];
+/** `ip -batch` input deleting `namespaces` (with -force, a missing one does not stop the rest). */
+export function deleteBatch(namespaces: readonly string[]): string {
+  return namespaces.map((ns) => `netns del ${ns}\n`).join('');
+}
+
+/**
+ * PIDs of processes whose network namespace is one of the named ones: the same test as
+ * `ip netns pids` (device and inode of /proc/PID/ns/net against /run/netns/NAME), but one /proc
+ * scan for all names and no subprocess, so it also works in a synchronous exit hook.
+ */
+export function pidsInNamespaces(namespaces: readonly string[]): number[] {
+  const ids = new Set<string>();
+  for (const ns of namespaces) {
+    try {
+      const st = statSync(join(NETNS_DIR, ns));
+      ids.add(`${st.dev}:${st.ino}`);
+    } catch {
+      // not there (any more)
+    }
   }
+  if (ids.size === 0) return [];
+  const pids: number[] = [];
+  for (const entry of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const st = statSync(`/proc/${entry}/ns/net`);
+      if (ids.has(`${st.dev}:${st.ino}`)) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile, or a kernel thread
+    }
+  }
+  return pids;
 }
 
 /** Parse whitespace-separated PIDs (the output of `ip netns pids`). */
@@ -145,13 +167,15 @@ export async function sweepStaleLabs(): Promise<string[]> {
   const removed: string[] = [];
   // `ip netns list` also asks the kernel for each namespace's id over netlink, which is slow when
   // other runs are busy creating and deleting namespaces; the names are just these files.
-  for (const ns of safeReaddir(NETNS_DIR)) {
+  const stale = safeReaddir(NETNS_DIR).filter((ns) => {
     const owner = labOwnerPid(ns);
-    if (owner === undefined || pidAlive(owner)) continue;
-    const pids = await execCommand(['ip', 'netns', 'pids', ns]);
-    for (const pid of parsePids(pids.stdout)) signalPid(pid, 'SIGKILL');
-    const del = await execCommand(['ip', 'netns', 'del', ns]);
-    if (del.code === 0) removed.push(ns);
+    return owner !== undefined && !pidAlive(owner);
+  });
+  if (stale.length > 0) {
+    for (const pid of pidsInNamespaces(stale)) signalPid(pid, 'SIGKILL');
+    await execCommand(['ip', '-force', '-batch', '-'], { input: deleteBatch(stale) });
+    const left = new Set(safeReaddir(NETNS_DIR));
+    removed.push(...stale.filter((ns) => !left.has(ns)));
   }
   for (const entry of safeReaddir(tmpdir())) {
     const m = DIR_PATTERN.exec(entry);

@@ -22,9 +22,10 @@ import { basename, join } from 'node:path';
 import { MetalLbError, ErrorCode } from '../../src/util/errors';
 import { startCapture, type Capture } from './lab-capture';
 import {
+  deleteBatch,
   LAB_DIR_PREFIX,
   nextLabPrefix,
-  parsePids,
+  pidsInNamespaces,
   registerForExit,
   sweepStaleLabs,
 } from './lab-cleanup';
@@ -238,9 +239,8 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     destroyed ??= (async () => {
       await stopPids(trackedPids());
       // Anything else still inside a namespace (forked daemons, helpers): same treatment.
-      const strays = await Promise.all(namespaces.map((ns) => execCommand(['ip', 'netns', 'pids', ns])));
-      await stopPids(strays.flatMap((r) => parsePids(r.stdout)), 500);
-      await Promise.all(namespaces.map((ns) => execCommand(['ip', 'netns', 'del', ns])));
+      await stopPids(pidsInNamespaces(namespaces), 500);
+      await execCommand(['ip', '-force', '-batch', '-'], { input: deleteBatch(namespaces) });
       rmSync(dir, { recursive: true, force: true });
       unregister();
     })();
