@@ -15,8 +15,9 @@
 import type { Pool, PoolIndex } from '../../config/types';
 import { formatIp, goQuote, goQuoteList, isBuggyIp, type IpAddr, type IpFamily } from '../ip-addr';
 import { IntervalSet } from '../ip-interval-set';
-import { PoolState, type ScanRange } from './pool-state';
-import { explainAutoFailure, explainPoolFailure, poolCompatibility } from './explain';
+import { PoolState, RangeTable, type ScanRange } from './pool-state';
+import { explainAutoFailure, explainPoolFailure, notInConfigDetail, poolCompatibility } from './explain';
+import { MASK_BOTH, OK, candidateFor, familyBit, familyOfIps, maskOf, selectIps, type Candidates, type FamilyMask } from './families';
 import {
   AllocErrorCode,
   IpFamilyPolicy,
@@ -28,7 +29,6 @@ import {
   type Allocation,
   type PoolCounters,
   type Port,
-  type ServiceFamily,
   type SetPoolsReport,
 } from './types';
 
@@ -48,55 +48,14 @@ function firstHolder(use: IpUse): string {
   return typeof use === 'string' ? use : (use[0] as string);
 }
 
-/** Free candidates of one pool, at most one per family (upstream `Allocation`). */
-interface Candidates {
-  readonly pool: PoolState;
-  v4?: IpAddr;
-  v6?: IpAddr;
-}
-
-const OK: AllocResult<undefined> = { ok: true, value: undefined };
-
-/** Families to look for, as a bit mask (bit 1 = IPv4, bit 2 = IPv6): no array per lookup. */
-type FamilyMask = number;
-const MASK_V4 = 1;
-const MASK_V6 = 2;
-const MASK_BOTH = 3;
-
-function familyBit(f: IpFamily): FamilyMask {
-  return f === 4 ? MASK_V4 : MASK_V6;
-}
-
-/** Mask for a list of families. */
-function maskOf(families: readonly IpFamily[]): FamilyMask {
-  let m = 0;
-  for (const f of families) m |= familyBit(f);
-  return m;
-}
-
-function candidateFor(c: Candidates, family: IpFamily): IpAddr | undefined {
-  return family === 4 ? c.v4 : c.v6;
-}
-
-/** Family of a list of LB IPs as upstream's `ipfamily.ForAddresses` sees it. */
-export function familyOfIps(ips: readonly IpAddr[]): AllocResult<ServiceFamily> {
-  if (ips.length === 1) return ok((ips[0] as IpAddr).family === 4 ? 'ipv4' : 'ipv6');
-  if (ips.length === 2) {
-    if ((ips[0] as IpAddr).family === (ips[1] as IpAddr).family) {
-      return fail(AllocErrorCode.SameFamily, `IPFamilyForAddresses: same address family ${goQuoteList(ips)}`);
-    }
-    return ok('dual');
-  }
-  return fail(AllocErrorCode.TooManyAddresses, `IPFamilyForAddresses: invalid ips length ${ips.length} ${goQuoteList(ips)}`);
-}
+export { familyOfIps };
 
 /** The IP allocator. One instance per controller process; state is rebuilt from Service status. */
 export class Allocator {
   private pools = new Map<string, PoolState>();
   private index: PoolIndex = { byNamespace: new Map(), byServiceSelector: [] };
-  /** Per family, every pool range sorted by first address, for O(log n) `poolFor`. */
-  private table4: { first: bigint; last: bigint; pool: PoolState }[] = [];
-  private table6: { first: bigint; last: bigint; pool: PoolState }[] = [];
+  /** Every pool range sorted by first address, for O(log n) `poolFor`. */
+  private table = new RangeTable([]);
   private genericPools: PoolState[] = [];
   private readonly allocated = new Map<string, Allocation>();
   private uses4 = new Map<bigint, IpUse>();
@@ -129,14 +88,7 @@ export class Allocator {
     for (const n of removedPools) this.dirty.delete(n);
     this.pools = new Map([...pools.values()].map((p) => [p.name, new PoolState(p)]));
     this.index = index;
-    const t4: { first: bigint; last: bigint; pool: PoolState }[] = [];
-    const t6: { first: bigint; last: bigint; pool: PoolState }[] = [];
-    for (const ps of this.pools.values()) {
-      for (const r of ps.ranges) (r.family === 4 ? t4 : t6).push({ first: r.first, last: r.last, pool: ps });
-    }
-    const byFirst = (a: { first: bigint }, b: { first: bigint }): number => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0);
-    this.table4 = t4.sort(byFirst);
-    this.table6 = t6.sort(byFirst);
+    this.table = new RangeTable(this.pools.values());
     this.genericPools = [...this.pools.values()]
       .filter((p) => p.pool.autoAssign && p.pool.serviceAllocation === undefined)
       .sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -172,29 +124,11 @@ export class Allocator {
   private poolFor(ips: readonly IpAddr[]): PoolState | undefined {
     let found: PoolState | undefined;
     for (const ip of ips) {
-      const ps = this.poolOfIp(ip);
+      const ps = this.table.poolOf(ip);
       if (ps === undefined || (found !== undefined && found !== ps)) return undefined;
       found = ps;
     }
     return found;
-  }
-
-  private poolOfIp(ip: IpAddr): PoolState | undefined {
-    const table = ip.family === 4 ? this.table4 : this.table6;
-    let lo = 0;
-    let hi = table.length - 1;
-    let hit: { first: bigint; last: bigint; pool: PoolState } | undefined;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const e = table[mid] as { first: bigint; last: bigint; pool: PoolState };
-      if (e.first <= ip.value) {
-        hit = e;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    if (hit === undefined || hit.last < ip.value) return undefined;
-    if (hit.pool.pool.avoidBuggyIPs && isBuggyIp(ip)) return undefined;
-    return hit.pool;
   }
 
   /** Name of the pool holding these IPs under the current config (upstream `PoolForIP`). */
@@ -364,22 +298,6 @@ export class Allocator {
     return c;
   }
 
-  /** Upstream `selectIPsForFamilyAndPolicy` as specified in metallb-spec.md §3.5 C.3. */
-  private select(c: Candidates, family: ServiceFamily, policy: IpFamilyPolicy): AllocResult<IpAddr[]> {
-    let ips: IpAddr[] | undefined;
-    if (family === 'ipv4' && c.v4) ips = [c.v4];
-    else if (family === 'ipv6' && c.v6) ips = [c.v6];
-    else if (family === 'dual' && policy === IpFamilyPolicy.RequireDualStack && c.v4 && c.v6) ips = [c.v4, c.v6];
-    else if (family === 'dual' && policy === IpFamilyPolicy.PreferDualStack) {
-      const both = [c.v4, c.v6].filter((ip): ip is IpAddr => ip !== undefined);
-      if (both.length > 0) ips = both;
-    }
-    if (ips === undefined) {
-      return fail(AllocErrorCode.NoIpsForFamily, `no available IPs in pool ${c.pool.name} for ${family} IPFamily`);
-    }
-    return ok(ips);
-  }
-
   /** Upstream `findBestPoolForService`. */
   private bestPool(pools: readonly PoolState[], req: AllocRequest): AllocResult<Candidates> {
     const primary: IpFamily = req.primaryFamily;
@@ -426,7 +344,7 @@ export class Allocator {
   private allocateFromPools(pools: readonly PoolState[], req: AllocRequest): AllocResult<readonly IpAddr[]> {
     const best = this.bestPool(pools, req);
     if (!best.ok) return best;
-    const ips = this.select(best.value, req.family, req.policy);
+    const ips = selectIps(best.value, req.family, req.policy);
     if (ips.ok) {
       const r = this.assignOwned(req, ips.value);
       if (r.ok) return r;
@@ -462,7 +380,7 @@ export class Allocator {
     const ps = this.pools.get(poolName);
     if (ps === undefined) return fail(AllocErrorCode.UnknownPool, `unknown pool ${goQuote(poolName)}`, `pools: ${this.poolNames().join(', ') || 'none'}`);
     const families: IpFamily[] = req.family === 'ipv4' ? [4] : req.family === 'ipv6' ? [6] : [4, 6];
-    const ips = this.select(this.candidates(ps, req, maskOf(families)), req.family, req.policy);
+    const ips = selectIps(this.candidates(ps, req, maskOf(families)), req.family, req.policy);
     if (!ips.ok) return fail(ips.error.code, ips.error.message, explainPoolFailure(this, ps, req, families));
     return this.assignOwned(req, ips.value);
   }
@@ -472,7 +390,7 @@ export class Allocator {
     const family: IpFamily = existing.family === 4 ? 6 : 4;
     const ps = this.pools.get(poolName);
     if (ps === undefined) return fail(AllocErrorCode.UnknownPool, `unknown pool ${goQuote(poolName)}`);
-    const ips = this.select(this.candidates(ps, req, familyBit(family)), family === 4 ? 'ipv4' : 'ipv6', IpFamilyPolicy.SingleStack);
+    const ips = selectIps(this.candidates(ps, req, familyBit(family)), family === 4 ? 'ipv4' : 'ipv6', IpFamilyPolicy.SingleStack);
     if (!ips.ok) return fail(ips.error.code, ips.error.message, explainPoolFailure(this, ps, req, [family]));
     const added = ips.value[0] as IpAddr;
     const r = this.assignOwned(req, [existing, added]);
@@ -572,18 +490,4 @@ function sharingMismatch(existing: Allocation, sharing: string, backend: string)
   if (existing.sharingKey !== sharing) return `sharing key ${goQuote(sharing)} does not match existing sharing key ${goQuote(existing.sharingKey)}`;
   if (existing.backendKey !== backend) return `backend key ${goQuote(backend)} does not match existing sharing key ${goQuote(existing.backendKey)}`;
   return undefined;
-}
-
-function notInConfigDetail(a: Allocator, ips: readonly IpAddr[]): string {
-  if (ips.length === 0) return 'no address given';
-  const parts = ips.map((ip) => {
-    for (const ps of a.poolStates()) {
-      const inRange = ps.ranges.some((r) => r.family === ip.family && ip.value >= r.first && ip.value <= r.last);
-      if (inRange && ps.pool.avoidBuggyIPs && isBuggyIp(ip)) return `${formatIp(ip)} is in pool ${ps.name} but that pool avoids .0 and .255 addresses (avoidBuggyIPs)`;
-      if (inRange) return `${formatIp(ip)} is in pool ${ps.name}`;
-    }
-    return `${formatIp(ip)} is in no pool`;
-  });
-  if (ips.length === 2 && parts.every((p) => p.includes(' is in pool '))) parts.push('both addresses must come from the same pool');
-  return parts.join('; ');
 }

@@ -6,7 +6,7 @@
  */
 import type { Pool } from '../../config/types';
 import { matches } from '../../config/selectors';
-import { formatIp, goQuote, type IpFamily } from '../ip-addr';
+import { formatIp, goQuote, isBuggyIp, type IpAddr, type IpFamily } from '../ip-addr';
 import type { Allocator } from './allocator';
 import type { PoolState } from './pool-state';
 import { IpFamilyPolicy, type AllocRequest } from './types';
@@ -103,4 +103,19 @@ export function explainAutoFailure(a: Allocator, req: AllocRequest): string {
   }
   const order = tried.length === 0 ? 'no pool is eligible for automatic allocation' : `tried ${tried.map((p) => p.name).join(', ')}`;
   return `${order}; ${verdicts.join('; ')}`;
+}
+
+/** Where each address of a rejected explicit request lies, in words. */
+export function notInConfigDetail(a: Allocator, ips: readonly IpAddr[]): string {
+  if (ips.length === 0) return 'no address given';
+  const parts = ips.map((ip) => {
+    for (const ps of a.poolStates()) {
+      const inRange = ps.ranges.some((r) => r.family === ip.family && ip.value >= r.first && ip.value <= r.last);
+      if (inRange && ps.pool.avoidBuggyIPs && isBuggyIp(ip)) return `${formatIp(ip)} is in pool ${ps.name} but that pool avoids .0 and .255 addresses (avoidBuggyIPs)`;
+      if (inRange) return `${formatIp(ip)} is in pool ${ps.name}`;
+    }
+    return `${formatIp(ip)} is in no pool`;
+  });
+  if (ips.length === 2 && parts.every((p) => p.includes(' is in pool '))) parts.push('both addresses must come from the same pool');
+  return parts.join('; ');
 }

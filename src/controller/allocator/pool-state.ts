@@ -169,3 +169,46 @@ export class PoolState {
     return this.set(family).intervalCount;
   }
 }
+
+interface TableEntry {
+  readonly first: bigint;
+  readonly last: bigint;
+  readonly pool: PoolState;
+}
+
+/** Every range of every pool, sorted per family: which pool hands out an address, in O(log n). */
+export class RangeTable {
+  private readonly v4: TableEntry[] = [];
+  private readonly v6: TableEntry[] = [];
+
+  constructor(pools: Iterable<PoolState>) {
+    for (const ps of pools) {
+      for (const r of ps.ranges) (r.family === 4 ? this.v4 : this.v6).push({ first: r.first, last: r.last, pool: ps });
+    }
+    const byFirst = (a: TableEntry, b: TableEntry): number => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0);
+    this.v4.sort(byFirst);
+    this.v6.sort(byFirst);
+  }
+
+  /**
+   * The pool whose ranges contain `ip`, unless that pool avoids buggy addresses and `ip` is one
+   * (upstream `poolFor`; pools never overlap in a valid config, so one pool can match at most).
+   */
+  poolOf(ip: IpAddr): PoolState | undefined {
+    const table = ip.family === 4 ? this.v4 : this.v6;
+    let lo = 0;
+    let hi = table.length - 1;
+    let hit: TableEntry | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const e = table[mid] as TableEntry;
+      if (e.first <= ip.value) {
+        hit = e;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (hit === undefined || hit.last < ip.value) return undefined;
+    if (hit.pool.pool.avoidBuggyIPs && isBuggyIp(ip)) return undefined;
+    return hit.pool;
+  }
+}
