@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createLab, sweepStaleLabs, waitFor } from '../harness/lab';
 import { execCommand, pidAlive } from '../harness/lab-exec';
-import { labOwnerPid, parseNetnsList, parsePids } from '../harness/lab-cleanup';
+import { labOwnerPid, parseNetnsList, parsePids, pidsInNamespaces } from '../harness/lab-cleanup';
 import { startFrr } from '../harness/routers/frr';
 import { startGobgp } from '../harness/routers/gobgp';
 
@@ -49,6 +49,8 @@ t.test('destroy() with FRR, GoBGP, a tracked and an untracked process', async (t
   await lab.exec(lab.router, ['sh', '-c', 'sleep 300 > /dev/null 2>&1 &']);
   const pids = await pidsIn(lab.namespaces);
   t.ok(pids.length >= 5, `processes running in the lab (${pids.length})`);
+  const byNum = (a: number, b: number): number => a - b;
+  t.same(pidsInNamespaces(lab.namespaces).sort(byNum), [...pids].sort(byNum), 'the /proc scan finds what ip netns pids finds');
   const namespaces = [...lab.namespaces];
   await lab.destroy();
   await assertGone(t, namespaces, pids, lab.dir);
