@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import t from 'tap';
+import { parseGoDuration } from '../../src/config/duration';
 import { startControlPlane, type ControlPlane } from '../harness/apiserver';
 import { apiRequest, BAD_DIR, GOOD_DIR, installCrds, loadCrds, loadDocs, NAMESPACE, yamlFiles, type KObject } from '../fixtures/crs/kit';
 
@@ -241,6 +242,41 @@ t.test('CRDs against the real apiserver', async (t) => {
     const states = await cp.kubectl(['get', 'configurationstates', '-n', NAMESPACE]);
     t.match(states.stdout.split('\n')[0] ?? '', /NAME\s+RESULT\s+ERRORSUMMARY\s+AGE/);
     t.match(states.stdout, /controller\s+Invalid\s+CIDR/);
+  });
+
+  t.test('holdTime: Go duration syntax and the 0-or-3s rule, truncated to seconds as upstream', async (t) => {
+    const cases: [string, boolean][] = [
+      ['0', true],
+      ['0s', true],
+      ['500ms', true], // truncates to 0: upstream accepts it (no keepalives)
+      ['999ms', true],
+      ['1s', false],
+      ['2.999s', false],
+      ['3s', true],
+      ['3000ms', true],
+      ['3000000us', true],
+      ['3000000µs', true],
+      ['3000000μs', true],
+      ['+90s', true],
+      ['1.5h', true],
+      ['1h30m', true],
+      ['.5m', true],
+      ['-5s', false],
+      ['90', false],
+      ['', false],
+      ['1d', false],
+      ['90 s', false],
+    ];
+    for (const [holdTime, ok] of cases) {
+      const res = await apiRequest(cp, 'POST', `/apis/metallb.io/v1beta2/namespaces/${NAMESPACE}/bgppeers`, {
+        query: 'dryRun=All',
+        body: { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'hold' }, spec: { myASN: 64500, peerASN: 64501, peerAddress: '10.0.0.1', holdTime } },
+      });
+      t.equal(res.status, ok ? 201 : 422, `holdTime ${JSON.stringify(holdTime)} ${ok ? 'accepted' : 'rejected'}: ${String((res.body as { message?: string }).message ?? '')}`);
+      const parsed = parseGoDuration(holdTime);
+      const parserOk = parsed !== undefined && (Math.trunc(parsed) === 0 || Math.trunc(parsed) >= 3);
+      t.equal(parserOk, ok, `the controller's duration parser agrees on ${JSON.stringify(holdTime)}`);
+    }
   });
 
   t.test('enableGracefulRestart cannot change after creation', async (t) => {
