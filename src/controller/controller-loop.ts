@@ -283,6 +283,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
   return {
     allocator,
     async startInformers(): Promise<void> {
+      const t0 = Date.now();
       await Promise.all(allInformers.map((i) => i.start()));
       const deadlineLog = Date.now() + 10_000;
       while (!allInformers.every((i) => i.hasSynced())) {
@@ -290,6 +291,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
         await new Promise((r) => setTimeout(r, 50));
       }
       synced = true;
+      log.info({ event: 'informersSynced', ms: Date.now() - t0, services: services.list().length }, 'informers synced');
     },
     async run(opts: { freshList?: boolean } = {}): Promise<void> {
       if (!synced) await this.startInformers();
