@@ -82,6 +82,7 @@ export interface ProbeOptions {
 }
 
 interface Served {
+  ip: string;
   family: 4 | 6;
   request: 'all' | readonly string[];
   /** Interfaces currently serving the IP (resolved from request at announce and rescan). */
@@ -95,6 +96,8 @@ interface SocketEntry {
   ctx: ResponderContext;
   /** Joined multicast MAC -> number of VIPs needing it (VIPs can share a solicited-node group). */
   groups: Map<string, number>;
+  /** Encoded gratuitous frames per IP: a refresh of 1,000 VIPs then costs only the sends. */
+  garp: Map<string, Buffer[]>;
 }
 
 interface PendingProbe {
@@ -130,6 +133,9 @@ export class L2Announcer extends EventEmitter {
   private garpTimer: unknown;
   private garpTimerAt: number | undefined;
   private rescanTimer: unknown;
+  private scanSignature = '';
+  /** A socket failed to open: re-resolve on the next rescan even if the interfaces look the same. */
+  private socketsLost = false;
   private closed = false;
 
   constructor(private readonly opts: L2AnnouncerOptions) {
@@ -159,7 +165,7 @@ export class L2Announcer extends EventEmitter {
     }
     const request = interfaces === 'all' || interfaces.length === 0 ? 'all' : [...interfaces];
     this.announced.set(addr.text, { interfaces: request === 'all' ? 'all' : new Set(request) });
-    const served: Served = { family: addr.family, request, interfaces: [] };
+    const served: Served = { ip: addr.text, family: addr.family, request, interfaces: [] };
     if (addr.family === 6) served.groupMac = solicitedNodeMac(addr.bytes);
     this.setServedInterfaces(served, selection.interfaces);
     this.served.set(addr.text, served);
@@ -245,19 +251,24 @@ export class L2Announcer extends EventEmitter {
     } catch (err) {
       this.log.warn({ err }, 'interface scan failed; keeping the previous view');
     }
-    // Sockets on interfaces that went away or changed MAC first, then re-resolve, then idle ones.
+    // Sockets on interfaces that went away or changed MAC first, then re-resolve (only when the
+    // view changed: with 1,000 VIPs that loop is the whole cost of an idle rescan), then idle ones.
     for (const [name, e] of this.sockets) {
       const eligible = this.scan.eligible.find((x) => x.name === name);
       if (eligible === undefined || eligible.mac !== e.ctx.iface.mac) this.closeSocket(name);
     }
-    for (const s of this.served.values()) {
-      const sel = selectInterfaces(this.scan, s.request, s.family);
-      this.setServedInterfaces(s, sel.ok ? sel.interfaces : []);
+    const signature = JSON.stringify([this.scan.present, this.scan.eligible]);
+    if (signature !== this.scanSignature || this.socketsLost) {
+      this.scanSignature = signature;
+      this.socketsLost = false;
+      for (const s of this.served.values()) {
+        const sel = selectInterfaces(this.scan, s.request, s.family);
+        this.setServedInterfaces(s, sel.ok ? sel.interfaces : []);
+      }
     }
-    for (const name of [...this.sockets.keys()]) {
-      const inUse = this.probes.size > 0 || [...this.served.values()].some((s) => s.interfaces.includes(name));
-      if (!inUse) this.closeSocket(name);
-    }
+    const used = new Set<string>();
+    for (const s of this.served.values()) for (const n of s.interfaces) used.add(n);
+    for (const name of [...this.sockets.keys()]) if (this.probes.size === 0 && !used.has(name)) this.closeSocket(name);
     const every = this.opts.rescanIntervalMs ?? 10_000;
     if (every > 0) {
       this.clock.clearTimeout(this.rescanTimer);
@@ -303,7 +314,9 @@ export class L2Announcer extends EventEmitter {
     for (const name of served.interfaces) {
       if (keep.includes(name)) continue;
       const e = this.sockets.get(name);
-      if (e !== undefined && served.groupMac !== undefined) this.leave(e, served.groupMac);
+      if (e === undefined) continue;
+      e.garp.delete(served.ip);
+      if (served.groupMac !== undefined) this.leave(e, served.groupMac);
     }
     served.interfaces = keep;
   }
@@ -344,6 +357,7 @@ export class L2Announcer extends EventEmitter {
         sock: undefined as unknown as L2Socket,
         ctx: { announced: this.announced, iface: { name, mac: eligible.mac }, ownMacs: this.ownMacs },
         groups: new Map(),
+        garp: new Map(),
       };
       entry.sock = this.system.openPacketSocket(name, (frame, pktType) => this.onFrame(entry, frame, pktType), (err) => {
         this.log.warn({ err, iface: name }, 'packet socket error');
@@ -352,6 +366,7 @@ export class L2Announcer extends EventEmitter {
       this.log.debug({ iface: name }, 'packet socket open');
       return entry;
     } catch (err) {
+      this.socketsLost = true;
       this.log.warn({ err, iface: name }, 'cannot open packet socket');
       return undefined;
     }
@@ -402,8 +417,12 @@ export class L2Announcer extends EventEmitter {
   }
 
   private send(e: SocketEntry, frame: ArpFrame | NdpFrame): boolean {
+    return this.sendRaw(e, encodeFrame(frame));
+  }
+
+  private sendRaw(e: SocketEntry, bytes: Buffer): boolean {
     try {
-      e.sock.send(encodeFrame(frame));
+      e.sock.send(bytes);
       return true;
     } catch (err) {
       this.c.sendErrors++;
@@ -418,7 +437,12 @@ export class L2Announcer extends EventEmitter {
     for (const name of s.interfaces) {
       const e = this.sockets.get(name);
       if (e === undefined) continue;
-      for (const f of gratuitousFrames(ip, e.ctx.iface.mac)) if (this.send(e, f)) inc(this.c.gratuitousSent, ip);
+      let frames = e.garp.get(ip);
+      if (frames === undefined) {
+        frames = gratuitousFrames(ip, e.ctx.iface.mac).map(encodeFrame);
+        e.garp.set(ip, frames);
+      }
+      for (const f of frames) if (this.sendRaw(e, f)) inc(this.c.gratuitousSent, ip);
     }
   }
 
