@@ -134,7 +134,14 @@ export function openPacketSocket(opts: PacketSocketOptions): PacketSocket {
         onError?.(new MetalLbError(ErrorCode.Native, `packet socket on ${opts.ifname}: ${err.message}`, { errno: (err as Error & { code?: string }).code }));
         return;
       }
-      if (frame) onFrame(frame, { pktType: pktType ?? 0 });
+      if (!frame) return;
+      // A frame handler that throws must cost one frame, never the process: an exception here
+      // would otherwise surface as a fatal exception from the native callback.
+      try {
+        onFrame(frame, { pktType: pktType ?? 0 });
+      } catch (err) {
+        onError?.(err instanceof Error ? err : new Error(String(err)));
+      }
     }),
   );
   let closed = false;

@@ -68,8 +68,10 @@ export function addSpeakerFlags(cmd: Command): Command {
     .option('--enable-pprof', 'accepted for compatibility');
 }
 
+/** A flag's Go-style duration in milliseconds (parseGoDuration yields seconds). */
 function duration(flag: string, v: unknown): number {
-  const ms = parseGoDuration(String(v));
+  const sec = parseGoDuration(String(v));
+  const ms = sec === undefined ? undefined : Math.round(sec * 1000);
   if (ms === undefined || ms < 0) throw new MetalLbError(ErrorCode.Usage, `--${flag}: invalid duration ${JSON.stringify(v)} (use e.g. 250ms, 10s, 1m)`, { flag, value: v });
   return ms;
 }

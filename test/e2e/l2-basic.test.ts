@@ -43,7 +43,12 @@ t.test('L2 end to end', async (t) => {
   for (const ip of ips) {
     await t.test(`${ip}: one MAC, and traffic reaches that node`, async (t) => {
       const family = ip.includes(':') ? 'ipv6' : 'ipv4';
-      const reached = await waitFor(`a TCP connect to ${ip}`, () => c.connect(client.ns, ip), { timeoutMs: 30_000 });
+      const reached = await waitFor(`a TCP connect to ${ip}`, () => c.connect(client.ns, ip), { timeoutMs: 30_000 }).catch(async (err: unknown) => {
+        const neigh = await c.lab.exec(client.ns, ['ip', '-6', 'neigh']);
+        const ping = await c.lab.exec(client.ns, ['ping', '-c1', '-W1', ip]);
+        const logs = await c.lab.exec(c.lab.router.ns, ['bash', '-c', `tail -n 30 ${c.lab.dir}/speaker-*.log | grep -v '"level":20' | tail -40`]);
+        throw new Error(`${String(err)}\nneigh: ${neigh.stdout}\nping: ${ping.stdout}${ping.stderr}\nlogs: ${logs.stdout}`);
+      });
       const neigh = (await c.lab.neighbors(client.ns, family)).filter((e) => e.dst === ip && e.lladdr);
       t.equal(neigh.length, 1, `one neighbour entry for ${ip}`);
       const owner = c.lab.nodes.find((n) => n.mac === neigh[0]?.lladdr);
@@ -53,7 +58,7 @@ t.test('L2 end to end', async (t) => {
       if (family === 'ipv4') {
         const ar = await c.lab.exec(client.ns, ['arping', '-c', '3', '-w', '3', '-I', client.iface, ip]);
         const macs = new Set([...ar.stdout.matchAll(/\[([0-9A-Fa-f:]{17})\]/g)].map((m) => m[1]!.toLowerCase()));
-        t.same([...macs], [owner?.mac], 'arping sees exactly one MAC');
+        t.same([...macs], [owner?.mac], `arping sees exactly one MAC: ${ar.stdout} ${ar.stderr}`);
       }
     });
   }

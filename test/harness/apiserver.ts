@@ -155,7 +155,8 @@ export async function startControlPlane(t?: Teardownable): Promise<ControlPlane>
     `--service-account-key-file=${join(dir, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    '--service-cluster-ip-range=10.96.0.0/16',
+    // Dual stack, so Services can ask for PreferDualStack / RequireDualStack like on real clusters.
+    '--service-cluster-ip-range=10.96.0.0/16,fd00:96::/108',
     '--allow-privileged=true',
     '--profiling=false',
     '--enable-priority-and-fairness=false',

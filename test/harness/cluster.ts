@@ -6,9 +6,9 @@
  * bridge (fixtures/e2e/tcp-to-unix.ts), so the lab stays disconnected from the root namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from './apiserver';
 import { onProcessExit } from './cleanup';
@@ -64,7 +64,13 @@ async function exited(p: ChildProcess): Promise<void> {
 export async function startCluster(t: { teardown(fn: () => unknown): void }, opts: ClusterOptions): Promise<Cluster> {
   const cp = await startControlPlane(t);
   const lab = await createLab({ nodes: opts.nodes, client: opts.client ?? true, name: 'e2e' });
-  t.teardown(() => lab.destroy());
+  t.teardown(async () => {
+    // Keep the process logs of the last run for post-mortems (CI prints where they are).
+    const keep = join(repoRoot, '.cache', 'e2e-logs', basename(lab.dir));
+    mkdirSync(keep, { recursive: true });
+    for (const f of readdirSync(lab.dir).filter((f) => f.endsWith('.log'))) copyFileSync(join(lab.dir, f), join(keep, f));
+    await lab.destroy();
+  });
   const kc = cp.kubeConfig;
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
@@ -89,7 +95,7 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
     const r = await cp.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { input: yaml });
     if (r.code !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
   };
-  const crdDir = join(repoRoot, 'charts', 'metallb-ts', 'files', 'crds');
+  const crdDir = process.env.MLB_CRD_DIR ?? join(repoRoot, 'charts', 'metallb-ts', 'files', 'crds');
   const crdFiles = readdirSync(crdDir).filter((f) => f.endsWith('.yaml'));
   if (crdFiles.length === 0) throw new Error(`no CRDs in ${crdDir}`);
   await apply(crdFiles.map((f) => readFileSync(join(crdDir, f), 'utf8')).join('\n---\n'));
