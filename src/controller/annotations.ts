@@ -91,14 +91,16 @@ export function clusterIpList(svc: ServiceView): string[] {
 
 /** Upstream `ipfamily.ForAddresses` on strings. */
 export function familyOfStrings(ips: readonly string[]): Read<ServiceFamily> {
-  const parsed = ips.map(parseIp);
-  if ((ips.length === 1 || ips.length === 2) && parsed.some((p) => p === undefined)) {
-    return { ok: false, error: `IPFamilyForAddresses: Invalid address ${goQuoteList(ips)}` };
+  if (ips.length !== 1 && ips.length !== 2) {
+    return { ok: false, error: `IPFamilyForAddresses: invalid ips length ${ips.length} ${goQuoteList(ips)}` };
   }
-  const r = familyOfIps(parsed as IpAddr[]);
-  // familyOfIps prints the parsed forms; upstream prints the strings it was given.
-  if (!r.ok) return { ok: false, error: r.error.message.replace(/\[.*\]$/, goQuoteList(ips)) };
-  return { ok: true, value: r.value };
+  const parsed = ips.map(parseIp);
+  if (parsed.some((p) => p === undefined)) return { ok: false, error: `IPFamilyForAddresses: Invalid address ${goQuoteList(ips)}` };
+  if (parsed.length === 2 && parsed[0]?.family === parsed[1]?.family) {
+    return { ok: false, error: `IPFamilyForAddresses: same address family ${goQuoteList(ips)}` };
+  }
+  if (parsed.length === 2) return { ok: true, value: 'dual' };
+  return { ok: true, value: parsed[0]?.family === 6 ? 'ipv6' : 'ipv4' };
 }
 
 /** Upstream `ipfamily.ForService`: the Service's family from its cluster IPs. */
