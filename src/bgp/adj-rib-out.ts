@@ -64,10 +64,23 @@ function normalise(a: RouteAttributes, ibgp: boolean): RouteAttributes {
   return out;
 }
 
-/** A stable key for attributes: equal keys share an UPDATE, a changed key re-announces. */
+/**
+ * A stable key for attributes: equal keys share an UPDATE, a changed key re-announces. Built
+ * by hand rather than with JSON.stringify: it runs once per route on every sync.
+ */
 export function attributeKey(a: RouteAttributes, ibgp: boolean): string {
-  const n = normalise(a, ibgp);
-  return JSON.stringify([n.localPref, n.med, n.communities, n.largeCommunities?.map((l) => [l.globalAdmin, l.localData1, l.localData2])]);
+  const lp = ibgp ? (a.localPref ?? DEFAULT_LOCAL_PREF) : '';
+  const med = a.med ?? '';
+  const c = a.communities;
+  const comms = c === undefined || c.length === 0 ? '' : c.length === 1 ? String(c[0]) : normalise(a, false).communities!.join(',');
+  const l = a.largeCommunities;
+  const large =
+    l === undefined || l.length === 0
+      ? ''
+      : normalise(a, false)
+          .largeCommunities!.map((x) => `${x.globalAdmin}:${x.localData1}:${x.localData2}`)
+          .join(',');
+  return `${lp}|${med}|${comms}|${large}`;
 }
 
 /** The full path attributes for a route of a family (RFC 4271 §5.1 for what eBGP vs iBGP carries). */
@@ -142,27 +155,52 @@ function withdrawGroup(prefixes: string[], afi: number): UpdateMessage[] {
   }));
 }
 
+/** Desired routes with canonical prefixes and attribute keys computed once. */
+export interface PreparedRoutes {
+  readonly ibgp: boolean;
+  readonly routes: ReadonlyArray<{ prefix: string; afi: number; key: string; attrs: RouteAttributes }>;
+  /** Inputs that are not valid prefixes. */
+  readonly invalid: readonly string[];
+}
+
+/**
+ * Canonicalise prefixes and key attributes. Independent of what the OPENs negotiate, so the
+ * session does it when routes are set, not after Established (that keeps the time from
+ * Established to the full table short). Duplicate prefixes keep the first attributes.
+ */
+export function prepareRoutes(desired: ReadonlyMap<string, RouteAttributes>, ibgp: boolean): PreparedRoutes {
+  const routes: Array<{ prefix: string; afi: number; key: string; attrs: RouteAttributes }> = [];
+  const invalid: string[] = [];
+  const seen = new Set<string>();
+  for (const [raw, attrs] of desired) {
+    const prefix = canonicalPrefix(raw);
+    if (prefix === undefined) {
+      invalid.push(raw);
+      continue;
+    }
+    if (seen.has(prefix)) continue;
+    seen.add(prefix);
+    routes.push({ prefix, afi: afiOf(prefix), key: attributeKey(attrs, ibgp), attrs });
+  }
+  return { ibgp, routes, invalid };
+}
+
 /**
  * Plan the UPDATEs that take the peer from `advertised` to `desired`: withdrawals first, then
  * announcements of new and changed routes grouped by attributes, in the desired map's order.
  */
-export function planUpdates(desired: ReadonlyMap<string, RouteAttributes>, advertised: Advertised, ctx: RibContext): RibPlan {
+export function planUpdates(desired: ReadonlyMap<string, RouteAttributes> | PreparedRoutes, advertised: Advertised, ctx: RibContext): RibPlan {
+  const prepared = !(desired instanceof Map) && (desired as PreparedRoutes).ibgp === ctx.ibgp ? (desired as PreparedRoutes) : prepareRoutes(toMap(desired), ctx.ibgp);
   const next = new Map<string, string>();
-  const skipped: string[] = [];
+  const skipped: string[] = [...prepared.invalid];
   const groups = new Map<string, { afi: number; attrs: RouteAttributes; prefixes: string[] }>();
   let announced = 0;
-  for (const [raw, attrs] of desired) {
-    const prefix = canonicalPrefix(raw);
-    if (prefix === undefined || next.has(prefix)) {
-      if (prefix === undefined) skipped.push(raw);
+  const ok = { [Afi.Ipv4]: sendable(Afi.Ipv4, ctx), [Afi.Ipv6]: sendable(Afi.Ipv6, ctx) } as Record<number, boolean>;
+  for (const { prefix, afi, key, attrs } of prepared.routes) {
+    if (!ok[afi]) {
+      skipped.push(prefix);
       continue;
     }
-    const afi = afiOf(prefix);
-    if (!sendable(afi, ctx)) {
-      skipped.push(raw);
-      continue;
-    }
-    const key = attributeKey(attrs, ctx.ibgp);
     next.set(prefix, key);
     if (advertised.get(prefix) === key) continue;
     const groupKey = `${afi}|${key}`;
@@ -178,11 +216,17 @@ export function planUpdates(desired: ReadonlyMap<string, RouteAttributes>, adver
   return { updates, advertised: next, skipped, announced, withdrawn: gone[Afi.Ipv4]!.length + gone[Afi.Ipv6]!.length };
 }
 
+function toMap(d: ReadonlyMap<string, RouteAttributes> | PreparedRoutes): ReadonlyMap<string, RouteAttributes> {
+  if (d instanceof Map) return d;
+  const p = d as PreparedRoutes;
+  return new Map(p.routes.map((r) => [r.prefix, r.attrs]));
+}
+
 /**
  * After (re-)establishment the peer has nothing of ours: announce everything, then one
  * End-of-RIB per negotiated family (RFC 4724 §4), which also ends graceful restart at the peer.
  */
-export function fullSync(desired: ReadonlyMap<string, RouteAttributes>, ctx: RibContext): RibPlan {
+export function fullSync(desired: ReadonlyMap<string, RouteAttributes> | PreparedRoutes, ctx: RibContext): RibPlan {
   const plan = planUpdates(desired, new Map(), ctx);
   for (const f of ctx.families) plan.updates.push(endOfRib(f));
   return plan;

@@ -1,8 +1,10 @@
 /**
  * Next hops for our routes. Upstream uses the local TCP address for IPv4 (and has no IPv6).
  * We do the same per family, and take the other family's address from the same interface, so
- * one IPv4 session can carry IPv6 routes (and vice versa) with a reachable next hop. On a
- * shared segment the IPv6 link-local address is added (RFC 2545 §3), which FRR installs.
+ * one IPv4 session can carry IPv6 routes (and vice versa) with a reachable next hop. On an IPv6
+ * session over a shared segment the link-local address is added (RFC 2545 §3), which FRR
+ * installs. Not over IPv4 transport: FRR then cannot tell which interface the link-local
+ * belongs to when it runs without zebra, and treats the whole MP_REACH as malformed.
  */
 import os from 'node:os';
 
@@ -47,7 +49,7 @@ export function localNextHops(
   if (global6) {
     ipv6 = [global6];
     const ll = ifaceAddrs.find((a) => a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80:'));
-    if (opts.singleHop && ll) ipv6.push(ll.address.split('%')[0]!);
+    if (opts.singleHop && isV6 && ll) ipv6.push(ll.address.split('%')[0]!);
   }
   return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
 }

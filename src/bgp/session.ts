@@ -7,8 +7,8 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import { fullSync, planUpdates, refreshFamily } from './adj-rib-out';
-import type { RibContext, RibPlan, RouteAttributes } from './adj-rib-out';
+import { fullSync, planUpdates, prepareRoutes, refreshFamily } from './adj-rib-out';
+import type { PreparedRoutes, RibContext, RibPlan, RouteAttributes } from './adj-rib-out';
 import { decode, encode, Framer, initialContext, MessageType, updateErrorAction } from './codec';
 import type { CodecContext, Family, Message } from './codec';
 import { BgpError, describeNotification } from './errors';
@@ -146,6 +146,8 @@ export class BgpSession extends EventEmitter {
   private conn: Connection | undefined;
   private readonly timers = new Map<Timer, NodeJS.Timeout>();
   private desired: ReadonlyMap<string, RouteAttributes> = new Map();
+  /** `desired` canonicalised and keyed, computed when set rather than after Established. */
+  private prepared: PreparedRoutes | undefined;
   private routesKnown = false;
   private advertised = new Map<string, string>();
   /** Full table and End-of-RIB sent on this connection. */
@@ -207,7 +209,13 @@ export class BgpSession extends EventEmitter {
    */
   setRoutes(routes: ReadonlyMap<string, RouteAttributes>): void {
     this.desired = routes;
+    this.prepared = undefined;
     this.routesKnown = true;
+    try {
+      this.prepared = prepareRoutes(routes, this.cfg.localAsn === this.cfg.peerAsn);
+    } catch (err) {
+      this.log.error({ event: 'prepareFailed', err }, 'cannot prepare routes');
+    }
     this.scheduleSync();
   }
 
@@ -467,12 +475,12 @@ export class BgpSession extends EventEmitter {
     if (!this.conn || this.fsm.state !== SessionState.Established || !this.ribCtx || !this.routesKnown) return;
     if (!this.synced) {
       this.synced = true;
-      const plan = fullSync(this.desired, this.ribCtx);
+      const plan = fullSync(this.prepared ?? this.desired, this.ribCtx);
       this.sendPlan(plan);
       this.log.info({ event: 'ribSynced', prefixes: plan.advertised.size, updates: plan.updates.length }, 'sent full table and End-of-RIB');
       return;
     }
-    this.sendPlan(planUpdates(this.desired, this.advertised, this.ribCtx));
+    this.sendPlan(planUpdates(this.prepared ?? this.desired, this.advertised, this.ribCtx));
   }
 
   private sendPlan(plan: RibPlan): void {

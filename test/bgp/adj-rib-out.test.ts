@@ -88,7 +88,7 @@ t.test('IPv6 goes in MP_REACH with the session next hops', async (t) => {
 t.test('skipped: invalid prefixes, families not negotiated, missing next hop; canonical keys', async (t) => {
   const v4only: RibContext = { ...ebgp, families: [{ afi: 1, safi: 1 }] };
   const plan = planUpdates(routes([['10.77.0.1/24', {}], ['bogus', {}], ['fd00::1/128', {}], ['10.0.0.0/33', {}]]), new Map(), v4only);
-  t.same(plan.skipped, ['bogus', 'fd00::1/128', '10.0.0.0/33']);
+  t.same([...plan.skipped].sort(), ['10.0.0.0/33', 'bogus', 'fd00::1/128']);
   t.same([...plan.advertised.keys()], ['10.77.0.0/24']);
   const noNh = planUpdates(routes([['10.77.0.1/32', {}]]), new Map(), { ...ebgp, nextHopIpv4: undefined });
   t.same(noNh.skipped, ['10.77.0.1/32']);

@@ -198,7 +198,8 @@ t.test('socket TTL and next-hop choice', async (t) => {
       { address: 'fe80::77:ff:fe00:b', family: 'IPv6', internal: false },
     ],
   } as unknown as NodeJS.Dict<import('node:os').NetworkInterfaceInfo[]>;
-  t.same(localNextHops('10.77.0.11', '10.77.0.1', { singleHop: true }, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11', 'fe80::77:ff:fe00:b'] });
+  t.same(localNextHops('10.77.0.11', '10.77.0.1', { singleHop: true }, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11'] }, 'no link-local over IPv4 transport');
+  t.same(localNextHops('fd00:77::11', 'fd00:77::1', { singleHop: true }, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11', 'fe80::77:ff:fe00:b'] });
   t.same(localNextHops('fd00:77::11', 'fd00:77::1', { singleHop: false }, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11'] });
   t.same(localNextHops('::ffff:10.77.0.11', '10.77.0.1', { singleHop: false, nextHopIpv6: 'fd00::5' }, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00::5'] });
   t.same(localNextHops('10.9.9.9', '10.77.0.1', { singleHop: true }, ifaces), { ipv4: '10.9.9.9' });

@@ -237,14 +237,21 @@ export function readPrefixes(
 export function canonicalPrefix(prefix: string): string | undefined {
   const slash = prefix.indexOf('/');
   if (slash < 0) return undefined;
-  const lenText = prefix.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText)) return undefined;
-  const len = Number(lenText);
-  if (!prefix.includes(':')) {
+  let len = 0;
+  if (slash + 1 === prefix.length || prefix.length - slash > 4) return undefined;
+  for (let i = slash + 1; i < prefix.length; i++) {
+    const c = prefix.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    len = len * 10 + (c - 48);
+  }
+  if (prefix.indexOf(':') < 0) {
     const v = parseIpv4(prefix, 0, slash);
     if (v === undefined || len > 32) return undefined;
     const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-    return `${formatIpv4((v & mask) >>> 0)}/${len}`;
+    const masked = (v & mask) >>> 0;
+    // Already canonical (the common case): return the caller's string, no allocation.
+    if (masked === v) return prefix;
+    return `${formatIpv4(masked)}/${len}`;
   }
   const b = new Uint8Array(16);
   if (len > 128 || !parseIpv6(prefix, b, 0, 0, slash)) return undefined;
