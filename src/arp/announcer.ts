@@ -409,7 +409,13 @@ export class L2Announcer extends EventEmitter {
       this.c.conflicts++;
       const ev: ConflictEvent = { ip: d.ip, mac: d.mac, interface: e.sock.ifname };
       this.log.warn({ event: 'conflict', ...ev }, 'another station claims an IP we announce');
-      this.emit('conflict', ev);
+      try {
+        this.emit('conflict', ev);
+      } catch (err) {
+        // A throwing listener must not take the data plane down with it (we are inside the
+        // native frame callback, where an exception is fatal to the process).
+        this.log.error({ err }, 'conflict listener threw');
+      }
     } else {
       this.c.dropped[d.reason]++;
       this.log.debug({ iface: e.sock.ifname, reason: d.reason, ip: d.ip }, 'frame not answered');

@@ -275,3 +275,14 @@ t.test('close cancels every timer, closes sockets and settles probes', async (t)
   a.close();
   t.throws(() => a.announce('10.77.0.100'));
 });
+
+t.test('a throwing conflict listener does not escape into the frame callback', async (t) => {
+  const { sys, a } = setup();
+  a.announce('10.77.9.100');
+  a.on('conflict', () => {
+    throw new Error('listener bug');
+  });
+  t.doesNotThrow(() => sys.open('eth0').deliver(v.garpReply, 1));
+  t.equal(a.counters().conflicts, 1);
+  a.close();
+});
