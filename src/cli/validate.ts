@@ -6,7 +6,7 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { Composer, Parser, type CST } from 'yaml';
 import { collectManifests, type Origin, originKey } from '../config/manifests';
 import { parseConfig } from '../config/parse';
 import type { ConfigError } from '../config/types';
@@ -70,6 +70,62 @@ function lineOf(text: string, offset: number): number {
   return line;
 }
 
+/**
+ * Deepest collection nesting accepted. yaml's composer recurses once per level and overflows the
+ * stack near 1,000 levels; on Node 20 a second such overflow in one process aborts it inside V8's
+ * RegExp compiler (a fatal out-of-memory, not an exception), so `[[[[...` in two files killed the
+ * command. The CST parser is iterative, so depth is measured there first. The metallb.io CRDs are
+ * under 10 levels deep.
+ */
+export const MAX_YAML_NESTING = 200;
+
+/** The deepest collection nesting under a CST token, measured without recursion. */
+function cstDepth(root: CST.Token): number {
+  let max = 0;
+  const stack: Array<[CST.Token, number]> = [[root, 0]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [tok, depth] = top;
+    max = Math.max(max, depth);
+    if (tok.type === 'document') {
+      if (tok.value) stack.push([tok.value, depth]);
+    } else if (tok.type === 'block-map' || tok.type === 'block-seq' || tok.type === 'flow-collection') {
+      for (const item of tok.items) {
+        if (item.key) stack.push([item.key, depth + 1]);
+        if (item.value) stack.push([item.value, depth + 1]);
+      }
+    }
+  }
+  return max;
+}
+
+/**
+ * True when a decoded value contains itself. A recursive alias (`&a {items: [*a]}`) decodes to a
+ * cyclic object, which no manifest can mean and which would send every walker round forever.
+ * Iterative three-colour DFS; shared (non-cyclic) alias targets are walked once.
+ */
+function isCyclic(root: unknown): boolean {
+  const done = new Set<object>();
+  const active = new Set<object>();
+  const stack: Array<{ node: object; exit: boolean }> = [];
+  if (typeof root === 'object' && root !== null) stack.push({ node: root, exit: false });
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (top.exit) {
+      active.delete(top.node);
+      done.add(top.node);
+      continue;
+    }
+    if (done.has(top.node)) continue;
+    active.add(top.node);
+    stack.push({ node: top.node, exit: true });
+    for (const child of Object.values(top.node) as unknown[]) {
+      if (typeof child !== 'object' || child === null || done.has(child)) continue;
+      if (active.has(child)) return true;
+      stack.push({ node: child, exit: false });
+    }
+  }
+  return false;
+}
+
 async function readDocs(file: string, problems: string[]): Promise<Doc[]> {
   let text: string;
   try {
@@ -78,8 +134,16 @@ async function readDocs(file: string, problems: string[]): Promise<Doc[]> {
     problems.push(`${file}: cannot read: ${errorMessage(err)}`);
     return [];
   }
+  const tokens = Array.from(new Parser().parse(text));
+  for (const tok of tokens) {
+    if (tok.type === 'document' && cstDepth(tok) > MAX_YAML_NESTING) {
+      problems.push(`${file}:${lineOf(text, tok.offset)}:1: YAML nesting deeper than ${MAX_YAML_NESTING} levels; not parsed`);
+      return [];
+    }
+  }
   const docs: Doc[] = [];
-  for (const doc of parseAllDocuments(text, { prettyErrors: false })) {
+  // logLevel 'error': yaml would otherwise print its own warnings (collection keys) via process.emitWarning.
+  for (const doc of new Composer({ prettyErrors: false, logLevel: 'error' }).compose(tokens, true, text.length)) {
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         const pos = e.linePos?.[0];
@@ -89,7 +153,21 @@ async function readDocs(file: string, problems: string[]): Promise<Doc[]> {
       continue;
     }
     const start = doc.contents?.range?.[0] ?? 0;
-    docs.push({ value: doc.toJS({ maxAliasCount: 1000 }) as unknown, origin: { file, line: lineOf(text, start) } });
+    const where = `${file}:${lineOf(text, start)}:1`;
+    let value: unknown;
+    try {
+      // toJS throws for an alias to an unknown anchor and for alias expansion past the limit
+      // (a "billion laughs" document): input problems, not crashes.
+      value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    } catch (err) {
+      problems.push(`${where}: YAML error: ${errorMessage(err)}`);
+      continue;
+    }
+    if (isCyclic(value)) {
+      problems.push(`${where}: YAML aliases make this document contain itself; not parsed`);
+      continue;
+    }
+    docs.push({ value, origin: { file, line: lineOf(text, start) } });
   }
   return docs;
 }

@@ -73,6 +73,8 @@ export function collectManifests(docs: readonly { readonly value: unknown; reado
   const origins = new Map<string, Origin[]>();
   const notes: ManifestNote[] = [];
   let metallbObjects = 0;
+  const pending: Array<{ readonly value: unknown; readonly origin: Origin }> = [];
+  const seenLists = new Set<object>();
 
   const add = (value: unknown, origin: Origin): void => {
     const obj = asObject(value);
@@ -80,7 +82,12 @@ export function collectManifests(docs: readonly { readonly value: unknown; reado
     const kind = typeof obj['kind'] === 'string' ? obj['kind'] : '';
     const apiVersion = typeof obj['apiVersion'] === 'string' ? obj['apiVersion'] : '';
     if (kind === 'List' && Array.isArray(obj['items'])) {
-      for (const item of obj['items'] as unknown[]) add(item, origin);
+      // Queued, not recursed into: a List nested thousands deep (or, from another caller, one
+      // that contains itself) must not overflow the stack. Reversed so items keep their order.
+      if (seenLists.has(obj)) return;
+      seenLists.add(obj);
+      const items = obj['items'] as unknown[];
+      for (let i = items.length - 1; i >= 0; i--) pending.push({ value: items[i], origin });
       return;
     }
     const [group, version] = apiVersion.includes('/') ? apiVersion.split('/', 2) : ['', apiVersion];
@@ -126,6 +133,9 @@ export function collectManifests(docs: readonly { readonly value: unknown; reado
     origins.set(key, [...(origins.get(key) ?? []), origin]);
   };
 
-  for (const d of docs) add(d.value, d.origin);
+  for (const d of docs) {
+    pending.push(d);
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) add(next.value, next.origin);
+  }
   return { resources, origins, notes, metallbObjects };
 }
