@@ -1,0 +1,81 @@
+/**
+ * All BGP sessions of one speaker, keyed by peer name. `reconcile(peers)` starts sessions for
+ * new peers, stops those no longer wanted, and hands changed configs to `updateConfig`, which
+ * resets a session only when its session parameters changed. Upstream closes and reopens a
+ * session on any change of the peer object (metallb-spec.md §5.1); we keep it up when only
+ * routes or next hops change.
+ */
+import { BgpSession } from './session';
+import type { BgpSessionConfig, BgpSessionDeps } from './session';
+import type { RouteAttributes } from './adj-rib-out';
+
+/** One desired peer. */
+export interface PeerSpec {
+  name: string;
+  config: BgpSessionConfig;
+}
+
+/** What a reconcile did, by peer name. */
+export interface ReconcileResult {
+  started: string[];
+  stopped: string[];
+  reset: string[];
+}
+
+/** Owns the sessions; events of each session can be observed through `onSession`. */
+export class BgpPeerManager {
+  private readonly sessions = new Map<string, BgpSession>();
+  private readonly routes = new Map<string, ReadonlyMap<string, RouteAttributes>>();
+
+  constructor(
+    private readonly deps: BgpSessionDeps,
+    /** Called once per new session, before it starts (attach 'state'/'established'/'down' here). */
+    private readonly onSession: (name: string, session: BgpSession) => void = () => undefined,
+  ) {}
+
+  /** Bring the set of sessions in line with `peers`. Stopped sessions finish closing in the background. */
+  reconcile(peers: readonly PeerSpec[]): ReconcileResult {
+    const result: ReconcileResult = { started: [], stopped: [], reset: [] };
+    const wanted = new Map(peers.map((p) => [p.name, p]));
+    for (const [name, session] of this.sessions) {
+      if (wanted.has(name)) continue;
+      this.sessions.delete(name);
+      this.routes.delete(name);
+      void session.stop();
+      result.stopped.push(name);
+    }
+    for (const { name, config } of peers) {
+      const existing = this.sessions.get(name);
+      if (existing) {
+        if (existing.updateConfig(config).reset) result.reset.push(name);
+        continue;
+      }
+      const session = new BgpSession(config, this.deps);
+      this.sessions.set(name, session);
+      this.onSession(name, session);
+      const routes = this.routes.get(name);
+      if (routes) session.setRoutes(routes);
+      session.start();
+      result.started.push(name);
+    }
+    return result;
+  }
+
+  /** Set the routes of one peer (kept for a session created later under that name). */
+  setRoutes(name: string, routes: ReadonlyMap<string, RouteAttributes>): void {
+    this.routes.set(name, routes);
+    this.sessions.get(name)?.setRoutes(routes);
+  }
+
+  /** The live sessions by peer name. */
+  get all(): ReadonlyMap<string, BgpSession> {
+    return this.sessions;
+  }
+
+  /** Stop every session (Cease 6/2) and wait until their sockets are closed. */
+  async stopAll(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((s) => s.stop()));
+  }
+}
