@@ -80,7 +80,9 @@ static void deliver(packet_socket_t *ps, const unsigned char *frame, size_t len,
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, recv, args[3], result;
   if (napi_get_reference_value(env, ps->on_frame, &cb) == napi_ok && cb != NULL) {
-    napi_get_undefined(env, &recv);
+    /* make_callback converts the receiver with ToObject: undefined would throw a TypeError
+     * before the callback runs, so pass the global object. */
+    napi_get_global(env, &recv);
     if (err) {
       napi_value code, msg;
       napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &code);

@@ -237,6 +237,10 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
 
 /** Run until SIGTERM/SIGINT, then hand VIPs over and stop. */
 export async function runSpeaker(opts: SpeakerOptions, log: Logger): Promise<void> {
+  // Last line of defence: log with the stack (the default printer loses it for errors raised
+  // from native callbacks) and keep serving; announcements must not stop over one bad event.
+  process.on('uncaughtException', (err) => log.error({ event: 'uncaughtException', err, stack: err.stack }, 'uncaught exception'));
+  process.on('unhandledRejection', (err) => log.error({ event: 'unhandledRejection', err }, 'unhandled promise rejection'));
   const handle = await startSpeaker(opts, log);
   const onSignal = (): void => void handle.stop();
   process.once('SIGTERM', onSignal);
