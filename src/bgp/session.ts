@@ -15,6 +15,7 @@ import { BgpError, describeNotification } from './errors';
 import { initialFsm, SessionState, step } from './fsm';
 import type { DownReason, FsmAction, FsmConfig, FsmEvent, FsmState, Negotiated, Timer } from './fsm';
 import { localNextHops } from './next-hop';
+import { createTcpSocketFd } from '../native';
 import { errorMessage } from '../util/errors';
 import type { Logger } from '../util/log';
 
@@ -109,9 +110,7 @@ export function defaultConnect(cfg: BgpSessionConfig, log: Logger): net.Socket {
   const ttl = socketTtl(cfg);
   if (cfg.password !== undefined || ttl !== undefined) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const native = require('../native') as typeof import('../native');
-      const fd = native.createTcpSocketFd({
+      const fd = createTcpSocketFd({
         family,
         localAddress: cfg.sourceAddress,
         ttl,
