@@ -127,10 +127,17 @@ async function main(): Promise<void> {
     const cpuApi = apiPid ? cpuSeconds(apiPid) - cpuApi0 : NaN;
     const cpuEtcd = etcdPid ? cpuSeconds(etcdPid) - cpuEtcd0 : NaN;
     const cpuCtrl = cpuSeconds(firstPid);
-    await until('controller idle', 60_000, async () => (await updates(first.url)) >= N);
+    await until('controller idle', 120_000, async () => (await updates(first.url)) >= N);
     const mem = rssMB(firstPid);
     peakRss = Math.max(peakRss, mem.rss);
     await watched.stop();
+    // Every Service must have its IPAllocated Event (none dropped under load).
+    const allocatedEvents = async (): Promise<number> =>
+      (await client.list('/api/v1/namespaces/scale/events', { fieldSelector: 'reason=IPAllocated', pageSize: 1000 })).items.length;
+    const ipAllocatedEvents = await until(`${N} IPAllocated events`, 120_000, async () => {
+      const n = await allocatedEvents();
+      return n >= N ? n : undefined;
+    }).catch(() => allocatedEvents());
     const before = (await client.list<Svc>('/api/v1/namespaces/scale/services', { pageSize: 1000 })).items;
     const distinct = new Set(before.map(ipOf)).size;
 
@@ -167,6 +174,7 @@ async function main(): Promise<void> {
         ipChangesAfterRestart,
         rewrittenAfterRestart,
         duplicateIps: N - distinct,
+        ipAllocatedEvents,
         createPerSec: round(N / createdSec),
         controllerCpuSec: round(cpuCtrl),
         apiserverCpuSec: round(cpuApi),

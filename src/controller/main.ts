@@ -94,8 +94,9 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
   const shutdown = async (exit: ControllerExit): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    await elector?.stop();
+    // Finish in-flight writes before releasing the Lease, so the next leader starts from them.
     await loop.stop();
+    await elector?.stop();
     await endpoint?.close();
     client.close();
     clog.info({ event: 'controllerStopped', reason: exit.reason }, 'controller stopped');

@@ -93,8 +93,10 @@ interface Pending {
 /** Build an {@link EventRecorder}. */
 export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
   const now = opts.now ?? (() => new Date());
-  const maxInFlight = opts.maxInFlight ?? 4;
-  const maxQueued = opts.maxQueued ?? 1000;
+  const maxInFlight = opts.maxInFlight ?? 8;
+  // client-go drops beyond 1000 queued; a controller assigning thousands of Services at start
+  // (each with an IPAllocated event) must not lose them, so the default is deeper.
+  const maxQueued = opts.maxQueued ?? 20_000;
   const seen = new Map<string, Seen>();
   const pending: Pending[] = [];
   let inFlight = 0;
@@ -176,7 +178,7 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
   return {
     record(obj, type, reason, message): void {
       if (pending.length >= maxQueued) {
-        droppedCount++;
+        if (droppedCount++ % 1000 === 0) opts.log.warn({ event: 'eventsDropped', dropped: droppedCount, reason }, 'Event queue full; dropping events');
         return;
       }
       pending.push({ obj, type, reason, message, time: now() });

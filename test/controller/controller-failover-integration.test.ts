@@ -54,4 +54,22 @@ t.test('leader failover between two controller processes', async (t) => {
   const changed = before.filter((s) => ipOf(after.find((x) => x.metadata.name === s.metadata.name)) !== ipOf(s));
   t.same(changed.map((s) => s.metadata.name), [], 'no IP changed in the failover');
   t.notOk(before.map(ipOf).includes(newIp), 'the new IP is a free one');
+
+  // Graceful handover: SIGTERM makes the leader finish its writes and release the Lease, so a
+  // standby takes over within a retry period instead of waiting for expiry.
+  const c = spawnController(cp.kubeconfigPath, ['--leader-elect', '--pod-name=ctrl-c', '--port=0']);
+  procs.push(c.proc);
+  await until('ctrl-c is up as standby', 60_000, () => c.lines.some((l) => l.includes('"controllerStarting"')));
+  await until('ctrl-c has synced', 60_000, () => c.lines.some((l) => l.includes('"informersSynced"')));
+  const termAt = Date.now();
+  b.proc.kill('SIGTERM');
+  await until('ctrl-c holds the lease', 20_000, async () => (await holder()) === 'ctrl-c');
+  const handoverSec = (Date.now() - termAt) / 1000;
+  t.ok(handoverSec < 5, `handover after SIGTERM took ${handoverSec.toFixed(1)} s`);
+  await until('ctrl-b exited cleanly', 20_000, () => b.proc.exitCode !== null);
+  t.equal(b.proc.exitCode, 0, 'a stopped leader exits 0');
+  await client.request({ method: 'POST', path: '/api/v1/namespaces/ha/services', body: lbService('ha', 'after-handover') });
+  await until('ctrl-c serves a new Service', 20_000, async () => ipOf((await list()).find((s) => s.metadata.name === 'after-handover')));
+  const final = await list();
+  t.equal(new Set(final.map(ipOf)).size, final.length, 'still no double allocation');
 });
