@@ -1,61 +1,139 @@
 /**
- * `metallb-ts demo`: the lab a user would look at. A real kube-apiserver + etcd on loopback, the
- * chart's CRDs, an FRR router, three node namespaces and a client on one bridge. It prints what is
- * running and tears everything down on Ctrl-C. The test harness is reused on purpose: the demo is
- * the integration tests' lab with a human-readable walkthrough (DESIGN.md §6).
+ * `metallb-ts demo`: the whole story a user would watch, on this machine. A real kube-apiserver +
+ * etcd on loopback, the chart's CRDs, the controller, three speakers in node namespaces, an FRR
+ * router and a client on one bridge. It applies an ordinary MetalLB configuration, creates a
+ * LoadBalancer Service, shows `kubectl get svc`, the router's BGP routes and the client's
+ * neighbour entry, then kills the announcing node and shows traffic move. The test harness is
+ * reused on purpose: the demo is the end-to-end tests' lab with a walkthrough (DESIGN.md §6).
  */
-import { startControlPlane } from '../../test/harness/apiserver';
-import { createLab } from '../../test/harness/lab';
-import { startFrr } from '../../test/harness/routers/frr';
+import { startCluster, RELEASE_NAMESPACE, type Cluster } from '../../test/harness/cluster';
+import { waitFor } from '../../test/harness/lab';
+import { startFrr, type FrrHandle } from '../../test/harness/routers/frr';
 
 /** Options of the demo command. */
 export interface DemoOptions {
-  /** Exit after printing instead of waiting for Ctrl-C (used by the demo's own test). */
+  /** Exit after the walkthrough instead of waiting for Ctrl-C (used by the demo's own test). */
   once: boolean;
   out: (line: string) => void;
+}
+
+const CONFIG = `
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: demo-pool, namespace: ${RELEASE_NAMESPACE} }
+spec:
+  addresses: [10.77.0.100-10.77.0.120, fd00:77::100-fd00:77::120]
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: { name: demo-l2, namespace: ${RELEASE_NAMESPACE} }
+spec:
+  ipAddressPools: [demo-pool]
+---
+apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: { name: demo-bgp, namespace: ${RELEASE_NAMESPACE} }
+spec:
+  ipAddressPools: [demo-pool]
+  aggregationLength: 32
+  communities: [65535:65282]
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
+spec:
+  myASN: 64500
+  peerASN: 64501
+  peerAddress: 10.77.0.1
+  holdTime: 9s
+  connectTime: 1s
+`;
+
+function indent(text: string): string {
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+async function show(c: Cluster, frr: FrrHandle, out: (l: string) => void, vip: string): Promise<void> {
+  const svc = await c.cp.kubectl(['get', 'svc', '-n', 'demo', '-o', 'wide']);
+  out('$ kubectl get svc -n demo');
+  out(indent(svc.stdout || svc.stderr));
+  out(`$ vtysh -c 'show ip bgp ${vip}/32'   (router)`);
+  out(indent(await frr.vtysh(`show ip bgp ${vip}/32`).catch((e: unknown) => String(e))));
+  const neigh = await c.lab.exec(c.lab.client!.ns, ['ip', 'neigh', 'show', vip]);
+  out(`$ ip neigh show ${vip}   (client)`);
+  out(indent(neigh.stdout || '(no entry)'));
 }
 
 /** Run the demo until Ctrl-C (or once). Resolves with the exit code. */
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { out } = opts;
+  const teardowns: Array<() => unknown> = [];
+  const t = { teardown: (fn: () => unknown) => teardowns.push(fn) };
   const t0 = Date.now();
-  out('metallb-ts demo: starting a local control plane (etcd + kube-apiserver) ...');
-  const cp = await startControlPlane();
-  out(`  kube-apiserver ${cp.server} ready in ${(cp.startupMs / 1000).toFixed(1)} s; kubeconfig ${cp.kubeconfigPath}`);
-  const lab = await createLab({ nodes: 3, client: true, name: 'demo' });
-  const stopAll = async (): Promise<void> => {
-    await lab.destroy();
-    await cp.stop();
-  };
   try {
-    out(`  lab: router ${lab.router.ns} (${lab.router.ipv4}, ${lab.router.ipv6}) bridge br0`);
-    for (const n of lab.nodes) out(`  ${n.name}: ns ${n.ns} ${n.ipv4} ${n.ipv6} mac ${n.mac}`);
-    if (lab.client) out(`  client: ns ${lab.client.ns} ${lab.client.ipv4} ${lab.client.ipv6}`);
-    const frr = await startFrr(lab, {
-      asn: 64501,
-      routerId: lab.router.ipv4,
-      listenRanges: [
-        { range: '10.77.0.0/24', remoteAs: 64500 },
-        { range: 'fd00:77::/64', remoteAs: 64500 },
-      ],
+    out('metallb-ts demo: local control plane, CRDs, controller, 3 speakers, FRR router, client ...');
+    const c = await startCluster(t, { nodes: 3, client: true, speakerArgs: ['--l2-renew-interval', '3s', '--l2-lease-duration', '10s'] });
+    out(`  kube-apiserver ${c.cp.server} (kubeconfig ${c.cp.kubeconfigPath})`);
+    for (const n of c.lab.nodes) out(`  ${n.name}: ${n.ipv4} ${n.ipv6} mac ${n.mac} (namespace ${n.ns})`);
+    out(`  router: ${c.lab.router.ipv4} AS 64501, client: ${c.lab.client!.ipv4}`);
+    const frr = await startFrr(c.lab, { asn: 64501, routerId: c.lab.router.ipv4, listenRanges: [{ range: '10.77.0.0/24', remoteAs: 64500 }], maximumPaths: 8 });
+    teardowns.push(() => frr.stop());
+    await c.apply(CONFIG);
+    await c.startController();
+    for (let i = 0; i < c.lab.nodes.length; i++) await c.startSpeaker(i);
+    await c.core.createNamespace({ body: { metadata: { name: 'demo' } } });
+    await c.core.createNamespacedService({
+      namespace: 'demo',
+      body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', ports: [{ port: 8080, protocol: 'TCP' }], selector: { app: 'web' } } },
     });
-    out(`  FRR router AS 64501 listening for the nodes (AS 64500); vtysh: vtysh --vty_socket ${frr.dir}/run`);
-    const v = await cp.kubectl(['get', 'nodes,svc', '-A']);
+    await c.setEndpoints('demo', 'web', c.lab.nodes.map((n) => n.name));
+    const [vip] = await c.waitForIngress('demo', 'web', 60_000);
+    if (!vip) throw new Error('no ingress IP');
+    for (const n of c.lab.nodes) await c.lab.addVip(n.index, vip);
+    const first = await waitFor(`a TCP connect to ${vip}`, () => c.connect(c.lab.client!.ns, vip), { timeoutMs: 30_000 });
+    await frr.waitRoute(`${vip}/32`, (paths) => paths.length === c.lab.nodes.length, 30_000).catch(() => undefined);
     out('');
-    out('$ kubectl get svc -A');
-    out(v.stdout.trim() || v.stderr.trim());
+    out(`Service demo/web got ${vip}; ready ${((Date.now() - t0) / 1000).toFixed(1)} s after start.`);
+    await show(c, frr, out, vip);
+    out(`$ client connects to ${vip}:8080 -> answered by ${first}`);
+
+    const victim = c.lab.nodes.find((n) => n.name === first)!;
     out('');
-    out(`everything up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    out(`Failing ${victim.name}: kill -9 its speaker and cut its link ...`);
+    const killedAt = Date.now();
+    await c.stopSpeaker(victim.index, 'SIGKILL');
+    await c.lab.linkDown(victim.index);
+    const next = await waitFor('traffic to move', async () => {
+      const who = await c.connect(c.lab.client!.ns, vip, 500);
+      return who && who !== victim.name ? who : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 20 });
+    out(`Traffic moved to ${next} ${Date.now() - killedAt} ms after the kill.`);
+    await frr.waitRoute(`${vip}/32`, (paths) => paths.length === c.lab.nodes.length - 1, 30_000).catch(() => undefined);
+    await show(c, frr, out, vip);
+    out('');
     if (opts.once) return 0;
-    out('press Ctrl-C to tear down');
+    out('Everything stays up: kubeconfig above works with kubectl. Press Ctrl-C to tear down.');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
     return 0;
+  } catch (err) {
+    out(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
   } finally {
     out('tearing down ...');
-    await stopAll();
+    for (const fn of teardowns.reverse()) {
+      try {
+        await fn();
+      } catch {
+        // keep tearing down
+      }
+    }
     out('done');
   }
 }
