@@ -181,20 +181,19 @@ t.test('malformed, truncated and garbage frames are dropped and counted; the res
 });
 
 t.test('the process exits promptly with sockets open', async (t) => {
-  // process.exit() while packet sockets, a GARP timer and the stdin reader are live (lab.md §4.4:
-  // a blocking read made this hang).
-  const t0 = Date.now();
+  // A deadline, not a timing assertion: the failure mode (lab.md §4.4, a blocking read) is a hang.
+  const exitWithin = async (p: ProcClient, what: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> => {
+    let result: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    void p.exited.then((r) => (result = r));
+    return waitFor(what, () => result, { timeoutMs: 5000 });
+  };
+  // process.exit() while packet sockets, a GARP timer and the stdin reader are live.
   void n1.call('exit').catch(() => undefined);
-  const r = await n1.exited;
-  t.equal(r.code, 0);
-  t.ok(Date.now() - t0 < 2000, `exit took ${Date.now() - t0} ms`);
+  t.same(await exitWithin(n1, 'node 1 to exit after process.exit()'), { code: 0, signal: null });
   // SIGTERM -> announcer.close(): with nothing left open the event loop ends by itself.
   const n3 = await startProc(lab.nodes[1]!.ns, ANNOUNCER, { garp: GARP }, (pid) => lab.trackPid(pid));
   await n3.call('announce', { ip: VIP4 });
   await n3.call('announce', { ip: VIP6 });
-  const t1 = Date.now();
   n3.kill('SIGTERM');
-  const r3 = await n3.exited;
-  t.same(r3, { code: 0, signal: null }, 'natural exit after close()');
-  t.ok(Date.now() - t1 < 2000, `exit took ${Date.now() - t1} ms`);
+  t.same(await exitWithin(n3, 'node 2 to exit by itself after close()'), { code: 0, signal: null }, 'natural exit after close()');
 });
