@@ -32,7 +32,7 @@ t.test('FRR with policy: graceful restart and hold timer', async (t) => {
   const first = startSpeaker(lab, n1.ns, grSessions, routes);
 
   t.test('default ebgp-requires-policy with route-maps accepts our routes', async (t) => {
-    await frr.waitEstablished(n1.ipv4, 20_000);
+    await frr.waitEstablished(n1.ipv4, 60_000);
     await frr.waitRoute('10.77.0.120/32');
     await frr.waitRoute('fd00:77::120/128');
     const summary = await frr.vtysh('show bgp ipv4 unicast summary json');
@@ -60,8 +60,8 @@ t.test('FRR with policy: graceful restart and hold timer', async (t) => {
     })();
     await waitFor('FRR to notice the session is gone', () => samples.some((s) => s.state !== 'Established'), { timeoutMs: 10_000, intervalMs: 20 });
     const second = startSpeaker(lab, n1.ns, grSessions, routes);
-    await second.waitEvent('established again', (e) => e.event === 'established', 20_000);
-    await frr.waitEstablished(n1.ipv4, 20_000);
+    await second.waitEvent('established again', (e) => e.event === 'established', 60_000);
+    await frr.waitEstablished(n1.ipv4, 60_000);
     await waitFor('stale flag cleared by End-of-RIB', () => samples.length > 3 && !samples.at(-1)!.stale && samples.at(-1)!.state === 'Established', { timeoutMs: 10_000, intervalMs: 20 });
     polling = false;
     await poller;
@@ -76,7 +76,7 @@ t.test('FRR with policy: graceful restart and hold timer', async (t) => {
     const s2 = startSpeaker(lab, n2.ns, [{ id: 'hold', config: sessionConfig({ peerAddress: '10.77.0.1', localAsn: 64500, peerAsn: 64501, routerId: n2.ipv4, holdTimeSec: 3 }) }], {
       '10.77.0.121/32': {},
     });
-    const est = await s2.waitEvent('established', (e) => e.event === 'established', 20_000);
+    const est = await s2.waitEvent('established', (e) => e.event === 'established', 60_000);
     t.match(est, { negotiated: { holdTimeSec: 3 } });
     const bgpdPid = Number(readFileSync(join(frr.dir, 'run', 'bgpd.pid'), 'utf8').trim());
     process.kill(bgpdPid, 'SIGSTOP');

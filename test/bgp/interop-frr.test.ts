@@ -67,8 +67,8 @@ t.test('FRR interop', async (t) => {
   });
 
   t.test('IPv4 and IPv6 eBGP with MED, communities and large communities', async (t) => {
-    await frr.waitEstablished(n1.ipv4, 20_000);
-    await frr.waitEstablished(n1.ipv6, 20_000);
+    await frr.waitEstablished(n1.ipv4, 60_000);
+    await frr.waitEstablished(n1.ipv6, 60_000);
     const [p4] = await frr.waitRoute('10.77.0.100/32');
     t.equal(p4?.valid, true);
     const d4 = (await detail('ipv4', '10.77.0.100/32'))[0]!;
@@ -103,7 +103,7 @@ t.test('FRR interop', async (t) => {
   });
 
   t.test('4-octet ASN, IPv6 routes over an IPv4 session', async (t) => {
-    await frr.waitEstablished(n2.ipv4, 20_000);
+    await frr.waitEstablished(n2.ipv4, 60_000);
     const n = await frr.neighbor(n2.ipv4);
     t.equal(n?.remoteAs, 4200000000);
     await frr.waitRoute('10.77.0.102/32');
@@ -115,7 +115,7 @@ t.test('FRR interop', async (t) => {
   });
 
   t.test('iBGP honours LOCAL_PREF', async (t) => {
-    await frr.waitEstablished(n3.ipv4, 20_000);
+    await frr.waitEstablished(n3.ipv4, 60_000);
     await frr.waitRoute('10.77.0.103/32');
     const d = (await detail('ipv4', '10.77.0.103/32'))[0]!;
     t.equal(d.locPrf, 250);
@@ -125,7 +125,7 @@ t.test('FRR interop', async (t) => {
   });
 
   t.test('TCP MD5: right key Established, wrong key never', async (t) => {
-    await frr.waitEstablished(n4.ipv4, 20_000);
+    await frr.waitEstablished(n4.ipv4, 60_000);
     await frr.waitRoute('10.77.0.104/32');
     t.ok(s4.events.some((e) => e.event === 'established'));
     // A wrong key is silent (the kernel drops the SYNs), so the only check is "not within N s";

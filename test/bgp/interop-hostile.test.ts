@@ -50,7 +50,7 @@ t.test('hostile peer', async (t) => {
     ],
     { '10.77.0.140/32': {}, 'fd00:77::140/128': {} },
   );
-  await speaker.waitEvent('good session up', (e) => e.event === 'established' && e.id === 'good', 20_000);
+  await speaker.waitEvent('good session up', (e) => e.event === 'established' && e.id === 'good', 60_000);
 
   /** Wait until the hostile peer's newest connection has our full table (End-of-RIB seen). */
   const readyConn = async (): Promise<number> => {

@@ -48,8 +48,8 @@ t.test('other routers', async (t) => {
     const bird = await startBird(lab, { asn: 64501, routerId: lab.router.ipv4, neighbors });
     const s = speaker(lab, node);
     try {
-      await bird.waitEstablished(node.ipv4, 20_000);
-      await bird.waitEstablished(node.ipv6, 20_000);
+      await bird.waitEstablished(node.ipv4, 60_000);
+      await bird.waitEstablished(node.ipv6, 60_000);
       await bird.waitRoute(V4, 20_000);
       await bird.waitRoute(V6, 20_000);
       const all4 = await bird.birdc('show', 'route', V4, 'all');
@@ -73,8 +73,8 @@ t.test('other routers', async (t) => {
     const gobgp = await startGobgp(lab, { ns: lab.router.ns, asn: 64501, routerId: lab.router.ipv4, neighbors });
     const s = speaker(lab, node);
     try {
-      await gobgp.waitEstablished(node.ipv4, 20_000);
-      await gobgp.waitEstablished(node.ipv6, 20_000);
+      await gobgp.waitEstablished(node.ipv4, 60_000);
+      await gobgp.waitEstablished(node.ipv6, 60_000);
       for (const prefix of [V4, V6]) {
         const paths = await gobgp.waitRoute(prefix, undefined, 20_000);
         const text = JSON.stringify(paths);
@@ -94,8 +94,8 @@ t.test('other routers', async (t) => {
     const obgpd = await startOpenbgpd(lab, { asn: 64501, routerId: lab.router.ipv4, neighbors });
     const s = speaker(lab, node);
     try {
-      await obgpd.waitEstablished(node.ipv4, 20_000);
-      await obgpd.waitEstablished(node.ipv6, 20_000);
+      await obgpd.waitEstablished(node.ipv4, 60_000);
+      await obgpd.waitEstablished(node.ipv6, 60_000);
       const r4 = await obgpd.waitRoute(V4, 20_000);
       t.equal(r4.exit_nexthop, node.ipv4);
       t.match(String(r4.aspath), /^64500$/);
