@@ -3,7 +3,7 @@
  * counters (spec §3.12) and the `controller` ConfigurationState object (spec §1.10).
  */
 import type { KubeClient } from '../k8s/client';
-import { PatchType, isNotFound } from '../k8s/client';
+import { PatchType, isConflict, isNotFound } from '../k8s/client';
 import type { KubeObject } from '../k8s/informer';
 import type { PoolCounters } from './allocator/types';
 
@@ -69,7 +69,7 @@ export async function writeConfigurationState(
       await client.request({ method: 'POST', path: base, body: { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata } });
     } catch (e) {
       // 409: created concurrently (another replica); the status apply below still works.
-      if (!(e instanceof Error && 'statusCode' in e && (e as { statusCode: number }).statusCode === 409)) throw e;
+      if (!isConflict(e)) throw e;
     }
   }
   await client.request({
