@@ -127,17 +127,26 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
   const poolInformer = configInformers.find((c) => c.source.field === 'pools')?.informer as Informer<PoolObject>;
   const allInformers: Informer<KubeObject>[] = [services, ...configInformers.map((c) => c.informer)];
 
+  /** The newest known state of a Service: our overlay while the cache still holds `basedOn` ('' = absent). */
   function readService(key: string): ServiceObject | undefined {
     const { namespace: ns, name } = splitKey(key);
     const cached = services.get(name, ns);
     const w = written.get(key);
-    if (w && cached && cached.metadata?.resourceVersion === w.basedOn) return w.obj;
+    if (w && (cached?.metadata?.resourceVersion ?? '') === w.basedOn) return w.obj;
     if (w) written.delete(key);
     return cached;
   }
 
+  /** Every Service, cache overlaid with newer known states (including ones the cache lacks yet). */
+  function serviceSnapshot(): ServiceObject[] {
+    const out: ServiceObject[] = [];
+    for (const svc of services.list()) out.push(readService(objectKey(svc)) ?? svc);
+    for (const [key, w] of written) if (w.basedOn === '' && readService(key) === w.obj) out.push(w.obj);
+    return out;
+  }
+
   function enqueueAllServices(): void {
-    for (const svc of reprocessOrder(services.list())) queue.add(`s:${objectKey(svc)}`);
+    for (const svc of reprocessOrder(serviceSnapshot())) queue.add(`s:${objectKey(svc)}`);
   }
 
   function publishChangedPools(): void {
@@ -190,7 +199,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     for (const p of report.removedPools) metrics.deletePool(p);
     log.info({ event: 'configLoaded', pools: [...res.config.pools.keys()], released: report.released.length, moved: report.moved.length }, 'configuration loaded');
     if (!adopted) {
-      const a = adoptExistingAssignments(allocator, services.list(), lbClass);
+      const a = adoptExistingAssignments(allocator, serviceSnapshot(), lbClass);
       adopted = true;
       log.info({ event: 'assignmentsAdopted', adopted: a.adopted.length, conflicts: a.conflicts.length, dropped: a.dropped.length }, 'existing assignments re-adopted');
       for (const c of a.conflicts) log.warn({ event: 'assignmentConflict', ...c }, 'two Services claim one address; the older keeps it');
@@ -275,8 +284,9 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     for (const svc of fresh.items) {
       const key = objectKey(svc);
       const cached = services.get(svc.metadata?.name ?? '', svc.metadata?.namespace);
-      const basedOn = cached?.metadata?.resourceVersion;
-      if (basedOn !== undefined && basedOn !== svc.metadata?.resourceVersion) written.set(key, { basedOn, obj: svc });
+      // '' marks a Service the cache has not seen yet (created just before the takeover).
+      const basedOn = cached?.metadata?.resourceVersion ?? '';
+      if (basedOn !== svc.metadata?.resourceVersion) written.set(key, { basedOn, obj: svc });
     }
   }
 
