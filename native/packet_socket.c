@@ -174,6 +174,12 @@ static napi_value PacketOpen(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_msg(env, "EINVAL", "filter must be 'arp-ns' or 'all'");
   }
+  /* A deep receive queue rides out a stalled event loop without dropping ARP requests.
+   * SO_RCVBUFFORCE (CAP_NET_ADMIN) lifts the rmem_max cap; with NET_RAW only, SO_RCVBUF gets
+   * as close as the host allows. */
+  int rcvbuf = 4 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   /* Our own transmissions would loop back to us as PACKET_OUTGOING; drop them in the kernel. */
   int one = 1;
   setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);

@@ -28,6 +28,7 @@ import { createSpeakerMetrics } from './metrics';
 import { planSpeaker, type ServiceObject, type SpeakerPlan } from './speaker-plan';
 import type { SpeakerOptions } from './speaker-options';
 import type { NodeView } from './view';
+import { StatusKind, StatusWriter, type DesiredStatuses } from './status-objects';
 
 export { addSpeakerFlags, speakerOptionsFrom, type SpeakerOptions } from './speaker-options';
 
@@ -87,6 +88,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
     timing: opts.election,
     apiHealthySince: () => apiHealthySince,
     onOwnership: (ip, owned) => {
+      queueMicrotask(syncL2Status);
       for (const svc of plans.current?.services.values() ?? []) {
         if (!svc.ips.includes(ip)) continue;
         metrics.setAnnounced(svc.key, 'layer2', ip, owned);
@@ -99,6 +101,20 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   });
   announcer.on('conflict', (c) => election.onConflict(c.ip, c.mac));
   const bgp = new BgpPeers(slog.child({ component: 'bgp' }));
+  const l2Status = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.L2, slog);
+  const bgpStatus = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.Bgp, slog);
+  /** ServiceL2Status: Services with an IP this node announces right now (§4.6). */
+  const syncL2Status = (): void => {
+    const owned = new Set(election.announced());
+    const desired: DesiredStatuses = new Map();
+    for (const svc of plans.current?.services.values() ?? []) {
+      if (!svc.ips.some((ip) => owned.has(ip)) || !svc.l2 || !('ranked' in svc.l2)) continue;
+      const [serviceNamespace = '', serviceName = ''] = svc.key.split('/');
+      const ifaces = svc.l2.interfaces === 'all' ? [] : svc.l2.interfaces.map((name) => ({ name }));
+      desired.set(svc.key, { node: opts.nodeName, serviceName, serviceNamespace, interfaces: ifaces });
+    }
+    l2Status.set(desired);
+  };
   const metrics = createSpeakerMetrics(registry, { l2: () => announcer.counters(), election: () => election.stats, peers: () => bgp.status(), leaseWrites: () => store.writeCount }, opts.nodeName);
 
   // --- informers --------------------------------------------------------------------------
@@ -172,6 +188,18 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       election.setDesired(plan.l2);
       const routerId = nodeIpv4(nodes.get(opts.nodeName)) ?? routerIdFromName(opts.nodeName);
       bgp.sync(plan.peers, plan.bgpRoutes, routerId);
+      // ServiceBGPStatus: the peers each Service is configured to reach from this node (§5.8).
+      const bgpDesired: DesiredStatuses = new Map();
+      for (const svc of plan.services.values()) {
+        if (!svc.bgp || !('routes' in svc.bgp) || svc.bgp.routes.length === 0) continue;
+        const routes = svc.bgp.routes;
+        const peers = plan.peers.filter((p) => routes.some((r) => r.peers.length === 0 || r.peers.includes(p.name))).map((p) => p.name).sort();
+        if (peers.length === 0) continue;
+        const [serviceNamespace = '', serviceName = ''] = svc.key.split('/');
+        bgpDesired.set(svc.key, { node: opts.nodeName, serviceName, serviceNamespace, peers });
+      }
+      bgpStatus.set(bgpDesired);
+      syncL2Status();
       const nowAnnounced = new Set<string>();
       for (const svc of plan.services.values()) {
         if (!svc.bgp || !('routes' in svc.bgp) || svc.bgp.routes.length === 0) continue;
@@ -209,7 +237,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   }
 
   slog.info({ event: 'speakerStarting', namespace: opts.namespace, lbClass: opts.lbClass, identity: opts.podName || `${hostname()}_${process.pid}` }, 'starting speaker');
-  await Promise.all(all.map((i) => i.start()));
+  await Promise.all([...all.map((i) => i.start()), l2Status.start(), bgpStatus.start()]);
   if (leases.hasSynced()) apiHealthySince = Date.now();
   election.start();
   schedule();
@@ -221,9 +249,11 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
     if (stopping) return;
     stopping = true;
     if (timer) clearTimeout(timer);
-    if (graceful) await election.handover();
-    else election.stop();
-    await Promise.all(all.map((i) => i.stop()));
+    if (graceful) {
+      await election.handover();
+      await l2Status.clear();
+    } else election.stop();
+    await Promise.all([...all.map((i) => i.stop()), l2Status.stop(), bgpStatus.stop()]);
     await bgp.stop();
     announcer.close();
     await recorder.flush().catch(() => undefined);

@@ -54,6 +54,18 @@ t.test('L2 end to end', async (t) => {
       const owner = c.lab.nodes.find((n) => n.mac === neigh[0]?.lladdr);
       t.ok(owner, `the MAC ${neigh[0]?.lladdr} is a node's`);
       t.equal(reached, owner?.name, 'the connection reached the node whose MAC answered');
+      const statuses = await waitFor(
+        'a ServiceL2Status for demo/web',
+        async () => {
+          const list = (await c.custom.listNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: RELEASE_NAMESPACE, plural: 'servicel2statuses' })) as {
+            items: Array<{ status?: { node?: string; serviceName?: string } }>;
+          };
+          const mine = list.items.filter((o) => o.status?.serviceName === 'web');
+          return mine.length > 0 && mine.every((o) => o.status?.node) ? mine : undefined;
+        },
+        { timeoutMs: 15_000 },
+      );
+      t.same(statuses.map((o) => o.status?.node), [owner?.name], 'ServiceL2Status names exactly the announcing node');
       // Exactly one node answers: arping from the client collects every distinct replying MAC.
       if (family === 'ipv4') {
         const ar = await c.lab.exec(client.ns, ['arping', '-c', '3', '-w', '3', '-I', client.iface, ip]);

@@ -1,0 +1,154 @@
+/**
+ * ServiceL2Status and ServiceBGPStatus, as upstream's speakers keep them (metallb-spec.md §4.6,
+ * §5.8): per Service and node, one object in the release namespace labelled with node and
+ * Service, created with generateName, status written through the status subresource, deleted when
+ * this node stops announcing. The desired set is computed purely; `StatusWriter` converges the
+ * objects from its own informer cache, one write per change and none in steady state.
+ */
+import type { KubeClient } from '../k8s/client';
+import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
+import { errorMessage } from '../util/errors';
+import type { Logger } from '../util/log';
+
+/** Labels upstream puts on the status objects. */
+export const StatusLabel = {
+  Node: 'metallb.io/node',
+  ServiceName: 'metallb.io/service-name',
+  ServiceNamespace: 'metallb.io/service-namespace',
+} as const;
+
+/** The two kinds. */
+export const StatusKind = {
+  L2: { plural: 'servicel2statuses', kind: 'ServiceL2Status', prefix: 'l2-' },
+  Bgp: { plural: 'servicebgpstatuses', kind: 'ServiceBGPStatus', prefix: 'bgp-' },
+} as const;
+export type StatusKind = (typeof StatusKind)[keyof typeof StatusKind];
+
+/** The status body of one object. */
+export interface StatusBody {
+  node: string;
+  serviceName: string;
+  serviceNamespace: string;
+  interfaces?: Array<{ name: string }>;
+  peers?: string[];
+}
+
+interface StatusObject extends KubeObject {
+  status?: StatusBody;
+}
+
+/** `namespace/name` -> desired status of this node for one kind. */
+export type DesiredStatuses = Map<string, StatusBody>;
+
+function same(a: StatusBody | undefined, b: StatusBody): boolean {
+  return JSON.stringify(a ?? {}) === JSON.stringify(b);
+}
+
+/** Converges one kind's objects for one node. */
+export class StatusWriter {
+  private readonly informer: Informer<StatusObject>;
+  private desired: DesiredStatuses = new Map();
+  private running = false;
+  private again = false;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly namespace: string,
+    private readonly node: string,
+    private readonly kind: StatusKind,
+    private readonly log: Logger,
+  ) {
+    this.informer = createInformer<StatusObject>({
+      client,
+      path: this.collection(),
+      labelSelector: `${StatusLabel.Node}=${node}`,
+      log,
+      onEvent: () => this.kick(),
+    });
+  }
+
+  private collection(name?: string): string {
+    const base = `/apis/metallb.io/v1beta1/namespaces/${encodeURIComponent(this.namespace)}/${this.kind.plural}`;
+    return name ? `${base}/${encodeURIComponent(name)}` : base;
+  }
+
+  start(): Promise<void> {
+    return this.informer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.informer.stop();
+  }
+
+  /** Set the desired objects and converge (coalesced: one pass at a time). */
+  set(desired: DesiredStatuses): void {
+    this.desired = desired;
+    this.kick();
+  }
+
+  /** Delete this node's objects now (graceful stop: the next owner writes its own). */
+  async clear(): Promise<void> {
+    this.desired = new Map();
+    await this.converge();
+  }
+
+  private kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.converge().finally(() => {
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async converge(): Promise<void> {
+    if (!this.informer.hasSynced()) return;
+    const byService = new Map<string, StatusObject[]>();
+    for (const o of this.informer.list(this.namespace)) {
+      const l = o.metadata?.labels ?? {};
+      const k = `${l[StatusLabel.ServiceNamespace] ?? ''}/${l[StatusLabel.ServiceName] ?? ''}`;
+      byService.set(k, [...(byService.get(k) ?? []), o]);
+    }
+    try {
+      for (const [k, objs] of byService) {
+        const want = this.desired.get(k);
+        // Keep one object when wanted; delete the rest (upstream deletes extras too).
+        for (const o of want ? objs.slice(1) : objs) await this.client.request({ method: 'DELETE', path: this.collection(o.metadata?.name ?? '') });
+        const keep = want ? objs[0] : undefined;
+        if (keep && want && !same(keep.status, want)) await this.writeStatus(keep, want);
+      }
+      for (const [k, want] of this.desired) {
+        if (byService.has(k)) continue;
+        const [svcNs, svcName] = k.split('/');
+        const created = await this.client.request<StatusObject>({
+          method: 'POST',
+          path: this.collection(),
+          body: {
+            apiVersion: 'metallb.io/v1beta1',
+            kind: this.kind.kind,
+            metadata: {
+              generateName: this.kind.prefix,
+              namespace: this.namespace,
+              labels: { [StatusLabel.Node]: this.node, [StatusLabel.ServiceName]: svcName ?? '', [StatusLabel.ServiceNamespace]: svcNs ?? '' },
+            },
+            spec: {},
+          },
+        });
+        await this.writeStatus(created, want);
+      }
+    } catch (err) {
+      // The next informer event or plan retries; status objects are informational.
+      this.log.warn({ event: 'statusWriteFailed', kind: this.kind.kind, err: errorMessage(err) }, 'status object write failed');
+    }
+  }
+
+  private async writeStatus(obj: StatusObject, status: StatusBody): Promise<void> {
+    await this.client.request({ method: 'PUT', path: `${this.collection(obj.metadata?.name ?? '')}/status`, body: { ...obj, status } });
+  }
+}
