@@ -1,5 +1,6 @@
 import t from 'tap';
-import { decode, encode, Framer, endOfRib, endOfRibFamily, updateErrorAction } from '../../src/bgp/codec';
+import ipaddr from 'ipaddr.js';
+import { decode, encode, Framer, endOfRib, endOfRibFamily, parseIpv4, parseIpv6, updateErrorAction } from '../../src/bgp/codec';
 import type { Message } from '../../src/bgp/codec';
 import { AttrErrorAction, BgpError } from '../../src/bgp/errors';
 import { attribute, bytes, capParam, message, openBody, updateBody } from '../fixtures/bgp/builder';
@@ -229,4 +230,17 @@ t.test('duplicate attribute keeps the first occurrence', async (t) => {
   const wire = upd(good().append(attribute(0x40, 1, bytes().u8(2, 'INCOMPLETE'), 'ORIGIN again')));
   const msg = decode(wire, { fourOctetAs: true });
   t.equal(msg.type === 2 && msg.attributes.origin, 0);
+});
+
+t.test('IPv6 and IPv4 text parsing agrees with ipaddr.js', async (t) => {
+  const good = ['::', '::1', '1::', 'fd00:77::11', '1:2:3:4:5:6:7:8', '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4', 'FD00::A', '1::2:3', '0:0:0:0:0:0:0:0'];
+  const bad = [':1', '1:', '1:::2', '1::2::3', '12345::', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', 'g::', '::1.2.3', '1:2:3:4:5:6:7:1.2.3.4', ':', '', '1.2.3.4'];
+  const out = new Uint8Array(16);
+  for (const s of good) {
+    t.ok(parseIpv6(s, out, 0), `${s} parses`);
+    t.same(Array.from(out), ipaddr.parse(s).toByteArray(), `${s} bytes`);
+  }
+  for (const s of bad) t.notOk(parseIpv6(s, out, 0), `${s} rejected`);
+  t.equal(parseIpv4('10.77.0.1'), 0x0a4d0001);
+  for (const s of ['10.77.0', '10.77.0.256', '10.077.0.1', '1.2.3.4.5', 'a.b.c.d', '']) t.equal(parseIpv4(s), undefined, `${s} rejected`);
 });

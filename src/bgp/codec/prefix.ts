@@ -41,96 +41,102 @@ export function formatIpv4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
 }
 
-function hexGroup(s: string, start: number, end: number): number {
-  const n = end - start;
-  if (n < 1 || n > 4) return -1;
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    let d: number;
-    if (c >= 48 && c <= 57) d = c - 48;
-    else if (c >= 97 && c <= 102) d = c - 87;
-    else if (c >= 65 && c <= 70) d = c - 55;
-    else return -1;
-    v = v * 16 + d;
-  }
-  return v;
-}
-
-/** Parse groups of s[start..end) separated by ':' into `groups`; returns the count or -1. */
-function parseGroups(s: string, start: number, end: number, groups: number[], allowV4Tail: boolean): number {
-  if (start === end) return 0;
-  let count = 0;
-  let g = start;
-  for (let i = start; i <= end; i++) {
-    if (i === end || s.charCodeAt(i) === 58 /* : */) {
-      if (i === end && allowV4Tail && s.indexOf('.', g) !== -1 && s.indexOf('.', g) < end) {
-        const v4 = parseIpv4(s, g, end);
-        if (v4 === undefined) return -1;
-        groups.push(v4 >>> 16, v4 & 0xffff);
-        return count + 2;
-      }
-      const v = hexGroup(s, g, i);
-      if (v < 0) return -1;
-      groups.push(v);
-      count++;
-      g = i + 1;
-    }
-  }
-  return count;
-}
-
-/** Parse IPv6 text into 16 bytes at `out[off]`; false when malformed. */
+/**
+ * Parse IPv6 text into 16 bytes at `out[off]`; false when malformed. One pass over the
+ * characters (this runs once per encoded IPv6 prefix), accepting '::' once and an IPv4 tail.
+ */
 export function parseIpv6(s: string, out: Uint8Array, off: number, start = 0, end = s.length): boolean {
-  const dbl = s.indexOf('::', start);
-  const hasDbl = dbl !== -1 && dbl < end;
-  const head: number[] = [];
-  const tail: number[] = [];
-  if (hasDbl) {
-    const again = s.indexOf('::', dbl + 1);
-    if (again !== -1 && again < end) return false;
-    if (parseGroups(s, start, dbl, head, false) < 0) return false;
-    if (parseGroups(s, dbl + 2, end, tail, true) < 0) return false;
-    if (head.length + tail.length > 7) return false;
-  } else {
-    if (parseGroups(s, start, end, head, true) !== 8) return false;
+  const groups = [0, 0, 0, 0, 0, 0, 0, 0];
+  let n = 0;
+  let gap = -1;
+  let i = start;
+  if (end - start < 2) return false;
+  if (s.charCodeAt(i) === 58 /* : */) {
+    if (s.charCodeAt(i + 1) !== 58) return false;
+    gap = 0;
+    i += 2;
   }
+  while (i < end) {
+    let v = 0;
+    let digits = 0;
+    let j = i;
+    for (; j < end; j++) {
+      const c = s.charCodeAt(j);
+      let d: number;
+      if (c >= 48 && c <= 57) d = c - 48;
+      else if (c >= 97 && c <= 102) d = c - 87;
+      else if (c >= 65 && c <= 70) d = c - 55;
+      else break;
+      v = v * 16 + d;
+      digits++;
+    }
+    if (j < end && s.charCodeAt(j) === 46 /* . */) {
+      // Dotted IPv4 in the last 32 bits (RFC 4291 §2.2 form 3).
+      const v4 = parseIpv4(s, i, end);
+      if (v4 === undefined || n > 6) return false;
+      groups[n++] = v4 >>> 16;
+      groups[n++] = v4 & 0xffff;
+      break;
+    }
+    if (digits === 0 || digits > 4 || n >= 8) return false;
+    groups[n++] = v;
+    if (j === end) break;
+    if (s.charCodeAt(j) !== 58) return false;
+    j++;
+    if (j < end && s.charCodeAt(j) === 58) {
+      if (gap >= 0) return false;
+      gap = n;
+      j++;
+    } else if (j === end) {
+      return false;
+    }
+    i = j;
+  }
+  if (gap < 0 ? n !== 8 : n > 7) return false;
   out.fill(0, off, off + 16);
-  for (let i = 0; i < head.length; i++) {
-    out[off + 2 * i] = head[i]! >>> 8;
-    out[off + 2 * i + 1] = head[i]! & 0xff;
+  const head = gap < 0 ? n : gap;
+  for (let k = 0; k < head; k++) {
+    out[off + 2 * k] = groups[k]! >>> 8;
+    out[off + 2 * k + 1] = groups[k]! & 0xff;
   }
-  const tailAt = 8 - tail.length;
-  for (let i = 0; i < tail.length; i++) {
-    out[off + 2 * (tailAt + i)] = tail[i]! >>> 8;
-    out[off + 2 * (tailAt + i) + 1] = tail[i]! & 0xff;
+  const tail = n - head;
+  for (let k = 0; k < tail; k++) {
+    const at = off + 2 * (8 - tail + k);
+    out[at] = groups[head + k]! >>> 8;
+    out[at + 1] = groups[head + k]! & 0xff;
   }
   return true;
 }
 
 /** Format 16 bytes as RFC 5952 text (lower case, longest zero run of 2+ groups as '::'). */
 export function formatIpv6(b: Uint8Array, off = 0): string {
-  const g = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = (b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!;
+  // Hand-rolled (no arrays, no join): this runs once per decoded IPv6 prefix.
   let bestAt = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
+  let runAt = -1;
+  for (let i = 0; i < 8; i++) {
+    const zero = b[off + 2 * i] === 0 && b[off + 2 * i + 1] === 0;
+    if (zero) {
+      if (runAt < 0) runAt = i;
+      if (i - runAt + 1 > bestLen) {
+        bestAt = runAt;
+        bestLen = i - runAt + 1;
+      }
+    } else {
+      runAt = -1;
+    }
+  }
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestAt) {
+      out += '::';
+      i += bestLen - 1;
       continue;
     }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
+    if (out.length > 0 && !out.endsWith(':')) out += ':';
+    out += ((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!).toString(16);
   }
-  if (bestAt < 0) return g.map((x) => x.toString(16)).join(':');
-  const left = g.slice(0, bestAt).map((x) => x.toString(16)).join(':');
-  const right = g.slice(bestAt + bestLen).map((x) => x.toString(16)).join(':');
-  return `${left}::${right}`;
+  return out;
 }
 
 /** Which family a prefix or address string belongs to (by the presence of ':'). */
