@@ -295,9 +295,15 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     async startInformers(): Promise<void> {
       const t0 = Date.now();
       await Promise.all(allInformers.map((i) => i.start()));
-      const deadlineLog = Date.now() + 10_000;
+      let nextLog = Date.now() + 10_000;
       while (!allInformers.every((i) => i.hasSynced())) {
-        if (Date.now() > deadlineLog) log.warn({ event: 'waitingForSync' }, 'still waiting for informers to sync');
+        if (Date.now() > nextLog) {
+          nextLog = Date.now() + 10_000;
+          const waiting = CONFIG_SOURCES.filter((_, i) => !configInformers[i]?.informer.hasSynced()).map((s) => s.kind);
+          if (!services.hasSynced()) waiting.unshift('Service');
+          // Usually a missing CRD or RBAC rule: the informer's own warnings say which request failed.
+          log.warn({ event: 'waitingForSync', waiting }, 'still waiting for informers to sync');
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
       synced = true;
