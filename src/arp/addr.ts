@@ -5,6 +5,7 @@
  * through ipaddr.js, which allocates arrays and runs regexes per call.
  */
 import ipaddr from 'ipaddr.js';
+import { formatIpv6Groups } from '../util/ipv6-text';
 import { ErrorCode, MetalLbError } from '../util/errors';
 
 /** ff:ff:ff:ff:ff:ff, the Ethernet broadcast address. */
@@ -59,25 +60,7 @@ export function ipv4ToString(buf: Uint8Array, off = 0): string {
 export function ipv6ToString(buf: Uint8Array, off = 0): string {
   const groups = new Array<number>(8);
   for (let i = 0; i < 8; i++) groups[i] = (buf[off + 2 * i]! << 8) | buf[off + 2 * i + 1]!;
-  let bestStart = -1;
-  let bestLen = 1; // a single zero group is never compressed (RFC 5952 §4.2.2)
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return groups.map((g) => g.toString(16)).join(':');
-  const head = groups.slice(0, bestStart).map((g) => g.toString(16)).join(':');
-  const tail = groups.slice(bestStart + bestLen).map((g) => g.toString(16)).join(':');
-  return `${head}::${tail}`;
+  return formatIpv6Groups(groups);
 }
 
 /** A parsed IP address: family, canonical text and network-order bytes. */

@@ -4,6 +4,7 @@
  * whitespace around a CIDR, no IPv4 leading zeros, no zones, no bare IP without `/len`.
  */
 import type { CidrRange, IpFamily } from './types';
+import { formatIpv6Groups, ipv6Groups } from '../util/ipv6-text';
 
 /** A parsed IP address. */
 export interface IpAddress {
@@ -89,27 +90,7 @@ export function formatIp(family: IpFamily, value: bigint): string {
   if (family === 4) {
     return [24n, 16n, 8n, 0n].map((sh) => String((value >> sh) & 0xffn)).join('.');
   }
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  // RFC 5952 §4.2.2: a single zero group is not compressed.
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIpv6Groups(ipv6Groups(value));
 }
 
 /** Canonical text of an IP string, or undefined if it does not parse. */
@@ -139,6 +120,11 @@ export function parseCidr(s: string): CidrRange | undefined {
   return cidrRange(ip.family, ip.value, len);
 }
 
+/** Number of bits needed to write `x` (0 for 0). */
+function bitLength(x: bigint): number {
+  return x === 0n ? 0 : x.toString(2).length;
+}
+
 /**
  * The minimal ordered list of CIDRs covering [first, last] (upstream's range summarisation,
  * e.g. 3.3.3.2-3.3.3.254 → /31,/30,/29,/28,/27,/26,/26,/27,/28,/29,/30,/31,/32).
@@ -148,14 +134,10 @@ export function rangeToCidrs(family: IpFamily, first: bigint, last: bigint): Cid
   const out: CidrRange[] = [];
   let cur = first;
   while (cur <= last) {
-    // Largest block aligned at `cur` that does not run past `last`.
-    let size = 0;
-    while (size < bits) {
-      const next = BigInt(size + 1);
-      if ((cur & ((1n << next) - 1n)) !== 0n) break;
-      if (cur + (1n << next) - 1n > last) break;
-      size++;
-    }
+    // Largest block aligned at `cur` (its trailing zero bits) that does not run past `last` (the
+    // floor log2 of what is left), from two bit lengths rather than a loop over up to 128 sizes:
+    // a 1,024-entry IPv6 pool of worst-case ranges is ~200k CIDRs, and the loop made it 5x slower.
+    const size = Math.min(cur === 0n ? bits : bitLength(cur & -cur) - 1, bitLength(last - cur + 1n) - 1);
     const r = cidrRange(family, cur, bits - size);
     out.push(r);
     cur = r.last + 1n;

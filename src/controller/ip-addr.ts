@@ -1,4 +1,5 @@
 import type { IpFamily } from '../config/types';
+import { formatIpv6Groups, ipv6Groups } from '../util/ipv6-text';
 
 /**
  * IP addresses as (family, BigInt) pairs: the allocator does all its arithmetic on integers so
@@ -116,34 +117,7 @@ function formatV4(value: bigint): string {
  */
 function formatV6(value: bigint): string {
   if (value >> 32n === 0xffffn) return formatV4(value & 0xffffffffn);
-  const groups: number[] = new Array<number>(8);
-  let v = value;
-  for (let i = 7; i >= 0; i--) {
-    groups[i] = Number(v & 0xffffn);
-    v >>= 16n;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number): string =>
-    groups
-      .slice(from, to)
-      .map((g) => g.toString(16))
-      .join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+  return formatIpv6Groups(ipv6Groups(value));
 }
 
 /** Format an address the way Go's `net.IP.String` does. */
