@@ -279,7 +279,9 @@ export class L2Election {
     switch (act.kind) {
       case 'hold':
         if (!st.yielded) this.setAnnouncing(ip, st, true);
-        if (act.renew) void this.write(ip, st, 'renew');
+        // A Lease handed to us carries no MACs (LeaseStore.release): write ours right away, or
+        // our successor would have nothing to probe.
+        if (act.renew || this.missingMacs(st)) void this.write(ip, st, 'renew');
         break;
       case 'acquire':
         void this.write(ip, st, act.reason);
@@ -311,6 +313,10 @@ export class L2Election {
     else this.deps.dataPlane.withdraw(ip);
     this.deps.log.info({ event: on ? 'l2Announce' : 'l2Withdraw', ip }, on ? 'announcing VIP' : 'stopped announcing VIP');
     this.deps.onOwnership?.(ip, on);
+  }
+
+  private missingMacs(st: VipState): boolean {
+    return st.lease !== undefined && holderMacs(st.lease).size === 0 && this.deps.dataPlane.localMacs().size > 0;
   }
 
   private macAnnotation(): string {

@@ -109,11 +109,16 @@ export class LeaseStore {
     }
   }
 
-  /** Give the Lease up (holder '') or hand it to `to` directly (graceful handover). CAS as above. */
+  /**
+   * Give the Lease up (holder '') or hand it to `to` directly (graceful handover). CAS as above.
+   * The holder MACs are cleared either way: they are ours, and a successor that probed them for
+   * the new holder would find nobody answering and take the VIP from a healthy node. The new
+   * holder writes its own MACs at once (L2Election).
+   */
   async release(prev: Lease, to = ''): Promise<WriteResult> {
     this.writes++;
     const now = microTime(Date.now());
-    const annotations = to ? prev.metadata?.annotations : { ...prev.metadata?.annotations, [LeaseAnnotation.HolderMacs]: '' };
+    const annotations = { ...prev.metadata?.annotations, [LeaseAnnotation.HolderMacs]: '' };
     return updateLease(this.client, { ...prev, metadata: { ...prev.metadata, annotations } }, {
       ...prev.spec,
       holderIdentity: to,

@@ -130,9 +130,25 @@ t.test('per-VIP Lease election', async (t) => {
       if (o.includes(third) && o.includes(second)) overlapSeen = true;
     }, 5);
     await elections.get(second)!.handover(300);
+    // Regression: the handed-over Lease kept the old holder's MACs until the new holder's next
+    // renew, so the new holder's successor probed a MAC nobody answered and took the VIP from a
+    // healthy node (seen in test/e2e/l2-graceful.test.ts).
+    const handed = await coord.readNamespacedLease({ name: 'metallb-vip-10-77-0-100', namespace: NS });
+    const handedMacs = handed.metadata?.annotations?.['metallb.io/holder-macs'] ?? '';
+    t.equal(handed.spec?.holderIdentity, third, 'the Lease was handed to the successor');
+    t.ok(handedMacs === '' || handedMacs.includes(macs[third]!), `the handed-over Lease names no other node's MAC (${handedMacs})`);
     await until('third owns it', 5_000, () => wire.owners(vip).length === 1 && wire.owners(vip)[0] === third);
     clearInterval(watch);
     t.ok(overlapSeen, 'make-before-break: both answered for a moment, never neither');
+    // The new holder writes its own MACs at once, not at its next renew (renewIntervalMs 2 s).
+    const deadline = Date.now() + 1_500;
+    let named = '';
+    while (Date.now() < deadline && !named.includes(macs[third]!)) {
+      const l = await coord.readNamespacedLease({ name: 'metallb-vip-10-77-0-100', namespace: NS });
+      named = l.metadata?.annotations?.['metallb.io/holder-macs'] ?? '';
+      if (!named.includes(macs[third]!)) await new Promise((r) => setTimeout(r, 50));
+    }
+    t.match(named, macs[third]!, `the new holder wrote its MACs promptly (${named})`);
   });
 
   await t.test('API server down: the holder keeps announcing and nobody takes over', async (t) => {
