@@ -5,7 +5,8 @@
  * its own parameters change; route changes go out as incremental UPDATEs (the adj-RIB-out diff).
  */
 import { crc32 } from 'node:zlib';
-import { BgpSession, type BgpSessionConfig } from '../bgp/session';
+import type { BgpSessionConfig } from '../bgp/session';
+import { BgpPeerManager, type PeerSpec } from '../bgp/peer-manager';
 import type { RouteAttributes } from '../bgp/adj-rib-out';
 import type { Community, Peer } from '../config/types';
 import type { Logger } from '../util/log';
@@ -53,17 +54,13 @@ export function routeAttributes(localPref: number, communities: readonly Communi
   const std = communities.filter((c) => c.kind === 'standard').map((c) => c.value);
   const large = communities.filter((c) => c.kind === 'large').map((c) => ({ globalAdmin: c.globalAdmin, localData1: c.localData1, localData2: c.localData2 }));
   return {
-    // Upstream sends LOCAL_PREF 0 to iBGP peers when unset; we send it only when configured, and
-    // the session applies RFC 4271's iBGP-only rule.
+    // Upstream native sends LOCAL_PREF 0 to iBGP peers when unset; unset here means the BGP
+    // library's iBGP default of 100 (RFC 4271 §5.1.5 leaves it to policy; 100 is what every
+    // router assumes), and the session sends it to iBGP peers only.
     ...(localPref > 0 ? { localPref } : {}),
     ...(std.length > 0 ? { communities: std } : {}),
     ...(large.length > 0 ? { largeCommunities: large } : {}),
   };
-}
-
-interface Running {
-  session: BgpSession;
-  peer: Peer;
 }
 
 /** Per-peer session state for metrics. */
@@ -76,68 +73,49 @@ export interface PeerStatus {
   readonly desired: number;
 }
 
-/** Keeps one session per selected peer. */
+/** Maps the configuration onto the BGP library's peer manager. */
 export class BgpPeers {
-  private readonly running = new Map<string, Running>();
+  private readonly manager: BgpPeerManager;
   private desiredCounts = new Map<string, number>();
 
-  constructor(
-    private readonly log: Logger,
-    private readonly makeSession: (cfg: BgpSessionConfig, log: Logger) => BgpSession = (cfg, log) => new BgpSession(cfg, { log }),
-  ) {}
+  constructor(private readonly log: Logger) {
+    this.manager = new BgpPeerManager({ log });
+  }
 
   /** Bring sessions in line with `peers` and give each its routes. */
   sync(peers: readonly Peer[], routes: readonly ServiceRoute[], fallbackRouterId: string): void {
-    const wanted = new Map(peers.map((p) => [p.name, p]));
-    for (const [name, r] of this.running) {
-      if (!wanted.has(name)) {
-        this.log.info({ event: 'bgpPeerRemoved', peer: name }, 'closing session of removed peer');
-        void r.session.stop();
-        this.running.delete(name);
-      }
-    }
+    const specs: PeerSpec[] = [];
     for (const peer of peers) {
-      const cfg = sessionConfig(peer, fallbackRouterId);
-      if (!cfg) {
-        this.log.warn({ event: 'bgpPeerUnsupported', peer: peer.name }, 'peer has no address or ASN this speaker can use (unnumbered or dynamicASN external); skipped');
-        continue;
-      }
-      const have = this.running.get(peer.name);
-      if (have) {
-        const change = have.session.updateConfig(cfg);
-        if (change.reset) this.log.info({ event: 'bgpSessionReset', peer: peer.name }, 'session parameters changed; session reset');
-        have.peer = peer;
-      } else {
-        const session = this.makeSession(cfg, this.log.child({ peer: peer.name }));
-        session.start();
-        this.running.set(peer.name, { session, peer });
-      }
+      const config = sessionConfig(peer, fallbackRouterId);
+      if (config) specs.push({ name: peer.name, config });
+      else this.log.warn({ event: 'bgpPeerUnsupported', peer: peer.name }, 'peer has no address or ASN this speaker can use; skipped');
     }
+    const result = this.manager.reconcile(specs);
+    for (const name of result.reset) this.log.info({ event: 'bgpSessionReset', peer: name }, 'session parameters changed; session reset');
+    for (const name of result.stopped) this.log.info({ event: 'bgpPeerRemoved', peer: name }, 'closed session of removed peer');
     this.desiredCounts = new Map();
-    for (const [name, r] of this.running) {
-      const table = routesForPeer(name, routes);
+    for (const { name } of specs) {
       const attrs = new Map<string, RouteAttributes>();
-      for (const [prefix, route] of table) attrs.set(prefix, routeAttributes(route.localPref, route.communities));
+      for (const [prefix, route] of routesForPeer(name, routes)) attrs.set(prefix, routeAttributes(route.localPref, route.communities));
       this.desiredCounts.set(name, attrs.size);
-      r.session.setRoutes(attrs);
+      this.manager.setRoutes(name, attrs);
     }
   }
 
   /** Status of each session, for metrics. */
   status(): PeerStatus[] {
-    return [...this.running].map(([name, r]) => ({
+    return [...this.manager.all].map(([name, s]) => ({
       name,
-      label: `${r.session.config.peerAddress}:${r.session.config.peerPort ?? 179}`,
-      up: r.session.state === 'Established',
-      prefixes: r.session.counters.prefixesAnnounced,
-      updatesSent: r.session.counters.updatesSent,
+      label: `${s.config.peerAddress}:${s.config.peerPort ?? 179}`,
+      up: s.state === 'Established',
+      prefixes: s.counters.prefixesAnnounced,
+      updatesSent: s.counters.updatesSent,
       desired: this.desiredCounts.get(name) ?? 0,
     }));
   }
 
-  /** Close every session. */
-  async stop(): Promise<void> {
-    await Promise.all([...this.running.values()].map((r) => r.session.stop()));
-    this.running.clear();
+  /** Close every session (Cease, administrative shutdown). */
+  stop(): Promise<void> {
+    return this.manager.stopAll();
   }
 }
