@@ -3,10 +3,13 @@
  * builds the smallest input that used to crash and asserts the behaviour that replaced the crash.
  */
 import t from 'tap';
+import fc from 'fast-check';
+import { isDeepStrictEqual } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MAX_YAML_NESTING, runValidate } from '../../src/cli/validate';
+import { rangeToCidrs } from '../../src/config/cidr';
 import { collectManifests } from '../../src/config/manifests';
 
 async function validateTexts(texts: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -76,4 +79,56 @@ t.test('F4 validate: nesting up to the limit is still parsed', async (t) => {
   const depth = MAX_YAML_NESTING;
   const r = await validateTexts([pool, `x: ${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}\n`]);
   t.equal(r.code, 0, [...r.out, ...r.err].join('\n'));
+});
+
+/** The summarisation as first written: grow the block one bit at a time (the reference). */
+function referenceRangeToCidrs(bits: number, first: bigint, last: bigint): string[] {
+  const out: string[] = [];
+  let cur = first;
+  while (cur <= last) {
+    let size = 0;
+    while (size < bits) {
+      const next = BigInt(size + 1);
+      if ((cur & ((1n << next) - 1n)) !== 0n || cur + (1n << next) - 1n > last) break;
+      size++;
+    }
+    out.push(`${cur}/${bits - size}`);
+    cur += 1n << BigInt(size);
+  }
+  return out;
+}
+
+t.test('F5 rangeToCidrs: the bit-length summarisation gives exactly the per-bit loop\'s CIDRs', async (t) => {
+  const edge = [0n, 1n, 2n, 3n, 255n, 256n, (1n << 32n) - 1n, (1n << 64n) - 2n, (1n << 127n), (1n << 128n) - 2n, (1n << 128n) - 1n];
+  const cases: Array<[4 | 6, bigint, bigint]> = [];
+  for (const a of edge) for (const b of edge) if (a <= b && b < 1n << 32n) cases.push([4, a, b]);
+  for (const a of edge) for (const b of edge) if (a <= b) cases.push([6, a, b]);
+  fc.assert(
+    fc.property(fc.boolean(), fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (v4, x, y) => {
+      const bits = v4 ? 32n : 128n;
+      const mask = (1n << bits) - 1n;
+      const [a, b] = [x & mask, y & mask].sort((p, q) => (p < q ? -1 : p > q ? 1 : 0)) as [bigint, bigint];
+      cases.push([v4 ? 4 : 6, a, b]);
+      return true;
+    }),
+    { numRuns: 500 },
+  );
+  for (const [family, a, b] of cases) {
+    const got = rangeToCidrs(family, a, b).map((c) => `${c.first}/${c.prefixLength}`);
+    if (!isDeepStrictEqual(got, referenceRangeToCidrs(family === 4 ? 32 : 128, a, b))) t.fail(`IPv${family} ${a}-${b}`);
+  }
+  t.pass(`${cases.length} ranges agree`);
+});
+
+t.test('F6 validate: line numbers in a file of 3,000 documents are exact (now by binary search, was quadratic)', async (t) => {
+  const docs = Array.from({ length: 3000 }, (_, i) =>
+    i === 1500 ? 'kind: List\nitems: [*nowhere]\n' : i === 2999 ? 'a: [unclosed\n' : `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns${i}\n`,
+  );
+  const text = docs.join('---\n');
+  const lineOfDoc = (i: number): number => docs.slice(0, i).reduce((n, d) => n + d.split('\n').length, 1);
+  const r = await validateTexts([text]);
+  t.equal(r.code, 2);
+  t.match(r.err.join('\n'), new RegExp(`m0\\.yaml:${lineOfDoc(1500)}:1: YAML error: Unresolved alias`));
+  // The unclosed flow sequence is reported where the document ends: its first or second line.
+  t.match(r.err.join('\n'), new RegExp(`m0\\.yaml:(${lineOfDoc(2999)}|${lineOfDoc(2999) + 1}):\\d+: YAML syntax error`));
 });
