@@ -49,6 +49,36 @@ export interface Cluster {
   waitForIngress(namespace: string, name: string, timeoutMs?: number): Promise<string[]>;
   /** Connect from a namespace to ip:BACKEND_PORT; resolves with the node name that answered, or undefined. */
   connect(fromNs: string, ip: string, timeoutMs?: number): Promise<string | undefined>;
+  /**
+   * Partition a node from the API server while it stays on the LAN: kill its apiserver bridge
+   * (every open API connection of that node's speaker breaks, new ones are refused).
+   */
+  stopBridge(nodeIndex: number): Promise<void>;
+  /** Restore a node's apiserver bridge; resolves once it accepts connections again. */
+  startBridge(nodeIndex: number): Promise<void>;
+  /** The apiserver's own `apiserver_request_total` counters (GET /metrics with the admin token). */
+  apiRequestTotals(): Promise<ApiRequestCount[]>;
+}
+
+/** One `apiserver_request_total` series. */
+export interface ApiRequestCount {
+  readonly verb: string;
+  readonly resource: string;
+  readonly subresource: string;
+  readonly code: string;
+  readonly value: number;
+}
+
+/** Parse the `apiserver_request_total` series out of a Prometheus text exposition. */
+export function parseApiRequestTotals(text: string): ApiRequestCount[] {
+  const out: ApiRequestCount[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^apiserver_request_total\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels = new Map([...m[1]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1]!, x[2]!]));
+    out.push({ verb: labels.get('verb') ?? '', resource: labels.get('resource') ?? '', subresource: labels.get('subresource') ?? '', code: labels.get('code') ?? '', value: Number(m[2]) });
+  }
+  return out;
 }
 
 function tsxArgv(script: string, args: readonly string[]): string[] {
@@ -103,6 +133,12 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
   if (crdWait.code !== 0) throw new Error(`CRDs not established: ${crdWait.stderr}`);
   await core.createNamespace({ body: { metadata: { name: RELEASE_NAMESPACE } } });
 
+  const bridges = new Map<number, ChildProcess>();
+  const spawnBridge = (n: (typeof lab.nodes)[number]): void => {
+    bridges.set(n.index, lab.spawn(n.ns, tsxArgv('test/fixtures/e2e/tcp-to-unix.ts', [String(port), sockPath]), { log: `bridge-${n.name}.log` }));
+  };
+  const bridgeUp = (n: (typeof lab.nodes)[number]): Promise<boolean> =>
+    waitFor(`apiserver bridge in ${n.ns}`, async () => (await lab.exec(n.ns, ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`])).code === 0, { timeoutMs: 30_000 });
   for (const n of lab.nodes) {
     await core.createNode({ body: { metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name } } } });
     await core.patchNodeStatus(
@@ -110,13 +146,11 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
     // The apiserver bridge, the backend, and the VIPs live in the node namespace.
-    lab.spawn(n.ns, tsxArgv('test/fixtures/e2e/tcp-to-unix.ts', [String(port), sockPath]), { log: `bridge-${n.name}.log` });
+    spawnBridge(n);
     lab.spawn(n.ns, tsxArgv('test/fixtures/e2e/node-server.ts', [n.name, String(BACKEND_PORT)]), { log: `backend-${n.name}.log` });
   }
   // Wait until every node namespace reaches the apiserver through its bridge.
-  for (const n of lab.nodes) {
-    await waitFor(`apiserver bridge in ${n.ns}`, async () => (await lab.exec(n.ns, ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`])).code === 0, { timeoutMs: 30_000 });
-  }
+  for (const n of lab.nodes) await bridgeUp(n);
 
   const speakers = new Map<number, ChildProcess>();
   let controller: ChildProcess | undefined;
@@ -196,6 +230,23 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
     async connect(fromNs, ip, timeoutMs = 1000) {
       const r = await lab.exec(fromNs, ['bash', '-c', `timeout ${timeoutMs / 1000} bash -c 'exec 3<>/dev/tcp/${ip}/${BACKEND_PORT}; head -1 <&3'`]);
       return r.code === 0 ? r.stdout.trim() || undefined : undefined;
+    },
+    async stopBridge(i) {
+      const p = bridges.get(i);
+      if (!p) return;
+      bridges.delete(i);
+      p.kill('SIGKILL');
+      await exited(p);
+    },
+    async startBridge(i) {
+      const n = lab.nodes[i]!;
+      if (!bridges.has(i)) spawnBridge(n);
+      await bridgeUp(n);
+    },
+    async apiRequestTotals() {
+      const r = await cp.kubectl(['get', '--raw', '/metrics']);
+      if (r.code !== 0) throw new Error(`GET /metrics failed: ${r.stderr}`);
+      return parseApiRequestTotals(r.stdout);
     },
   };
   return cluster;
