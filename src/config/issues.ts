@@ -71,7 +71,8 @@ export function readMeta(obj: unknown): Meta {
 export function show(x: unknown): string {
   let s: string;
   try {
-    s = typeof x === 'string' ? JSON.stringify(x) : (JSON.stringify(x) ?? String(x));
+    // JSON has no NaN or Infinity (YAML's .nan/.inf): stringify would print them as "null".
+    s = typeof x === 'string' ? JSON.stringify(x) : typeof x === 'number' && !Number.isFinite(x) ? String(x) : (JSON.stringify(x) ?? String(x));
   } catch {
     // BigInt, cycles or exotic objects: fall back to the tag, which cannot throw.
     s = Object.prototype.toString.call(x);

@@ -132,3 +132,13 @@ t.test('F6 validate: line numbers in a file of 3,000 documents are exact (now by
   // The unclosed flow sequence is reported where the document ends: its first or second line.
   t.match(r.err.join('\n'), new RegExp(`m0\\.yaml:(${lineOfDoc(2999)}|${lineOfDoc(2999) + 1}):\\d+: YAML syntax error`));
 });
+
+t.test('F7 config errors name .inf/.nan values as such (were shown as "null")', async (t) => {
+  const r = await validateTexts(['apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: metallb-system}\nspec: {addresses: [.inf, -.inf, .nan, null]}\n']);
+  t.equal(r.code, 1);
+  const text = r.out.join('\n');
+  t.match(text, /spec\.addresses\[0\] must be a string, got Infinity/);
+  t.match(text, /spec\.addresses\[1\] must be a string, got -Infinity/);
+  t.match(text, /spec\.addresses\[2\] must be a string, got NaN/);
+  t.match(text, /spec\.addresses\[3\] must be a string, got null/);
+});
