@@ -327,6 +327,9 @@ export class L2Election {
     if (st.writing) return;
     st.writing = true;
     this.stats.leaseWrites++;
+    // After a failed write (API server unreachable) the next tick retries; re-evaluating at once
+    // would retry in a tight loop (hundreds of writes and warnings per second per VIP).
+    let again = true;
     try {
       const res = await this.deps.store.claim(vipLeaseName(ip), LeaseKind.Vip, this.deps.me, { [LeaseAnnotation.Ip]: ip, [LeaseAnnotation.HolderMacs]: this.macAnnotation() }, st.lease);
       if (res.ok) {
@@ -344,12 +347,13 @@ export class L2Election {
         this.stats.conflictsLost++;
         this.deps.log.debug({ event: 'l2LeaseConflict', ip, reason: why }, 'lease changed under us; waiting for the watch');
       } else {
+        again = false;
         this.deps.log.warn({ event: 'l2LeaseWriteFailed', ip, reason: why, err: res.error }, 'lease write failed; current holders keep announcing');
       }
     } finally {
       st.writing = false;
     }
-    this.evaluate(ip);
+    if (again) this.evaluate(ip);
   }
 
   private async giveUp(st: VipState): Promise<void> {
