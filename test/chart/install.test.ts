@@ -66,8 +66,10 @@ async function names(cp: ControlPlane, kinds: string, extra: string[]): Promise<
 }
 
 async function canI(cp: ControlPlane, as: string, verb: string, resource: string, namespace?: string): Promise<boolean> {
-  const [res0, sub] = resource.split('/');
-  const args = ['auth', 'can-i', verb, res0 as string, ...(sub ? [`--subresource=${sub}`] : []), `--as=${as}`, ...(namespace ? ['-n', namespace] : ['--all-namespaces'])];
+  // "resource/subresource" or "resource:name"
+  const [typed, name] = resource.split(':');
+  const [res0, sub] = (typed as string).split('/');
+  const args = ['auth', 'can-i', verb, name ? `${res0}/${name}` : (res0 as string), ...(sub ? [`--subresource=${sub}`] : []), `--as=${as}`, ...(namespace ? ['-n', namespace] : ['--all-namespaces'])];
   const res = await cp.kubectl(args);
   return res.stdout.trim() === 'yes';
 }
@@ -123,7 +125,10 @@ t.test('chart on a real apiserver', async (t) => {
       [CONTROLLER, 'update', 'ipaddresspools.metallb.io/status', NS, true],
       [CONTROLLER, 'update', 'ipaddresspools.metallb.io', NS, false],
       [CONTROLLER, 'list', 'ipaddresspools.metallb.io', 'default', false],
-      [CONTROLLER, 'update', 'leases.coordination.k8s.io', NS, true],
+      [CONTROLLER, 'update', 'leases.coordination.k8s.io:metallb-controller', NS, true],
+      [CONTROLLER, 'create', 'leases.coordination.k8s.io', NS, true],
+      [CONTROLLER, 'update', 'leases.coordination.k8s.io:metallb-vip-10-77-0-100', NS, false],
+      [CONTROLLER, 'list', 'leases.coordination.k8s.io', NS, false],
       [CONTROLLER, 'get', 'leases.coordination.k8s.io', 'kube-system', false],
       [CONTROLLER, 'get', 'secrets', NS, true],
       [CONTROLLER, 'get', 'secrets', 'default', false],

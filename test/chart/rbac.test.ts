@@ -9,6 +9,7 @@ import { at, find, render, type K8sObject } from '../fixtures/chart/helm';
 interface Rule {
   apiGroups: string[];
   resources: string[];
+  resourceNames?: string[];
   verbs: string[];
 }
 
@@ -16,7 +17,8 @@ interface Rule {
 function flatten(role: K8sObject): string[] {
   const out: string[] = [];
   for (const r of at(role, 'rules') as Rule[]) {
-    for (const g of r.apiGroups) for (const res of r.resources) out.push(`${g || 'core'}/${res}: ${[...r.verbs].sort().join(',')}`);
+    const names = r.resourceNames ? `[${r.resourceNames.join(',')}]` : '';
+    for (const g of r.apiGroups) for (const res of r.resources) out.push(`${g || 'core'}/${res}${names}: ${[...r.verbs].sort().join(',')}`);
   }
   return out.sort();
 }
@@ -35,7 +37,8 @@ const expected: Record<string, string[]> = {
   'Role/metallb-controller': [
     `core/secrets: ${READ}`,
     'core/pods: get',
-    'coordination.k8s.io/leases: create,get,list,update,watch',
+    'coordination.k8s.io/leases: create',
+    'coordination.k8s.io/leases[metallb-controller]: get,update',
     ...CONFIG,
     'metallb.io/ipaddresspools/status: get,patch,update',
     'metallb.io/configurationstates: create,delete,get,list,patch,update,watch',
@@ -91,6 +94,13 @@ t.test('bindings tie each role to its own ServiceAccount', async (t) => {
       t.same(at(b, 'subjects'), [{ kind: 'ServiceAccount', name: `metallb-${component}`, namespace: 'metallb-system' }], `${kind}/${name} subjects`);
     }
   }
+});
+
+t.test('the controller may renew only its own leader Lease', async (t) => {
+  const leaseRules = (docs: K8sObject[]): Rule[] => (at(find(docs, 'Role', 'metallb-controller'), 'rules') as Rule[]).filter((r) => r.resources.includes('leases'));
+  t.same(leaseRules(await render()).map((r) => r.resourceNames), [undefined, ['metallb-controller']], 'default lease name');
+  const renamed = await render({ set: ['controller.extraArgs={--leader-elect-lease-name=my-lb}'] });
+  t.same(leaseRules(renamed).map((r) => r.resourceNames), [undefined, ['my-lb']], 'follows --leader-elect-lease-name in extraArgs');
 });
 
 t.test('rbac.create=false renders no RBAC; a disabled component gets none', async (t) => {

@@ -117,6 +117,20 @@ Argument: the TLS secret name (may be empty).
 {{- end }}
 
 {{/*
+The controller's leader-election Lease: the program's default, or what a
+--leader-elect-lease-name=NAME entry of controller.extraArgs sets (the RBAC rule names it).
+*/}}
+{{- define "metallb.controller.leaseName" -}}
+{{- $name := "metallb-controller" }}
+{{- range .Values.controller.extraArgs }}
+{{- if hasPrefix "--leader-elect-lease-name=" (toString .) }}
+{{- $name = trimPrefix "--leader-elect-lease-name=" (toString .) }}
+{{- end }}
+{{- end }}
+{{- $name }}
+{{- end }}
+
+{{/*
 The program's own entrypoint inside the image (see Dockerfile); args[0] is the subcommand.
 */}}
 {{- define "metallb.command" -}}
