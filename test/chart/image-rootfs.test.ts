@@ -2,7 +2,7 @@
  * scripts/image-rootfs.sh reproduces the Dockerfile's runtime stage in a clean directory:
  * production dependencies only, the built output and the compiled addon, at the paths the
  * Dockerfile and the chart's container command use. (Running both entrypoints from there
- * against the test control plane is covered by the controller/speaker end-to-end tests.)
+ * against the test control plane: test/install/image-rootfs-run.test.ts.)
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * object names, the ServiceAccounts get exactly their RBAC (allowed and denied calls, judged by
  * the apiserver's own authorizer), `helm upgrade` adds and removes toggled objects, and
  * `helm uninstall` leaves nothing behind but the CRDs (kept on purpose, as Helm keeps crds/).
- * Running the controller and speaker with these manifests is covered by their own e2e tests.
+ * Running the controller and speakers from the installed manifests: test/install/.
  */
 import { join } from 'node:path';
 import t from 'tap';
