@@ -26,6 +26,13 @@ export interface ClusterOptions {
   /** Extra speaker flags (e.g. faster election timings). */
   readonly speakerArgs?: readonly string[];
   readonly controller?: boolean;
+  /** Extra controller flags, after the defaults (a repeated flag wins, e.g. `--port 9121`). */
+  readonly controllerArgs?: readonly string[];
+  /**
+   * argv prefix for each speaker, run inside the node namespace (e.g. `setpriv ... --` to drop
+   * capabilities); the PID stays the speaker's because such wrappers exec.
+   */
+  readonly speakerPrefix?: readonly string[];
 }
 
 /** A running installation. */
@@ -108,8 +115,12 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
 
   // Unix socket -> apiserver, served from this (root namespace) process.
   const sockPath = join(lab.dir, 'apiserver.sock');
+  const open = new Set<net.Socket>();
   const bridge = net.createServer((inbound) => {
     const out = net.connect(port, '127.0.0.1');
+    open.add(inbound).add(out);
+    inbound.once('close', () => open.delete(inbound));
+    out.once('close', () => open.delete(out));
     inbound.pipe(out).pipe(inbound);
     const close = (): void => {
       inbound.destroy();
@@ -119,7 +130,14 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
     out.on('error', close);
   });
   await new Promise<void>((r) => bridge.listen(sockPath, r));
-  t.teardown(() => new Promise<void>((r) => bridge.close(() => r())));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        bridge.close(() => r());
+        // close() waits for open connections; a half-closed one (its apiserver restarted) never ends.
+        for (const s of open) s.destroy();
+      }),
+  );
 
   const apply = async (yaml: string): Promise<void> => {
     const r = await cp.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { input: yaml });
@@ -174,7 +192,7 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
     async startSpeaker(i) {
       const n = lab.nodes[i]!;
       const args = ['speaker', '--node-name', n.name, '--kubeconfig', cp.kubeconfigPath, '--namespace', RELEASE_NAMESPACE, '--port', '0', '--log-level', 'debug', ...(opts.speakerArgs ?? [])];
-      const p = lab.spawn(n.ns, tsxArgv('src/cli/main.ts', args), { log: `speaker-${n.name}-${Date.now()}.log` });
+      const p = lab.spawn(n.ns, [...(opts.speakerPrefix ?? []), ...tsxArgv('src/cli/main.ts', args)], { log: `speaker-${n.name}-${Date.now()}.log` });
       speakers.set(i, p);
       return p;
     },
@@ -187,7 +205,7 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
     },
     speaker: (i) => speakers.get(i),
     async startController() {
-      const args = ['controller', '--kubeconfig', cp.kubeconfigPath, '--namespace', RELEASE_NAMESPACE, '--port', '0', '--log-level', 'debug'];
+      const args = ['controller', '--kubeconfig', cp.kubeconfigPath, '--namespace', RELEASE_NAMESPACE, '--port', '0', '--log-level', 'debug', ...(opts.controllerArgs ?? [])];
       // The controller runs in the root namespace: it only talks to the apiserver on loopback.
       const [bin, ...rest] = tsxArgv('src/cli/main.ts', args);
       const log = openSync(join(lab.dir, `controller-${Date.now()}.log`), 'a');
