@@ -1,0 +1,121 @@
+/**
+ * Steady-state API cost of the speakers (issue 6, DESIGN.md §5): the real apiserver, controller
+ * and three speakers (default election timings: renew 10 s, lease 30 s) in lab node namespaces,
+ * with 10, 100 and 1,000 L2 VIPs (one Service and one EndpointSlice each). For each size, once
+ * every VIP has a Lease holder and a renew interval has passed, the apiserver's own
+ * `apiserver_request_total` is read before and after a window (default 60 s) and the deltas are
+ * split into writes (POST/PUT/PATCH/DELETE/APPLY), reads (GET/LIST: polling) and WATCH requests.
+ * Non-resource requests (this bench's own GET /metrics, discovery) are left out.
+ * Last stdout line: {"vips":[...],"writesPerSec":[...],"readsPerSec":[...],"watchesPerSec":[...],...}.
+ * Target: writes <= 0.12 per VIP per second + 1 per node per second; reads ~0 (watches only).
+ * Env: API_LOAD_WINDOW_S (default 60), API_LOAD_SIZES (default "10,100,1000").
+ */
+import * as k8s from '@kubernetes/client-node';
+import { delay, waitFor } from '../test/harness/lab';
+import { startCluster, RELEASE_NAMESPACE, BACKEND_PORT, type ApiRequestCount, type Cluster } from '../test/harness/cluster';
+import { benchTeardown, l2Config } from '../test/fixtures/e2e/kit';
+
+const WINDOW_S = Number(process.env.API_LOAD_WINDOW_S ?? 60);
+const SIZES = (process.env.API_LOAD_SIZES ?? '10,100,1000').split(',').map(Number);
+const NODES = 3;
+/** Default renew interval (10 s) plus margin: every holder has renewed once before the window. */
+const SETTLE_MS = 15_000;
+const NS = 'load';
+const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'DELETECOLLECTION', 'APPLY', 'CREATE', 'UPDATE']);
+const READ_VERBS = new Set(['GET', 'LIST']);
+
+/** Run `fn` over `items` with at most `limit` in flight. */
+async function pool<T>(items: readonly T[], limit: number, fn: (x: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function addServices(c: Cluster, from: number, to: number): Promise<void> {
+  const discovery = c.kc.makeApiClient(k8s.DiscoveryV1Api);
+  const idx = Array.from({ length: to - from }, (_, i) => from + i);
+  const nodes = c.lab.nodes.map((n) => n.name);
+  await pool(idx, 8, async (i) => {
+    const name = `svc-${i}`;
+    await discovery.createNamespacedEndpointSlice({
+      namespace: NS,
+      body: {
+        metadata: { name: `${name}-e2e`, labels: { 'kubernetes.io/service-name': name } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: [`10.244.0.${(i % 250) + 1}`], nodeName: nodes[i % nodes.length]!, conditions: { ready: true, serving: true } }],
+        ports: [{ port: BACKEND_PORT, protocol: 'TCP' }],
+      },
+    });
+    await c.core.createNamespacedService({
+      namespace: NS,
+      body: { metadata: { name }, spec: { type: 'LoadBalancer', ports: [{ port: BACKEND_PORT, protocol: 'TCP' }], selector: { app: name } } },
+    });
+  });
+}
+
+async function heldLeases(c: Cluster): Promise<number> {
+  const api = c.kc.makeApiClient(k8s.CoordinationV1Api);
+  const list = await api.listNamespacedLease({ namespace: RELEASE_NAMESPACE, labelSelector: 'metallb.io/lease-kind=vip' });
+  return list.items.filter((l) => (l.spec?.holderIdentity ?? '') !== '').length;
+}
+
+function sum(counts: readonly ApiRequestCount[], pred: (x: ApiRequestCount) => boolean): number {
+  return counts.filter(pred).reduce((s, x) => s + x.value, 0);
+}
+
+/** Per-series delta (after - before), resource requests only. */
+function delta(before: readonly ApiRequestCount[], after: readonly ApiRequestCount[]): ApiRequestCount[] {
+  const key = (x: ApiRequestCount): string => `${x.verb}|${x.resource}|${x.subresource}|${x.code}`;
+  const base = new Map(before.map((x) => [key(x), x.value]));
+  return after.filter((x) => x.resource !== '').map((x) => ({ ...x, value: x.value - (base.get(key(x)) ?? 0) })).filter((x) => x.value > 0);
+}
+
+async function main(): Promise<void> {
+  const td = benchTeardown();
+  try {
+    const c = await startCluster(td, { nodes: NODES, client: false });
+    await c.apply(l2Config('load', ['10.77.8.0/22']));
+    await c.startController();
+    for (let i = 0; i < NODES; i++) await c.startSpeaker(i);
+    await c.core.createNamespace({ body: { metadata: { name: NS } } });
+    const out = { vips: [] as number[], writesPerSec: [] as number[], readsPerSec: [] as number[], watchesPerSec: [] as number[], leaseWritesPerSec: [] as number[], writeTargetPerSec: [] as number[] };
+    let have = 0;
+    for (const n of SIZES) {
+      const t0 = Date.now();
+      await addServices(c, have, n);
+      have = n;
+      await waitFor(`${n} VIP Leases with a holder`, async () => (await heldLeases(c)) >= n, { timeoutMs: 600_000, intervalMs: 1000 });
+      console.log(`${n} VIPs: all held ${((Date.now() - t0) / 1000).toFixed(1)} s after the first create`);
+      await delay(SETTLE_MS);
+      const before = await c.apiRequestTotals();
+      const w0 = Date.now();
+      await delay(WINDOW_S * 1000);
+      const after = await c.apiRequestTotals();
+      const secs = (Date.now() - w0) / 1000;
+      const d = delta(before, after);
+      const rate = (pred: (x: ApiRequestCount) => boolean): number => Number((sum(d, pred) / secs).toFixed(3));
+      out.vips.push(n);
+      out.writesPerSec.push(rate((x) => WRITE_VERBS.has(x.verb)));
+      out.readsPerSec.push(rate((x) => READ_VERBS.has(x.verb)));
+      out.watchesPerSec.push(rate((x) => x.verb === 'WATCH'));
+      out.leaseWritesPerSec.push(rate((x) => WRITE_VERBS.has(x.verb) && x.resource === 'leases'));
+      out.writeTargetPerSec.push(Number((0.12 * n + NODES).toFixed(2)));
+      const byKind = d.map((x) => `${x.verb} ${x.resource}${x.subresource ? `/${x.subresource}` : ''} ${x.code}: ${x.value}`).join('; ');
+      console.log(`${n} VIPs over ${secs.toFixed(1)} s: ${byKind}`);
+    }
+    console.log(JSON.stringify(out));
+  } finally {
+    await td.run();
+  }
+}
+
+void main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
