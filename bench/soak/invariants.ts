@@ -167,18 +167,39 @@ export interface Cause {
 export interface Assignment {
   readonly ips: readonly string[];
   readonly pool: string;
-  readonly seenMs: number;
+  /** When these IPs were first seen on the Service. */
+  readonly sinceMs: number;
 }
 
 /**
- * Was an assignment change of `service` between `prev.seenMs` and `nowMs` caused? A cause counts
- * when it touched the Service or either pool involved, after `slackMs` before the previous
- * observation (the edit may have raced the previous read) and up to now.
+ * Was an assignment change of `service` caused? A cause counts when it touched the Service or
+ * either pool involved, at most `slackMs` before the current IPs were first seen and up to now:
+ * an edit made while the controller is down takes effect only when a new leader reconciles.
  */
 export function changeCause(causes: readonly Cause[], service: string, prev: Assignment, nowPool: string, nowMs: number, slackMs: number): Cause | undefined {
   return causes.find(
-    (c) => c.atMs >= prev.seenMs - slackMs && c.atMs <= nowMs && (c.service === service || (c.pool !== undefined && (c.pool === prev.pool || c.pool === nowPool))),
+    (c) => c.atMs >= prev.sinceMs - slackMs && c.atMs <= nowMs && (c.service === service || (c.pool !== undefined && (c.pool === prev.pool || c.pool === nowPool))),
   );
+}
+
+/** A period during which the control plane could not act (apiserver down, controller leader gone). */
+export interface Outage {
+  readonly startMs: number;
+  readonly endMs?: number;
+}
+
+/**
+ * Extra allowance for a window that started at `startMs`: each outage that overlaps it adds its
+ * length plus `recoveryMs` (informers relist, a new leader reconciles), because a stale status
+ * can only be corrected once the control plane is back.
+ */
+export function outageAllowanceMs(outages: readonly Outage[], startMs: number, nowMs: number, recoveryMs: number): number {
+  let extra = 0;
+  for (const o of outages) {
+    const end = o.endMs ?? nowMs;
+    if (end >= startMs - recoveryMs && o.startMs <= nowMs) extra += end - o.startMs + recoveryMs;
+  }
+  return extra;
 }
 
 /** Same IPs regardless of order. */

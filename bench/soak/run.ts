@@ -20,6 +20,7 @@ import {
   emptyWindows,
   growthSuspect,
   observeWindow,
+  outageAllowanceMs,
   prng,
   rssGrowth,
   sameIps,
@@ -27,6 +28,7 @@ import {
   ViolationKind,
   windowStats,
   type Assignment,
+  type Outage,
   type RssSample,
   type Violation,
   type WindowState,
@@ -43,7 +45,7 @@ export interface SoakOptions {
 }
 
 /** Bounds of the allowed transition windows. */
-export const BOUNDS = { l2Ms: 15_000, bgpMs: 40_000, sharingMs: 20_000, settleMs: 90_000 } as const;
+export const BOUNDS = { l2Ms: 15_000, bgpMs: 40_000, sharingMs: 20_000, settleMs: 90_000, recoveryMs: 20_000 } as const;
 const CAUSE_SLACK_MS = 3_000;
 /** A sharing conflict within this long after an edit of either Service is a transition, not a violation. */
 const EDIT_RECENT_MS = 30_000;
@@ -131,6 +133,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
     const ctx: FaultContext = { c, frr, sup, rand, now, linkDown: new Set(), apiserverDown: false };
     let faultActive = false;
     const faultLog: FaultRecord[] = [];
+    const outages: Outage[] = [];
+    const CONTROL_PLANE_FAULTS: readonly FaultKind[] = [FaultKind.ApiserverRestart, FaultKind.ControllerKill, FaultKind.ControllerTerm];
+    const bound = (base: number, st: WindowState, subject: string, at: number): number => base + outageAllowanceMs(outages, st.open.get(subject)?.startMs ?? at, at, BOUNDS.recoveryMs);
     const runStart = now();
     const deadline = runStart + opts.minutes * 60_000;
     let stopLoad = false;
@@ -160,8 +165,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
         i++;
         faultActive = true;
         event({ faultStart: kind });
+        const outage = CONTROL_PLANE_FAULTS.includes(kind) ? { startMs: now() } : undefined;
+        if (outage) outages.push(outage);
         try {
           const rec = await injectFault(ctx, kind);
+          if (outage) outages[outages.indexOf(outage)] = { ...outage, endMs: now() };
           faultLog.push(rec);
           event({ faultEnd: kind, target: rec.target, ms: rec.endMs - rec.startMs });
           opts.out(`fault ${kind} on ${rec.target} (${rec.endMs - rec.startMs} ms)`);
@@ -216,9 +224,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
         const subject = `${x.ip} ${x.a} ${x.b}`;
         const edited = w.causes.some((k) => (k.service === x.a || k.service === x.b || k.pool !== undefined) && readAt - k.atMs < EDIT_RECENT_MS);
         if (!edited && !sharing.open.has(subject)) violate(ViolationKind.SharedIp, subject, `${x.why}, no edit of either Service in the last ${EDIT_RECENT_MS / 1000} s`);
-        const s = observeWindow(sharing, subject, readAt, x.why, BOUNDS.sharingMs);
+        const b = bound(BOUNDS.sharingMs, sharing, subject, readAt);
+        const s = observeWindow(sharing, subject, readAt, x.why, b);
         sharing = s.state;
-        if (s.exceeded) violate(ViolationKind.SharedIp, subject, `${x.why} for over ${BOUNDS.sharingMs / 1000} s`, s.exceeded.startMs);
+        if (s.exceeded) violate(ViolationKind.SharedIp, subject, `${x.why} for over ${b / 1000} s`, s.exceeded.startMs);
       }
       for (const subject of [...sharing.open.keys()]) if (!conflictKeys.has(subject)) sharing = observeWindow(sharing, subject, readAt, undefined, BOUNDS.sharingMs).state;
 
@@ -236,8 +245,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
             violate(ViolationKind.UncausedChange, s.key, `${prev.ips.join(',')} -> ${s.ips.join(',') || 'none'} without an edit of the Service or its pool`);
           }
         }
-        if (!prev || !sameIps(prev.ips, s.ips) || prev.pool !== s.pool || s.ips.length === 0) last.set(s.key, { ips: s.ips, pool: s.pool, seenMs: readAt });
-        else last.set(s.key, { ...prev, seenMs: readAt });
+        if (!prev || !sameIps(prev.ips, s.ips) || prev.pool !== s.pool) last.set(s.key, { ips: s.ips, pool: s.pool, sinceMs: readAt });
       }
       for (const k of [...last.keys()]) if (!present.has(k)) last.delete(k);
 
@@ -249,10 +257,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
         const set = macs.get(ip) ?? new Set<string>();
         const foreign = [...set].filter((m) => !nodeByMac.has(m));
         const bad = set.size !== 1 ? `${set.size} MACs${set.size > 1 ? ` (${[...set].map((m) => nodeByMac.get(m) ?? m).join(',')})` : ''}` : foreign.length ? `foreign MAC ${foreign[0]}` : undefined;
-        const s = observeWindow(l2, ip, probedAt, bad, BOUNDS.l2Ms);
+        const b = bound(BOUNDS.l2Ms, l2, ip, probedAt);
+        const s = observeWindow(l2, ip, probedAt, bad, b);
         if (s.state.open.size !== l2.open.size) event({ l2: ip, state: bad ?? 'ok' });
         l2 = s.state;
-        if (s.exceeded) violate(ViolationKind.L2Window, ip, `${s.exceeded.reason} for over ${BOUNDS.l2Ms / 1000} s`, s.exceeded.startMs);
+        if (s.exceeded) violate(ViolationKind.L2Window, ip, `${s.exceeded.reason} for over ${b / 1000} s`, s.exceeded.startMs);
       }
       for (const ip of [...l2.open.keys()]) if (!ips.includes(ip)) l2 = dropWindow(l2, ip, probedAt);
 
@@ -268,10 +277,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
           const missing = want.filter((n) => !have.has(n));
           const extra = [...have].filter((n) => !want.includes(n));
           const bad = missing.length || extra.length ? [missing.length ? `missing ${missing.join(',')}` : '', extra.length ? `extra ${extra.join(',')}` : ''].filter(Boolean).join(' ') : undefined;
-          const s = observeWindow(bgp, ip, bgpAt, bad, BOUNDS.bgpMs);
+          const b = bound(BOUNDS.bgpMs, bgp, ip, bgpAt);
+          const s = observeWindow(bgp, ip, bgpAt, bad, b);
           if (s.state.open.size !== bgp.open.size) event({ bgp: ip, state: bad ?? 'ok' });
           bgp = s.state;
-          if (s.exceeded) violate(ViolationKind.BgpWindow, ip, `${s.exceeded.reason} for over ${BOUNDS.bgpMs / 1000} s`, s.exceeded.startMs);
+          if (s.exceeded) violate(ViolationKind.BgpWindow, ip, `${s.exceeded.reason} for over ${b / 1000} s`, s.exceeded.startMs);
         }
         for (const ip of [...bgp.open.keys()]) if (!subjects.has(ip)) bgp = dropWindow(bgp, ip, bgpAt);
       } catch (err) {

@@ -9,6 +9,7 @@ import {
   dropWindow,
   emptyWindows,
   growthSuspect,
+  outageAllowanceMs,
   observeWindow,
   percentile,
   prng,
@@ -63,7 +64,7 @@ t.test('sharing conflicts follow the allocator rules', async (t) => {
 });
 
 t.test('an assignment change is caused by an edit of the Service or of either pool, within the window', async (t) => {
-  const prev = { ips: ['1.1.1.1'], pool: 'base', seenMs: 10_000 };
+  const prev = { ips: ['1.1.1.1'], pool: 'base', sinceMs: 10_000 };
   const causes = [
     { atMs: 5_000, service: 'ns/a', what: 'old edit' },
     { atMs: 11_000, service: 'ns/b', what: 'other service' },
@@ -75,6 +76,14 @@ t.test('an assignment change is caused by an edit of the Service or of either po
   t.notOk(changeCause(causes, 'ns/a', prev, 'churn', 11_500, 1000), 'a cause after now does not count');
   t.ok(sameIps(['b', 'a'], ['a', 'b']));
   t.notOk(sameIps(['a'], ['a', 'b']));
+});
+
+t.test('outages extend the allowed window by their length plus a recovery time', async (t) => {
+  t.equal(outageAllowanceMs([], 0, 100, 10), 0);
+  t.equal(outageAllowanceMs([{ startMs: 50, endMs: 80 }], 60, 100, 10), 40, 'overlapping outage');
+  t.equal(outageAllowanceMs([{ startMs: 50 }], 60, 100, 10), 60, 'ongoing outage counts up to now');
+  t.equal(outageAllowanceMs([{ startMs: 10, endMs: 20 }], 60, 100, 10), 0, 'an outage long before the window does not');
+  t.equal(outageAllowanceMs([{ startMs: 10, endMs: 55 }], 60, 100, 10), 55, 'one that ended just before it does (recovery)');
 });
 
 t.test('RSS growth compares the first and last third by time', async (t) => {
