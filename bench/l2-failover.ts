@@ -24,7 +24,17 @@ async function oneRun(c: Cluster, ip: string, loop: ConnectLoop, kind: 'hard' | 
   const holder = await waitHolder(c, ip);
   const h = nodeIndex(c, holder);
   const mark = loop.attempts.length;
-  await loop.waitAttempt(`a connect reaching the holder ${holder}`, (a) => a.ok && a.node === holder, 30_000, mark);
+  await loop.waitAttempt(`a connect reaching the holder ${holder}`, (a) => a.ok && a.node === holder, 30_000, mark).catch(async (err: unknown) => {
+    const neigh = await c.lab.exec(c.lab.client!.ns, ['ip', 'neigh']);
+    const recent = loop.attempts.slice(-8).map((a) => `${new Date(a.s).toISOString()} ${a.e - a.s} ms ok=${a.ok} ${a.node ?? ''}`);
+    const ping = await c.lab.exec(c.lab.client!.ns, ['ping', '-c', '2', '-W', '1', ip]);
+    const conn = await c.connect(c.lab.client!.ns, ip, 2000);
+    const hn = c.lab.nodes[h]!;
+    const ss = await c.lab.exec(hn.ns, ['ss', '-tan']);
+    const addr = await c.lab.exec(hn.ns, ['ip', 'addr']);
+    const nn = await c.lab.exec(hn.ns, ['ip', 'neigh']);
+    throw new Error(`${String(err)}\nclient neighbours: ${neigh.stdout}\nlast attempts: ${recent.join('; ')}\nping: ${ping.stdout}\nconnect: ${conn}\n${hn.name} ss: ${ss.stdout.slice(0, 1500)}\naddr: ${addr.stdout}\nneigh: ${nn.stdout}`);
+  });
   const from = loop.attempts.length;
   const t0 = Date.now();
   let exited: Promise<void>;
