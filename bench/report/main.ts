@@ -1,0 +1,213 @@
+/**
+ * The benchmark report (issue 8 item 4): run every bench/<name>.ts with sizes that fit this
+ * 2-core machine (with sweeps where a figure is wanted against a size), run the instrumented
+ * failover timeline, and write docs/benchmarks.md plus SVG charts and the raw results under
+ * docs/benchmarks/. Each bench prints one JSON object as its last stdout line; a bench that
+ * fails is reported as failed with its output tail, never silently left out.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../../test/harness/tools';
+import { runFailoverTimeline, type FailoverTimeline } from './failover-timeline';
+import { lineChart, timelineChart } from './svg';
+import { renderMarkdown } from './markdown';
+
+/** One planned bench run. */
+export interface PlannedRun {
+  readonly name: string;
+  /** Label in the report when a bench runs more than once (a sweep point). */
+  readonly label: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+/** What one run produced. */
+export interface RunResult extends PlannedRun {
+  readonly exitCode: number | null;
+  readonly seconds: number;
+  readonly json?: Record<string, unknown>;
+  readonly tail: string;
+}
+
+/** The machine the figures come from. */
+export interface MachineInfo {
+  readonly date: string;
+  readonly commit: string;
+  readonly cpuModel: string;
+  readonly nproc: number;
+  readonly memoryGiB: number;
+  readonly kernel: string;
+  readonly node: string;
+  readonly loadAvgAtStart: readonly number[];
+}
+
+const MIN = 60_000;
+
+/** Sizes for a 2-core machine; `quick` shrinks everything for a smoke run of the report itself. */
+export function plan(quick: boolean, controllerSizes: readonly number[]): PlannedRun[] {
+  const run = (name: string, o: Partial<Omit<PlannedRun, 'name'>> = {}): PlannedRun => ({ name, label: o.label ?? name, args: o.args ?? [], env: o.env ?? {}, timeoutMs: o.timeoutMs ?? 15 * MIN });
+  return [
+    run('bgp-codec'),
+    run('allocator'),
+    run('fuzz', { args: ['--runs', quick ? '200' : '2000'] }),
+    run('lab-setup', { args: [quick ? '1' : '3'] }),
+    run('bgp-latency', { env: quick ? { BGP_LATENCY_FRR: '0' } : {} }),
+    run('bgp-convergence'),
+    run('l2-responder'),
+    run('l2-failover', { env: { L2_FAILOVER_RUNS: quick ? '1' : '5' } }),
+    run('bgp-e2e-latency', { env: { BGP_E2E_SERVICES: quick ? '10' : '50' } }),
+    run('api-load', { env: { API_LOAD_SIZES: quick ? '10,50' : '10,100,1000', API_LOAD_WINDOW_S: quick ? '15' : '30' }, timeoutMs: 30 * MIN }),
+    ...controllerSizes.map((n) => run('controller-scale', { label: `controller-scale (${n} Services)`, args: [`--services=${n}`], timeoutMs: 20 * MIN })),
+  ];
+}
+
+/** Every bench/<name>.ts (files starting with `_` are scratch files, not benchmarks). */
+export function discoverBenches(): string[] {
+  return readdirSync(join(repoRoot, 'bench'))
+    .filter((f) => f.endsWith('.ts') && !f.startsWith('_'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+/** Run one bench; never throws. */
+export function runBench(p: PlannedRun, log: (l: string) => void): Promise<RunResult> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench', `${p.name}.ts`), ...p.args], { cwd: repoRoot, env: { ...process.env, ...p.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => {
+      log(`${p.label}: timed out after ${p.timeoutMs / 1000} s; killing`);
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+    }, p.timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const last = out.trim().split('\n').pop() ?? '';
+      let json: Record<string, unknown> | undefined;
+      try {
+        const v = JSON.parse(last) as unknown;
+        if (v && typeof v === 'object' && !Array.isArray(v)) json = v as Record<string, unknown>;
+      } catch {
+        json = undefined;
+      }
+      const seconds = Math.round((Date.now() - t0) / 100) / 10;
+      log(`${p.label}: exit ${code} in ${seconds} s${json ? '' : ' (no JSON)'}`);
+      resolve({ ...p, exitCode: code, seconds, ...(json ? { json } : {}), tail: `${out.slice(-1500)}\n--- stderr ---\n${err.slice(-1500)}` });
+    });
+  });
+}
+
+/** Facts about this machine, taken before the first bench starts. */
+export function machineInfo(): MachineInfo {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+  } catch {
+    // not a checkout
+  }
+  return {
+    date: new Date().toISOString(),
+    commit,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    nproc: availableParallelism(),
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: release(),
+    node: process.version,
+    loadAvgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const nums = (v: unknown): number[] => (Array.isArray(v) ? v.map((x) => Number(x)) : []);
+
+/** Build the SVG charts from the results; returns file name -> SVG text. */
+export function charts(results: readonly RunResult[], timeline: FailoverTimeline | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (timeline) {
+    out['failover-timeline.svg'] = timelineChart({
+      title: `Client connects to an L2 VIP every 20 ms: hard kill, then graceful handover`,
+      attempts: timeline.attempts,
+      markers: timeline.markers,
+    });
+  }
+  const api = results.find((r) => r.name === 'api-load')?.json;
+  const vips = nums(api?.['vips']);
+  out['api-load.svg'] = lineChart({
+    title: 'apiserver requests per second from three speakers vs L2 VIPs',
+    xLabel: 'VIPs (one Service each)',
+    yLabel: 'requests / s',
+    logX: true,
+    series: [
+      { name: 'writes', points: vips.map((x, i) => [x, nums(api?.['writesPerSec'])[i] ?? 0] as const) },
+      { name: 'reads (GET/LIST)', points: vips.map((x, i) => [x, nums(api?.['readsPerSec'])[i] ?? 0] as const) },
+      { name: 'write target', points: vips.map((x, i) => [x, nums(api?.['writeTargetPerSec'])[i] ?? 0] as const) },
+    ],
+  });
+  const conv = results.filter((r) => r.name === 'bgp-convergence' && r.json);
+  out['bgp-convergence.svg'] = lineChart({
+    title: 'BGP convergence (Established -> FRR holds every prefix) vs prefixes',
+    xLabel: 'prefixes (IPv4 /32 + IPv6 /128)',
+    yLabel: 'seconds',
+    series: [{ name: 'speaker -> FRR', points: conv.flatMap((r) => (num(r.json?.['prefixes']) !== undefined ? [[num(r.json?.['prefixes'])!, num(r.json?.['seconds']) ?? 0] as const] : [])) }],
+  });
+  const ctl = results.filter((r) => r.name === 'controller-scale' && r.json);
+  const ctlPoints = (key: string): Array<readonly [number, number]> => ctl.flatMap((r) => (num(r.json?.['services']) !== undefined && num(r.json?.[key]) !== undefined ? [[num(r.json?.['services'])!, num(r.json?.[key])!] as const] : []));
+  out['controller-throughput.svg'] = lineChart({
+    title: 'Controller throughput vs number of Services (real apiserver)',
+    xLabel: 'Services',
+    yLabel: 'Services assigned / s',
+    series: [
+      { name: 'from process start', points: ctlPoints('servicesPerSec') },
+      { name: 'after ready', points: ctlPoints('servicesPerSecAfterReady') },
+    ],
+  });
+  return out;
+}
+
+/** Options of {@link runReport}. */
+export interface ReportOptions {
+  readonly quick: boolean;
+  readonly only?: readonly string[];
+  readonly controllerSizes: readonly number[];
+  readonly outDir: string;
+  readonly log: (line: string) => void;
+}
+
+/** Run everything and write the report; resolves with the Markdown path. */
+export async function runReport(o: ReportOptions): Promise<{ path: string; results: RunResult[]; failed: number }> {
+  const machine = machineInfo();
+  o.log(`machine: ${JSON.stringify(machine)}`);
+  const planned = plan(o.quick, o.controllerSizes);
+  const known = new Set(planned.map((p) => p.name));
+  // A bench nobody planned for still runs, with its defaults: "every benchmark" means every one.
+  for (const name of discoverBenches()) if (!known.has(name)) planned.push({ name, label: name, args: [], env: {}, timeoutMs: 15 * MIN });
+  const selected = planned.filter((p) => !o.only || o.only.includes(p.name) || o.only.includes(p.label));
+  const missing = planned.filter((p) => !discoverBenches().includes(p.name)).map((p) => p.name);
+  const results: RunResult[] = [];
+  for (const p of selected.filter((p) => !missing.includes(p.name))) results.push(await runBench(p, o.log));
+  let timeline: FailoverTimeline | undefined;
+  let timelineError: string | undefined;
+  if (!o.only || o.only.includes('failover-timeline')) {
+    try {
+      timeline = await runFailoverTimeline();
+      o.log(`failover timeline: hard kill ${timeline.hardKillRecoveryMs} ms, graceful ${timeline.gracefulRecoveryMs} ms`);
+    } catch (err) {
+      timelineError = String(err);
+      o.log(`failover timeline failed: ${timelineError}`);
+    }
+  }
+  const svgDir = join(o.outDir, 'benchmarks');
+  mkdirSync(svgDir, { recursive: true });
+  const svgs = charts(results, timeline);
+  for (const [f, text] of Object.entries(svgs)) writeFileSync(join(svgDir, f), text);
+  writeFileSync(join(svgDir, 'results.json'), `${JSON.stringify({ machine, results: results.map(({ tail: _t, ...r }) => r), timeline: timeline ? { ...timeline, attempts: timeline.attempts.length } : { error: timelineError } }, null, 1)}\n`);
+  const path = join(o.outDir, 'benchmarks.md');
+  writeFileSync(path, renderMarkdown({ machine, results, timeline, timelineError, svgs: Object.keys(svgs), missing, quick: o.quick }));
+  return { path, results, failed: results.filter((r) => r.exitCode !== 0 || !r.json).length + (timelineError ? 1 : 0) };
+}
