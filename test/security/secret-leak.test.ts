@@ -118,8 +118,8 @@ t.test('the MD5 password and Secret contents appear in no output', async (t) => 
   t.match(outputs.find((o) => o.what.startsWith('configurationstates'))?.text ?? '', /ConfigurationState/, 'a ConfigurationState was written');
   outputs.push({ what: 'services', text: await kubectlJson(['get', 'services', '-A']) });
   outputs.push({ what: 'leases', text: await kubectlJson(['get', 'leases', '-A']) });
-  const ctlMetrics = execFileSync('curl', ['-sk', '--tlsv1.2', `https://127.0.0.1:${ctlPort}/metrics`], { encoding: 'utf8' });
-  t.match(ctlMetrics, /metallb_/, 'controller /metrics over HTTPS');
+  const ctlMetrics = execFileSync('curl', ['-sk', '--tlsv1.2', '--tls-max', '1.2', `https://127.0.0.1:${ctlPort}/metrics`], { encoding: 'utf8' });
+  t.match(ctlMetrics, /metallb_/, 'controller /metrics over HTTPS to a TLS 1.2 client (--tls-min-version VersionTLS12)');
   outputs.push({ what: 'controller /metrics', text: ctlMetrics });
   for (const n of c.lab.nodes) {
     const m = await c.lab.run(n.ns, ['curl', '-s', `http://127.0.0.1:${SPEAKER_METRICS_PORT}/metrics`]);
