@@ -12,7 +12,7 @@
 import type { Lease } from '../k8s/lease';
 import type { Logger } from '../util/log';
 import { decideVip, leaseExpired, type LeaseView, type VipAction } from './lease-decision';
-import { holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type LeaseStore } from './lease-store';
+import { holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type LeaseStore, type WriteResult } from './lease-store';
 
 /** What the election needs from the ARP/NDP layer (src/arp). */
 export interface L2DataPlane {
@@ -67,6 +67,8 @@ interface VipState {
   observedAtMs: number;
   announcing: boolean;
   writing: boolean;
+  /** Settles when the Lease write in flight (if any) has landed and `lease` reflects it. */
+  written: Promise<void>;
   /** Set after a conflict proved another node answers while our own hold had lapsed. */
   yielded: boolean;
   /** When our last successful write of this Lease happened. */
@@ -211,8 +213,8 @@ export class L2Election {
       if (!st.lease || st.lease.spec?.holderIdentity !== this.deps.me) continue;
       const successor = st.desire?.ranked.find((n) => n !== this.deps.me && this.liveSpeakers().has(n)) ?? '';
       handovers.push(
-        this.deps.store.release(st.lease, successor).then((r) => {
-          this.deps.log.info({ event: 'l2Handover', ip, to: successor || '(none)', ok: r.ok }, 'handing VIP over');
+        this.handOver(st, successor).then((r) => {
+          this.deps.log.info({ event: 'l2Handover', ip, to: successor || '(none)', ok: r.ok, ...(r.ok ? {} : { err: r.error }) }, 'handing VIP over');
         }),
       );
     }
@@ -221,6 +223,27 @@ export class L2Election {
     if (handovers.length > 0) await new Promise((r) => setTimeout(r, waitMs));
     for (const [ip, st] of this.vips) this.setAnnouncing(ip, st, false);
     if (this.presenceLease) await this.deps.store.release(this.presenceLease);
+  }
+
+  /**
+   * Release one Lease to `successor`. A renew still in flight would turn the release into a CAS
+   * conflict (seen as a successor waiting a whole lease duration after SIGTERM), so let it land
+   * first; on a conflict anyway, retry with the version the watch delivered meanwhile.
+   */
+  private async handOver(st: VipState, successor: string): Promise<WriteResult> {
+    let res: WriteResult = { ok: false, conflict: false, error: new Error('not the holder') };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await st.written;
+      if (!st.lease || st.lease.spec?.holderIdentity !== this.deps.me) return res;
+      res = await this.deps.store.release(st.lease, successor);
+      if (res.ok) {
+        st.lease = res.lease;
+        return res;
+      }
+      if (!res.conflict) return res;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return res;
   }
 
   /** Stop timers without handing over (hard stop, tests). */
@@ -244,7 +267,7 @@ export class L2Election {
   private state(ip: string): VipState {
     let st = this.vips.get(ip);
     if (!st) {
-      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, writing: false, yielded: false, lastOwnWriteMs: 0 };
+      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, writing: false, written: Promise.resolve(), yielded: false, lastOwnWriteMs: 0 };
       this.vips.set(ip, st);
     }
     return st;
@@ -323,9 +346,14 @@ export class L2Election {
     return [...this.deps.dataPlane.localMacs()].map(([i, m]) => `${i}=${m}`).join(',');
   }
 
-  private async write(ip: string, st: VipState, why: string): Promise<void> {
-    if (st.writing) return;
+  private write(ip: string, st: VipState, why: string): Promise<void> {
+    if (st.writing) return st.written;
     st.writing = true;
+    st.written = this.doWrite(ip, st, why);
+    return st.written;
+  }
+
+  private async doWrite(ip: string, st: VipState, why: string): Promise<void> {
     this.stats.leaseWrites++;
     // After a failed write (API server unreachable) the next tick retries; re-evaluating at once
     // would retry in a tight loop (hundreds of writes and warnings per second per VIP).
