@@ -37,6 +37,22 @@ async function kubectl(c: Cluster, args: string[], input: string): Promise<void>
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
 }
 
+/** Test-only: a pool the recipes' import policies must reject (not part of docs/routers.md). */
+const OUTSIDE_POOL = `
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: outside, namespace: metallb-system }
+spec:
+  addresses: [10.77.0.200/32]
+  autoAssign: false
+---
+apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: { name: outside, namespace: metallb-system }
+spec:
+  ipAddressPools: [outside]
+`;
+
 const usedPaths = (paths: readonly FrrPath[]): readonly FrrPath[] => paths.filter((p) => p.valid === true && (p.bestpath === true || p.multipath === true));
 
 t.test('docs/routers.md recipes against metallb-ts speakers', async (t) => {
@@ -51,6 +67,13 @@ t.test('docs/routers.md recipes against metallb-ts speakers', async (t) => {
   const [vip] = await c.waitForIngress('demo', 'web', 60_000);
   if (!vip) throw new Error('no ingress IP');
   const prefix = `${vip}/32`;
+  // A second pool outside the block the recipes' policies accept: its /32 must be filtered out.
+  await c.apply(OUTSIDE_POOL);
+  await createService(c, 'demo', 'outside', { pool: 'outside' });
+  await c.setEndpoints('demo', 'outside', lab.nodes.map((n) => n.name));
+  const [outsideVip] = await c.waitForIngress('demo', 'outside', 60_000);
+  t.equal(outsideVip, '10.77.0.200', 'a Service outside the accepted block');
+  const outsidePrefix = '10.77.0.200/32';
   const nodeIps = lab.nodes.map((n) => n.ipv4).sort();
 
   /** Apply a recipe's metallb objects for the duration of `body`, then delete them. */
@@ -72,6 +95,9 @@ t.test('docs/routers.md recipes against metallb-ts speakers', async (t) => {
       const frr = await startFrr(lab, { ...frrOptionsFor(config), ebgpRequiresPolicy: true, routeMaps: false, extraConfig: config, name });
       t.teardown(() => frr.stop());
       t.notMatch(await frr.vtysh('show running-config'), /no bgp ebgp-requires-policy/, 'FRR keeps its ebgp-requires-policy default');
+      // Observation only: keep what each node sent before the inbound policy, to show what it dropped.
+      const group = name === 'frr-lan' ? ['METALLB'] : nodeIps;
+      await frr.vtysh('configure terminal', `router bgp ${frrOptionsFor(config).asn}`, 'address-family ipv4 unicast', ...group.map((g) => `neighbor ${g} soft-reconfiguration inbound`));
       await withPeer(`${name}-metallb`, async () => {
         for (const ip of nodeIps) {
           await frr.waitEstablished(ip, 60_000);
@@ -87,8 +113,16 @@ t.test('docs/routers.md recipes against metallb-ts speakers', async (t) => {
         t.same(usedPaths(paths).map((p) => p.nexthops?.[0]?.ip).sort(), nodeIps, `${prefix}: three paths in use (ECMP), through the policy`);
         const route = await frr.waitKernelRoute(prefix, (r) => (r.nexthops?.length ?? 0) === 3, 30_000);
         t.same(route.nexthops?.map((h) => h.gateway).sort(), nodeIps, 'kernel route with one next hop per node');
+        for (const ip of nodeIps) {
+          const received = await waitFor(`${ip}'s routes before policy`, async () => {
+            const r = JSON.parse(await frr.vtysh(`show bgp ipv4 unicast neighbors ${ip} received-routes json`)) as { receivedRoutes?: Record<string, unknown> };
+            const keys = Object.keys(r.receivedRoutes ?? {}).sort();
+            return keys.length === 2 ? keys : undefined;
+          }, { timeoutMs: 30_000 });
+          t.same(received, [prefix, outsidePrefix].sort(), `${ip} sent both /32s`);
+        }
         const table = await frr.bgpTable('ipv4');
-        t.same(Object.keys(table), [prefix], 'nothing else learned');
+        t.same(Object.keys(table), [prefix], `the route-map let only ${prefix} in; ${outsidePrefix} was dropped`);
       });
       await frr.stop();
     });
@@ -133,6 +167,14 @@ t.test('docs/routers.md recipes against metallb-ts speakers', async (t) => {
       t.ok(routes, `${prefix} imported: ${routes.join(' | ')}`);
       const kernel = await waitFor('a multipath kernel route', async () => (await lab.routes(lab.router.ns, 'ipv4')).find((r) => r.dst === vip && (r.nexthops?.length ?? 0) === 3), { timeoutMs: 30_000 });
       t.same(kernel.nexthops?.map((h) => h.gateway).sort(), nodeIps, 'kernel route with one next hop per node');
+      t.equal((await bird.routes())[outsidePrefix], undefined, `${outsidePrefix} not imported`);
+      for (const node of ['node1', 'node2', 'node3']) {
+        const filtered = await waitFor(`${node}: ${outsidePrefix} filtered`, async () => {
+          const stats = /Import updates:\s+(\d+)\s+(\d+)\s+(\d+)/.exec(await bird.birdc('show', 'protocols', 'all', node));
+          return stats && Number(stats[3]) >= 1 ? Number(stats[3]) : undefined;
+        }, { timeoutMs: 30_000 });
+        t.ok(filtered >= 1, `${node}: the import filter rejected ${filtered} update(s)`);
+      }
     });
     await bird.stop();
   });
