@@ -157,10 +157,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
     })();
 
     const faults = (async () => {
-      await delay(20_000);
+      // Short (CI) runs warm up and wind down faster, to fit more faults into their minutes.
+      const short = opts.minutes < 5;
+      await delay(short ? 10_000 : 20_000);
       let i = 0;
-      // Leave the last 30 s without faults so the run ends on a converged system.
-      while (now() < deadline - 30_000) {
+      // Leave the last 20-30 s without faults so the run ends on a converged system.
+      while (now() < deadline - (short ? 20_000 : 30_000)) {
         const kind = i < FAULT_CYCLE.length ? FAULT_CYCLE[i]! : FAULT_CYCLE[Math.floor(rand() * FAULT_CYCLE.length)]!;
         i++;
         faultActive = true;
