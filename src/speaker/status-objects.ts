@@ -40,8 +40,23 @@ interface StatusObject extends KubeObject {
 /** `namespace/name` -> desired status of this node for one kind. */
 export type DesiredStatuses = Map<string, StatusBody>;
 
-function same(a: StatusBody | undefined, b: StatusBody): boolean {
-  return JSON.stringify(a ?? {}) === JSON.stringify(b);
+/** The value with object keys sorted at every level, so two encodings of it compare equal. */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, canonical(o[k])]));
+  }
+  return v;
+}
+
+/**
+ * True when the stored status already says what we want. Key order must not matter: the
+ * apiserver returns custom resources with sorted keys, and an order-sensitive comparison rewrote
+ * every status object on every converge (about 0.2 PUTs per VIP per second in steady state).
+ */
+export function sameStatus(stored: StatusBody | undefined, want: StatusBody): boolean {
+  return JSON.stringify(canonical(stored ?? {})) === JSON.stringify(canonical(want));
 }
 
 /** Converges one kind's objects for one node. */
@@ -121,7 +136,7 @@ export class StatusWriter {
         // Keep one object when wanted; delete the rest (upstream deletes extras too).
         for (const o of want ? objs.slice(1) : objs) await this.client.request({ method: 'DELETE', path: this.collection(o.metadata?.name ?? '') });
         const keep = want ? objs[0] : undefined;
-        if (keep && want && !same(keep.status, want)) await this.writeStatus(keep, want);
+        if (keep && want && !sameStatus(keep.status, want)) await this.writeStatus(keep, want);
       }
       for (const [k, want] of this.desired) {
         if (byService.has(k)) continue;
