@@ -37,7 +37,7 @@ t.test('externalTrafficPolicy Local: the node with the endpoint announces, and f
     t.same(seen.macs, [node.mac], `${what}: exactly ${node.name}'s MAC answers`);
     const again = await arpingMacs(c, ip, 3);
     t.same(again.macs, [node.mac], `${what}: still exactly one MAC: ${again.output}`);
-    const reached = await waitFor(`a connect to ${ip} reaching ${node.name}`, async () => ((await c.connect(c.lab.client!.ns, ip)) === node.name ? node.name : undefined), {
+    const reached = await waitFor(`a connect to ${ip} reaching ${node.name}`, async () => ((await c.connect(c.lab.client!.ns, ip, 3000)) === node.name ? node.name : undefined), {
       timeoutMs: 15_000,
       intervalMs: 100,
     });
