@@ -113,6 +113,19 @@ async function main(): Promise<void> {
       out.watchesPerSec.push(rate((x) => x.verb === 'WATCH'));
       out.leaseWritesPerSec.push(rate((x) => WRITE_VERBS.has(x.verb) && x.resource === 'leases'));
       out.writeTargetPerSec.push(Number((0.12 * n + NODES).toFixed(2)));
+      // Who wrote Events during the window (Events are not steady-state traffic; name the source).
+      const evs = await c.core.listNamespacedEvent({ namespace: NS });
+      const inWindow = evs.items.filter((e) => {
+        const last = e.lastTimestamp as unknown;
+        const at = last instanceof Date ? last.getTime() : Date.parse(String(last ?? ''));
+        return at >= w0 - 1000;
+      });
+      const bySource = new Map<string, number>();
+      for (const e of inWindow) {
+        const k = `${e.source?.component ?? e.reportingComponent ?? '?'}/${e.source?.host ?? ''} ${e.reason ?? ''}`;
+        bySource.set(k, (bySource.get(k) ?? 0) + 1);
+      }
+      if (bySource.size > 0) console.log(`${n} VIPs: Events touched in the window: ${[...bySource].map(([k, v]) => `${k}: ${v}`).join('; ')}`);
       const byKind = d.map((x) => `${x.verb} ${x.resource}${x.subresource ? `/${x.subresource}` : ''} ${x.code}: ${x.value}`).join('; ');
       console.log(`${n} VIPs over ${secs.toFixed(1)} s: ${byKind}`);
     }
