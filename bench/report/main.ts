@@ -206,7 +206,7 @@ export async function runReport(o: ReportOptions): Promise<{ path: string; resul
   mkdirSync(svgDir, { recursive: true });
   const svgs = charts(results, timeline);
   for (const [f, text] of Object.entries(svgs)) writeFileSync(join(svgDir, f), text);
-  writeFileSync(join(svgDir, 'results.json'), `${JSON.stringify({ machine, results: results.map(({ tail: _t, ...r }) => r), timeline: timeline ? { ...timeline, attempts: timeline.attempts.length } : { error: timelineError } }, null, 1)}\n`);
+  writeFileSync(join(svgDir, 'results.json'), `${JSON.stringify({ machine, results: results.map(({ tail: _t, ...r }) => r), timeline: timeline ?? { error: timelineError } }, null, 1)}\n`);
   const path = join(o.outDir, 'benchmarks.md');
   writeFileSync(path, renderMarkdown({ machine, results, timeline, timelineError, svgs: Object.keys(svgs), missing, quick: o.quick }));
   return { path, results, failed: results.filter((r) => r.exitCode !== 0 || !r.json).length + (timelineError ? 1 : 0) };

@@ -74,7 +74,7 @@ export function renderMarkdown(d: ReportData): string {
   L.push('## BGP convergence vs number of prefixes', '');
   L.push('![bgp convergence](benchmarks/bgp-convergence.svg)', '');
   const conv = d.results.find((r) => r.name === 'bgp-convergence');
-  L.push(`bench/bgp-convergence.ts has no size argument: it always announces 10,000 IPv4 /32 and 10,000 IPv6 /128 over one session, so the chart has the one size it measures. ${conv?.json ? keyFigures(conv.json) : 'It produced no figures (see the summary).'} The end-to-end latency of one Service (bench bgp-e2e-latency) and of one prefix (bgp-latency) are in the summary.`, '');
+  L.push(`bench/bgp-convergence.ts has no size argument: it always announces 10,000 IPv4 /32 and 10,000 IPv6 /128 over one session, so the chart has the one size it measures. ${conv?.json ? `${keyFigures(conv.json)}.` : 'It produced no figures (see the summary).'} The end-to-end latency of one Service (bench bgp-e2e-latency) and of one prefix (bgp-latency) are in the summary.`, '');
 
   L.push('## Controller throughput vs number of Services', '');
   L.push('![controller throughput](benchmarks/controller-throughput.svg)', '');
