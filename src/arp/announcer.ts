@@ -195,9 +195,12 @@ export class L2Announcer extends EventEmitter {
 
   /**
    * Ask the station at `mac` whether it still answers for `ip`: a unicast ARP probe / NS (see
-   * probeFrame). Resolves true as soon as a frame binds `ip` to `mac`, false after the timeout.
+   * probeFrame). Resolves true as soon as a frame binds `ip` to `mac`, false after the timeout,
+   * and undefined at once when no interface could carry the probe: that says nothing about the
+   * owner, and a caller counting misses must not count it (it made successors take over from
+   * live holders, and the VIP ping-ponged).
    */
-  probe(ip: string, mac: string, opts: ProbeOptions = {}): Promise<boolean> {
+  probe(ip: string, mac: string, opts: ProbeOptions = {}): Promise<boolean | undefined> {
     this.assertOpen();
     const addr = parseIp(ip);
     const owner = normaliseMac(mac);
@@ -206,10 +209,10 @@ export class L2Announcer extends EventEmitter {
     const entries = names.map((n) => this.socketFor(n)).filter((e): e is SocketEntry => e !== undefined);
     if (entries.length === 0) {
       this.log.debug({ ip: addr.text, mac: owner }, 'probe: no interface to probe on');
-      return Promise.resolve(false);
+      return Promise.resolve(undefined);
     }
     const key = `${addr.text} ${owner}`;
-    return new Promise<boolean>((resolve) => {
+    return new Promise<boolean | undefined>((resolve) => {
       const pending: PendingProbe = {
         resolve: (ok) => {
           this.clock.clearTimeout(pending.timer);

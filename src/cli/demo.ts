@@ -127,7 +127,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     return 1;
   } finally {
     out('tearing down ...');
-    for (const fn of teardowns.reverse()) {
+    // First-in first-out, as tap runs them: the harness registers its teardowns in that order
+    // (processes before the lab and bridges they use); in reverse, closing a bridge while the
+    // speakers still held connections through it could hang.
+    for (const fn of teardowns) {
       try {
         await fn();
       } catch {

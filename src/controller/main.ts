@@ -11,11 +11,13 @@ import { hostname } from 'node:os';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';
-import { createKubeClient, loadKubeConfig, type KubeClient } from '../k8s/client';
+import { createKubeClient, loadKubeConfig } from '../k8s/client';
+import { podOwner } from '../k8s/pod-owner';
 import { createEventRecorder } from '../k8s/events';
 import { createKubeMetrics } from '../k8s/metrics';
 import { createLeaderElector, type LeaderElector } from '../k8s/leader-elector';
 import { createControllerLoop, type ControllerLoop } from './controller-loop';
+import { watchForeignConfig } from './foreign-config';
 import type { ControllerOptions } from './controller-options';
 import { type HttpEndpoint, startHttpEndpoint } from './health';
 import { createControllerMetrics } from './metrics';
@@ -36,16 +38,6 @@ export interface ControllerHandle {
   stop(): Promise<void>;
 }
 
-async function podOwner(client: KubeClient, namespace: string, podName: string, log: Logger): Promise<{ name: string; uid: string } | undefined> {
-  if (!podName) return undefined;
-  try {
-    const pod = await client.request<{ metadata?: { uid?: string } }>({ method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(podName)}` });
-    return pod.metadata?.uid ? { name: podName, uid: pod.metadata.uid } : undefined;
-  } catch (err) {
-    log.debug({ event: 'podLookupFailed', pod: podName, err: errorMessage(err) }, 'ConfigurationState will have no owner');
-    return undefined;
-  }
-}
 
 /** Start the controller; resolves once it is running (informers syncing, endpoint listening). */
 export async function startController(opts: ControllerOptions, log: Logger): Promise<ControllerHandle> {
@@ -73,6 +65,11 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
     owner: () => (owner ??= podOwner(client, opts.namespace, opts.podName, clog)),
   });
 
+  const foreign = watchForeignConfig({ client, log: clog, recorder, namespace: opts.namespace });
+  const startForeignWatch = (): void => {
+    foreign.start().catch((err: unknown) => clog.warn({ event: 'foreignConfigWatchFailed', err: errorMessage(err) }, 'cannot watch for configuration outside the release namespace'));
+  };
+
   let endpoint: HttpEndpoint | undefined;
   if (opts.port > 0) {
     endpoint = await startHttpEndpoint({
@@ -96,6 +93,7 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
     stopping = true;
     // Finish in-flight writes before releasing the Lease, so the next leader starts from them.
     await loop.stop();
+    await foreign.stop();
     await elector?.stop();
     await endpoint?.close();
     client.close();
@@ -115,6 +113,7 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
       renewDeadlineSec: opts.renewDeadlineSec,
       retryPeriodSec: opts.retryPeriodSec,
       onStartedLeading: () => {
+        startForeignWatch();
         // A consistent LIST after winning the Lease: the cache may lag the old leader's last writes.
         loop.run({ freshList: true }).catch((err: unknown) => {
           clog.error({ event: 'runFailed', err: errorMessage(err) }, 'controller loop failed');
@@ -128,6 +127,7 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
     // Standby keeps warm caches so a takeover needs no full relist before adoption.
     void loop.startInformers().then(() => elector?.start());
   } else {
+    startForeignWatch();
     void loop.run().catch((err: unknown) => {
       clog.error({ event: 'runFailed', err: errorMessage(err) }, 'controller loop failed');
       void shutdown({ reason: 'stopped' });

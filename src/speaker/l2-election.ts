@@ -18,8 +18,11 @@ import { holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, v
 export interface L2DataPlane {
   announce(ip: string, interfaces: 'all' | readonly string[]): void;
   withdraw(ip: string): void;
-  /** Unicast ARP request / NS for `ip` to `mac`; true when the owner answered in time. */
-  probe(ip: string, mac: string, timeoutMs: number): Promise<boolean>;
+  /**
+   * Unicast ARP request / NS for `ip` to `mac`; true when the owner answered in time, false when
+   * it did not, undefined when no probe could be sent (no usable interface): not a miss.
+   */
+  probe(ip: string, mac: string, timeoutMs: number): Promise<boolean | undefined>;
   /** `iface=mac` pairs of the interfaces this node announces on (for the Lease annotation). */
   localMacs(): Map<string, string>;
 }
@@ -431,6 +434,8 @@ export class L2Election {
         .catch(() => false)
         .then((alive) => {
           pr.inFlight = false;
+          // Unprobed is not evidence of death: leave the count alone and let the Lease decide.
+          if (alive === undefined) return;
           pr.misses = alive ? 0 : pr.misses + 1;
           if (!alive) {
             this.deps.log.debug({ event: 'l2ProbeMiss', holder, ip, misses: pr.misses }, 'holder did not answer a probe');

@@ -16,6 +16,7 @@ import { createEventRecorder, EventType } from '../k8s/events';
 import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
 import type { Lease } from '../k8s/lease';
 import { createKubeMetrics } from '../k8s/metrics';
+import { podOwner, type PodOwner } from '../k8s/pod-owner';
 import { CONFIG_SOURCES, sourcePath } from '../controller/controller-config';
 import { startHttpEndpoint, type HttpEndpoint, type ProbeResult } from '../controller/health';
 import { errorMessage } from '../util/errors';
@@ -101,8 +102,10 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   });
   announcer.on('conflict', (c) => election.onConflict(c.ip, c.mac));
   const bgp = new BgpPeers(slog.child({ component: 'bgp' }));
-  const l2Status = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.L2, slog);
-  const bgpStatus = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.Bgp, slog);
+  let owner: Promise<PodOwner | undefined> | undefined;
+  const ownerPod = (): Promise<PodOwner | undefined> => (owner ??= podOwner(client, opts.namespace, opts.podName, slog));
+  const l2Status = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.L2, slog, ownerPod);
+  const bgpStatus = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.Bgp, slog, ownerPod);
   /** ServiceL2Status: Services with an IP this node announces right now (§4.6). */
   const syncL2Status = (): void => {
     const owned = new Set(election.announced());
@@ -119,7 +122,11 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
 
   // --- informers --------------------------------------------------------------------------
   let timer: NodeJS.Timeout | undefined;
+  // Set once shutdown begins: informer events that arrive while we hand over or stop must not
+  // recompute, or bgp.sync() would re-open the sessions bgp.stop() just closed.
+  let stopping = false;
   const schedule = (): void => {
+    if (stopping) return;
     if (!timer) timer = setTimeout(() => {
       timer = undefined;
       recompute();
@@ -158,7 +165,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   let ready = false;
   const announcedBgp = new Set<string>();
   function recompute(): void {
-    if (!all.every((i) => i.hasSynced())) return;
+    if (stopping || !all.every((i) => i.hasSynced())) return;
     try {
       const resources: Record<string, unknown[]> = { nodes: [...nodes.list()] };
       for (const c of configInformers) resources[c.field] = [...c.inf.list()];
@@ -244,7 +251,6 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
 
   let finish!: () => void;
   const done = new Promise<void>((r) => (finish = r));
-  let stopping = false;
   const shutdown = async (graceful: boolean): Promise<void> => {
     if (stopping) return;
     stopping = true;

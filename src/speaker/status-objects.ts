@@ -5,6 +5,7 @@
  * this node stops announcing. The desired set is computed purely; `StatusWriter` converges the
  * objects from its own informer cache, one write per change and none in steady state.
  */
+import { podOwnerReference, type PodOwner } from '../k8s/pod-owner';
 import type { KubeClient } from '../k8s/client';
 import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
 import { errorMessage } from '../util/errors';
@@ -72,6 +73,8 @@ export class StatusWriter {
     private readonly node: string,
     private readonly kind: StatusKind,
     private readonly log: Logger,
+    /** This speaker's Pod, owner of the objects it creates (garbage-collected with it, §4.6). */
+    private readonly owner: () => Promise<PodOwner | undefined> = () => Promise.resolve(undefined),
   ) {
     this.informer = createInformer<StatusObject>({
       client,
@@ -141,6 +144,7 @@ export class StatusWriter {
       for (const [k, want] of this.desired) {
         if (byService.has(k)) continue;
         const [svcNs, svcName] = k.split('/');
+        const owner = await this.owner();
         const created = await this.client.request<StatusObject>({
           method: 'POST',
           path: this.collection(),
@@ -151,6 +155,7 @@ export class StatusWriter {
               generateName: this.kind.prefix,
               namespace: this.namespace,
               labels: { [StatusLabel.Node]: this.node, [StatusLabel.ServiceName]: svcName ?? '', [StatusLabel.ServiceNamespace]: svcNs ?? '' },
+              ...(owner ? { ownerReferences: [podOwnerReference(owner)] } : {}),
             },
             spec: {},
           },

@@ -124,13 +124,16 @@ t.test('chart on a real apiserver', async (t) => {
       [CONTROLLER, 'watch', 'ipaddresspools.metallb.io', NS, true],
       [CONTROLLER, 'update', 'ipaddresspools.metallb.io/status', NS, true],
       [CONTROLLER, 'update', 'ipaddresspools.metallb.io', NS, false],
-      [CONTROLLER, 'list', 'ipaddresspools.metallb.io', 'default', false],
+      [CONTROLLER, 'list', 'ipaddresspools.metallb.io', 'default', true],
+      [CONTROLLER, 'get', 'ipaddresspools.metallb.io', 'default', false],
+      [CONTROLLER, 'update', 'ipaddresspools.metallb.io', 'default', false],
       [CONTROLLER, 'update', 'leases.coordination.k8s.io:metallb-controller', NS, true],
       [CONTROLLER, 'create', 'leases.coordination.k8s.io', NS, true],
       [CONTROLLER, 'update', 'leases.coordination.k8s.io:metallb-vip-10-77-0-100', NS, false],
       [CONTROLLER, 'list', 'leases.coordination.k8s.io', NS, false],
       [CONTROLLER, 'get', 'leases.coordination.k8s.io', 'kube-system', false],
-      [CONTROLLER, 'get', 'secrets', NS, true],
+      [CONTROLLER, 'list', 'secrets', NS, true],
+      [CONTROLLER, 'get', 'secrets', NS, false],
       [CONTROLLER, 'get', 'secrets', 'default', false],
       [CONTROLLER, 'create', 'configurationstates.metallb.io', NS, true],
       [CONTROLLER, 'list', 'endpointslices.discovery.k8s.io', undefined, false],
@@ -141,7 +144,10 @@ t.test('chart on a real apiserver', async (t) => {
       [SPEAKER, 'create', 'leases.coordination.k8s.io', NS, true],
       [SPEAKER, 'delete', 'leases.coordination.k8s.io', NS, true],
       [SPEAKER, 'create', 'servicel2statuses.metallb.io', NS, true],
-      [SPEAKER, 'patch', 'servicebgpstatuses.metallb.io/status', NS, true],
+      [SPEAKER, 'update', 'servicebgpstatuses.metallb.io/status', NS, true],
+      [SPEAKER, 'patch', 'servicebgpstatuses.metallb.io/status', NS, false],
+      [SPEAKER, 'create', 'configurationstates.metallb.io', NS, false],
+      [SPEAKER, 'get', 'pods', NS, true],
       [SPEAKER, 'create', 'ipaddresspools.metallb.io', NS, false],
       [SPEAKER, 'list', 'secrets', 'kube-system', false],
       [SPEAKER, 'create', 'pods', NS, false],
@@ -151,6 +157,7 @@ t.test('chart on a real apiserver', async (t) => {
     }
     // And with the ServiceAccounts' own tokens, as the processes will call.
     const speaker = await cp.clientFor(NS, 'metallb-speaker');
+    // `kubectl get <collection>` is a list, which the speaker's Lease informer does.
     const allowed = await cp.kubectl(['--kubeconfig', speaker.kubeconfigPath, 'get', 'leases', '-n', NS]);
     t.equal(allowed.code, 0, allowed.stderr);
     const denied = await cp.kubectl(['--kubeconfig', speaker.kubeconfigPath, 'get', 'secrets', '-n', 'default']);

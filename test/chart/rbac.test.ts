@@ -23,7 +23,9 @@ function flatten(role: K8sObject): string[] {
   return out.sort();
 }
 
-const READ = 'get,list,watch';
+// Informers list then watch; nothing reads single objects except the noted ones (pods, leases,
+// ConfigurationState), so no role grants `get` beyond those (test/security/rbac-usage.test.ts).
+const READ = 'list,watch';
 const CONFIG = ['ipaddresspools', 'l2advertisements', 'bgpadvertisements', 'bgppeers', 'communities', 'bfdprofiles'].map((r) => `metallb.io/${r}: ${READ}`);
 
 const expected: Record<string, string[]> = {
@@ -31,18 +33,19 @@ const expected: Record<string, string[]> = {
     `core/services: ${READ}`,
     `core/namespaces: ${READ}`,
     `core/nodes: ${READ}`,
-    'core/services/status: patch,update',
+    'core/services/status: update',
     'core/events: create,patch',
+    // Cluster-wide, read-only: to warn about config outside the release namespace.
+    ...CONFIG,
   ],
   'Role/metallb-controller': [
     `core/secrets: ${READ}`,
     'core/pods: get',
     'coordination.k8s.io/leases: create',
     'coordination.k8s.io/leases[metallb-controller]: get,update',
-    ...CONFIG,
-    'metallb.io/ipaddresspools/status: get,patch,update',
-    'metallb.io/configurationstates: create,delete,get,list,patch,update,watch',
-    'metallb.io/configurationstates/status: get,patch,update',
+    'metallb.io/ipaddresspools/status: update',
+    'metallb.io/configurationstates: create,get',
+    'metallb.io/configurationstates/status: patch',
   ],
   'ClusterRole/metallb:speaker': [
     `core/services: ${READ}`,
@@ -54,10 +57,10 @@ const expected: Record<string, string[]> = {
   'Role/metallb-speaker': [
     `core/secrets: ${READ}`,
     'core/pods: get',
-    'coordination.k8s.io/leases: create,delete,get,list,update,watch',
+    'coordination.k8s.io/leases: create,delete,list,update,watch',
     ...CONFIG,
-    ...['servicel2statuses', 'servicebgpstatuses', 'configurationstates'].map((r) => `metallb.io/${r}: create,delete,get,list,patch,update,watch`),
-    ...['servicel2statuses', 'servicebgpstatuses', 'configurationstates'].map((r) => `metallb.io/${r}/status: get,patch,update`),
+    ...['servicel2statuses', 'servicebgpstatuses'].map((r) => `metallb.io/${r}: create,delete,list,watch`),
+    ...['servicel2statuses', 'servicebgpstatuses'].map((r) => `metallb.io/${r}/status: update`),
   ],
 };
 
@@ -75,7 +78,8 @@ t.test('each role grants exactly the listed rules', async (t) => {
       if (role.kind === 'ClusterRole') {
         t.notOk(r.resources.includes('secrets'), `${role.metadata.name}: Secrets are namespace-scoped only`);
         t.notOk(r.resources.includes('leases'), `${role.metadata.name}: Leases are namespace-scoped only`);
-        t.notOk(r.apiGroups.includes('metallb.io'), `${role.metadata.name}: metallb.io objects are namespace-scoped only`);
+        // The one cluster-wide metallb.io rule: read-only, to warn about config in other namespaces.
+        if (r.apiGroups.includes('metallb.io')) t.same([...r.verbs].sort(), ['list', 'watch'], `${role.metadata.name}: metallb.io cluster-wide is read-only`);
       }
       t.notOk(r.verbs.includes('update') && r.resources.includes('services'), 'nobody updates a Service spec');
     }

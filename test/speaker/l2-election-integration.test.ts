@@ -18,6 +18,8 @@ const NS = 'metallb-system';
 class Wire {
   readonly answering = new Map<string, Set<string>>();
   readonly alive = new Set<string>();
+  /** Nodes with no interface to send a probe on: their probes resolve undefined. */
+  readonly unprobeable = new Set<string>();
   plane(node: string, mac: string): L2DataPlane {
     return {
       announce: (ip) => {
@@ -27,6 +29,7 @@ class Wire {
       },
       withdraw: (ip) => this.answering.get(ip)?.delete(node),
       probe: async (ip, targetMac) => {
+        if (this.unprobeable.has(node)) return undefined;
         await new Promise((r) => setTimeout(r, 5));
         const owner = targetMac.endsWith(':01') ? 'a' : targetMac.endsWith(':02') ? 'b' : 'c';
         return this.alive.has(owner) && (this.answering.get(ip)?.has(owner) ?? false);
@@ -111,6 +114,18 @@ t.test('per-VIP Lease election', async (t) => {
   });
 
   const second = ranked[1]!;
+  await t.test('a successor that cannot send probes never takes over from a live holder', async (t) => {
+    // Regression: "no interface to probe on" used to count as a miss, so the successor took the
+    // VIP from a healthy holder after four periods and the two ping-ponged.
+    wire.unprobeable.add(second);
+    const periods = timing.probeMisses * 3;
+    await new Promise((r) => setTimeout(r, timing.probeIntervalMs * periods));
+    wire.unprobeable.delete(second);
+    t.same(wire.owners(vip), [first], `still only ${first} after ${periods} probe periods`);
+    const lease = await coord.readNamespacedLease({ name: 'metallb-vip-10-77-0-100', namespace: NS });
+    t.equal(lease.spec?.holderIdentity, first, 'the Lease was not taken');
+  });
+
   await t.test('holder dies on the wire: the first successor takes over fast', async (t) => {
     const killedAt = Date.now();
     wire.alive.delete(first);

@@ -1,0 +1,79 @@
+// Regression: a speaker stopping on SIGTERM while Service events keep arriving must not re-open
+// its BGP sessions. Informer events that landed during the Lease handover used to schedule a
+// recompute that ran after bgp.stop(), so the process re-established its sessions and never
+// exited (the soak saw the route of a "stopped" node come back). Here a churn loop creates
+// Services throughout the shutdown; the speaker must exit, its session with FRR must go down and
+// stay down, and its route must leave the router while the other node's stays.
+import t from 'tap';
+import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
+import { startFrr } from '../harness/routers/frr';
+import { createService, FAST_ELECTION } from '../fixtures/e2e/kit';
+
+const CONFIG = `
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: bgp, namespace: ${RELEASE_NAMESPACE} }
+spec:
+  addresses: [10.77.0.200-10.77.0.250]
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
+spec: { myASN: 64500, peerASN: 64501, peerAddress: 10.77.0.1, connectTime: 1s }
+---
+apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: { name: all, namespace: ${RELEASE_NAMESPACE} }
+spec: { ipAddressPools: [bgp] }
+`;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('SIGTERM during Service churn: the speaker exits and its BGP session stays down', async (t) => {
+  const c = await startCluster(t, { nodes: 2, speakerArgs: FAST_ELECTION });
+  const [n0, n1] = c.lab.nodes as [(typeof c.lab.nodes)[0], (typeof c.lab.nodes)[0]];
+  const frr = await startFrr(c.lab, {
+    asn: 64501,
+    routerId: c.lab.router.ipv4,
+    maximumPaths: 4,
+    neighbors: c.lab.nodes.map((n) => ({ address: n.ipv4, remoteAs: 64500, families: ['ipv4' as const] })),
+  });
+  await c.apply(CONFIG);
+  await c.startController();
+  await c.startSpeaker(0);
+  await c.startSpeaker(1);
+  await frr.waitEstablished(n0.ipv4, 60_000);
+  await frr.waitEstablished(n1.ipv4, 60_000);
+
+  await createService(c, 'demo', 'web', { pool: 'bgp' });
+  await c.setEndpoints('demo', 'web', [n0.name, n1.name]);
+  const [ip] = await c.waitForIngress('demo', 'web', 60_000);
+  await frr.waitKernelRoute(`${ip}/32`, (r) => (r.nexthops?.length ?? 0) >= 2, 30_000);
+  t.pass(`${ip}/32 is learnt from both nodes`);
+
+  // Churn: a new Service (and its events in every informer) every 50 ms for the whole shutdown.
+  let churning = true;
+  const churn = (async () => {
+    for (let i = 0; churning && i < 40; i++) {
+      await createService(c, 'demo', `churn-${i}`, { pool: 'bgp' }).catch(() => undefined);
+      await sleep(50);
+    }
+  })();
+  await sleep(200);
+  const started = Date.now();
+  const exited = c.stopSpeaker(0, 'SIGTERM');
+  const outcome = await Promise.race([exited.then(() => 'exited' as const), sleep(30_000).then(() => 'hung' as const)]);
+  t.equal(outcome, 'exited', `the speaker exited on SIGTERM (${Date.now() - started} ms) while Services were being created`);
+  await churn.then(() => (churning = false));
+
+  await frr.waitKernelRoute(`${ip}/32`, (r) => (r.nexthops?.length ?? 0) <= 1 && (r.gateway === n1.ipv4 || (r.nexthops ?? []).every((h) => h.gateway === n1.ipv4)), 20_000);
+  t.pass(`${ip}/32 now only via ${n1.name}`);
+  // Watch for longer than connectTime (1 s) plus the debounce: a resurrected session would show.
+  const states = new Set<string>();
+  for (let i = 0; i < 25; i++) {
+    states.add((await frr.neighbor(n0.ipv4))?.bgpState ?? 'absent');
+    await sleep(200);
+  }
+  t.notOk(states.has('Established'), `the stopped node's session never came back (states seen: ${[...states].join(', ')})`);
+  t.equal((await frr.neighbor(n1.ipv4))?.bgpState, 'Established', `${n1.name}'s session is unaffected`);
+});

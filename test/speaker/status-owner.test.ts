@@ -1,0 +1,62 @@
+// Service*Status objects are owned by the speaker Pod that wrote them (metallb-spec.md §4.6), so
+// Kubernetes deletes them with the Pod; without a Pod (a speaker run outside a cluster) they are
+// written without an owner. Against a real apiserver with the chart's CRDs.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import * as k8s from '@kubernetes/client-node';
+import { startControlPlane } from '../harness/apiserver';
+import { repoRoot } from '../harness/tools';
+import { createKubeClient } from '../../src/k8s/client';
+import { podOwner } from '../../src/k8s/pod-owner';
+import { StatusKind, StatusWriter } from '../../src/speaker/status-objects';
+import { silentLogger } from '../../src/util/log';
+
+const NS = 'metallb-system';
+
+interface Listed {
+  items: { metadata?: { ownerReferences?: { kind?: string; name?: string; uid?: string }[] }; status?: { node?: string } }[];
+}
+
+t.test('status objects carry an ownerReference to the speaker Pod', async (t) => {
+  const cp = await startControlPlane(t);
+  const crdDir = join(repoRoot, 'charts', 'metallb-ts', 'files', 'crds');
+  const yaml = readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(crdDir, f), 'utf8')).join('\n---\n');
+  t.equal((await cp.kubectl(['apply', '--server-side', '-f', '-'], { input: yaml })).code, 0, 'CRDs applied');
+  t.equal((await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'])).code, 0, 'CRDs established');
+  const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: NS } } });
+  const pod = await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'speaker-abcde' }, spec: { containers: [{ name: 'speaker', image: 'metallb-ts' }] } } });
+  const client = createKubeClient(cp.kubeConfig);
+  t.teardown(() => client.close());
+  const log = silentLogger();
+
+  const owned = new StatusWriter(client, NS, 'node1', StatusKind.L2, log, () => podOwner(client, NS, 'speaker-abcde', log));
+  const orphan = new StatusWriter(client, NS, 'node2', StatusKind.L2, log, () => podOwner(client, NS, 'no-such-pod', log));
+  await owned.start();
+  await orphan.start();
+  t.teardown(async () => {
+    await owned.stop();
+    await orphan.stop();
+  });
+  owned.set(new Map([['demo/web', { node: 'node1', serviceName: 'web', serviceNamespace: 'demo', interfaces: [] }]]));
+  orphan.set(new Map([['demo/web', { node: 'node2', serviceName: 'web', serviceNamespace: 'demo', interfaces: [] }]]));
+
+  const byNode = async (): Promise<Map<string, Listed['items'][number]>> => {
+    const r = await client.request<Listed>({ method: 'GET', path: `/apis/metallb.io/v1beta1/namespaces/${NS}/servicel2statuses` });
+    return new Map(r.items.filter((i) => i.status?.node).map((i) => [i.status!.node!, i]));
+  };
+  const deadline = Date.now() + 20_000;
+  let objs = await byNode();
+  while (objs.size < 2 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    objs = await byNode();
+  }
+  t.same(
+    objs.get('node1')?.metadata?.ownerReferences?.map((o) => ({ kind: o.kind, name: o.name, uid: o.uid })),
+    [{ kind: 'Pod', name: 'speaker-abcde', uid: pod.metadata?.uid }],
+    'the object written by the speaker in Pod speaker-abcde is owned by that Pod',
+  );
+  t.ok(objs.has('node2'), 'a speaker whose Pod cannot be read still writes its status object');
+  t.same(objs.get('node2')?.metadata?.ownerReferences ?? [], [], '... without an owner');
+});
