@@ -382,6 +382,8 @@ export class BgpSession extends EventEmitter {
       this.log.trace({ event: 'received', type: msg.type }, 'BGP message received');
       this.dispatch({ type: 'message', msg });
     }
+    // A bad header after whole messages in the same chunk: those were handled, now fail.
+    if (this.conn === conn && conn.framer.error) this.dispatch({ type: 'decodeError', error: conn.framer.error });
   }
 
   private closeConnection(): void {

@@ -43,6 +43,20 @@ t.test('framer: one chunk holding several messages and a partial one', async (t)
   t.equal(f.push(ka.subarray(5)).length, 1);
 });
 
+t.test('framer: whole messages before a bad header in the same chunk are delivered', async (t) => {
+  // Regression: they were lost with the error, so a NOTIFICATION the peer sent just before
+  // garbage was never read or logged.
+  const ka = message(4, bytes(), 'KEEPALIVE').build();
+  const bad = Buffer.alloc(19, 0);
+  const f = new Framer();
+  const out = f.push(Buffer.concat([ka, ka, bad]));
+  t.equal(out.length, 2, 'both KEEPALIVEs');
+  t.match(f.error, { code: 1, subcode: 1 }, 'then the header error (connection not synchronized)');
+  t.throws(() => f.push(ka), { code: 1, subcode: 1 }, 'and the stream stays failed');
+  const g = new Framer();
+  t.throws(() => g.push(bad), { code: 1, subcode: 1 }, 'a bad header first still throws at once');
+});
+
 t.test('End-of-RIB helpers', async (t) => {
   t.same(endOfRibFamily(endOfRib({ afi: 1, safi: 1 })), { afi: 1, safi: 1 });
   t.same(endOfRibFamily(endOfRib({ afi: 2, safi: 1 })), { afi: 2, safi: 1 });

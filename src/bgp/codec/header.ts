@@ -70,8 +70,9 @@ export function badLength(buf: Buffer, what: string): BgpError {
 
 /**
  * Reassembles whole messages from arbitrary TCP chunks (sans-IO, like pg-protocol's parser).
- * After it throws, the stream is unusable: RFC 4271 treats a header error as fatal, so the
- * framer stays failed and rethrows the same error.
+ * After a header error the stream is unusable: RFC 4271 treats it as fatal, so the framer stays
+ * failed and rethrows the same error. A push whose chunk held whole messages before the bad
+ * header returns those first; check `error` after consuming them.
  */
 export class Framer {
   private pending: Buffer = Buffer.alloc(0);
@@ -92,11 +93,23 @@ export class Framer {
       }
     } catch (err) {
       this.failed = err as BgpError;
+      // Messages before the bad header are whole and valid: hand them over (a NOTIFICATION the
+      // peer sent just before garbage must still be read and logged); `error` then says the
+      // stream failed, and the next push rethrows.
+      if (out.length > 0) {
+        this.pending = Buffer.alloc(0);
+        return out;
+      }
       throw err;
     }
     // Keep the tail as its own copy so the big chunk it came from can be freed.
     this.pending = at === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(at));
     return out;
+  }
+
+  /** The header error that failed the stream, once one has. */
+  get error(): BgpError | undefined {
+    return this.failed;
   }
 
   /** Bytes held waiting for the rest of a message. */
