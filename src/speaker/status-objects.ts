@@ -6,7 +6,7 @@
  * objects from its own informer cache, one write per change and none in steady state.
  */
 import { podOwnerReference, type PodOwner } from '../k8s/pod-owner';
-import type { KubeClient } from '../k8s/client';
+import { isConflict, type KubeClient } from '../k8s/client';
 import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
 import { errorMessage } from '../util/errors';
 import type { Logger } from '../util/log';
@@ -82,6 +82,9 @@ export class StatusWriter {
       labelSelector: `${StatusLabel.Node}=${node}`,
       log,
       onEvent: () => this.kick(),
+      // A first list that failed (CRD not served yet, API blip) syncs on a retry with no event
+      // to follow when there are no objects: converge then, or a set() made meanwhile is lost.
+      onRestart: () => this.kick(),
     });
   }
 
@@ -163,6 +166,11 @@ export class StatusWriter {
         await this.writeStatus(created, want);
       }
     } catch (err) {
+      // Our own previous write, not yet in the cache: its watch event converges again.
+      if (isConflict(err)) {
+        this.log.debug({ event: 'statusWriteConflict', kind: this.kind.kind }, 'status object changed since cached; retrying on its event');
+        return;
+      }
       // The next informer event or plan retries; status objects are informational.
       this.log.warn({ event: 'statusWriteFailed', kind: this.kind.kind, err: errorMessage(err) }, 'status object write failed');
     }

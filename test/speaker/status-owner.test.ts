@@ -1,6 +1,8 @@
 // Service*Status objects are owned by the speaker Pod that wrote them (metallb-spec.md §4.6), so
 // Kubernetes deletes them with the Pod; without a Pod (a speaker run outside a cluster) they are
-// written without an owner. Against a real apiserver with the chart's CRDs.
+// written without an owner. Against a real apiserver with the chart's CRDs, right after they are
+// established: the writers' first list may fail while the CRD is not served yet, and the status
+// must still be written once they sync (regression: a set() before sync was lost).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -26,6 +28,9 @@ t.test('status objects carry an ownerReference to the speaker Pod', async (t) =>
   t.equal((await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'])).code, 0, 'CRDs established');
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: NS } } });
+  // No controller-manager here to create the namespace's default ServiceAccount, which Pod
+  // admission requires.
+  await core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } });
   const pod = await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'speaker-abcde' }, spec: { containers: [{ name: 'speaker', image: 'metallb-ts' }] } } });
   const client = createKubeClient(cp.kubeConfig);
   t.teardown(() => client.close());
