@@ -7,7 +7,7 @@
  *     the wire, take the Lease by CAS and announce); afterwards the link comes back and the
  *     speaker is restarted;
  *   - graceful: SIGTERM of the holder (make-before-break handover); then the speaker restarts.
- * Fast election flags as in the e2e tests (renew 2 s, lease 6 s; probes at the 200 ms default).
+ * Fast election flags as in the e2e tests (renew 2 s, lease 6 s; probes at the 250 ms default).
  * Last stdout line: {"runs","hardKillP50Ms","hardKillP99Ms","gracefulGapMs",...}; gracefulGapMs is
  * the worst graceful run. Targets: hard-kill p99 <= 2000 ms, graceful gap <= 200 ms.
  * Env: L2_FAILOVER_RUNS (default 20 of each).
