@@ -3,12 +3,10 @@
 // never enters the configuration (the Service gets its IP from the release namespace's pool),
 // and the controller says so once per object: a warning naming the object and the namespace it
 // should be in, and a Warning Event on the object itself.
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane } from '../harness/apiserver';
-import { repoRoot } from '../harness/tools';
+import { installCrds } from '../fixtures/controller/cluster';
 import { startController } from '../../src/controller/main';
 import { controllerOptionsFrom } from '../../src/controller/controller-options';
 import { FOREIGN_CONFIG_REASON, clusterWidePath, foreignConfigMessage } from '../../src/controller/foreign-config';
@@ -26,12 +24,10 @@ t.test('pure parts', async (t) => {
 
 t.test('config outside the release namespace: ignored, logged once, Event on the object', async (t) => {
   const cp = await startControlPlane(t);
-  const crdDir = join(repoRoot, 'charts', 'metallb-ts', 'files', 'crds');
-  const crds = readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(crdDir, f), 'utf8')).join('\n---\n');
-  t.equal((await cp.kubectl(['apply', '--server-side', '-f', '-'], { input: crds })).code, 0, 'CRDs applied');
-  t.equal((await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'])).code, 0, 'CRDs established');
+  const crdClient = await installCrds(cp);
+  t.teardown(() => crdClient.close());
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
-  for (const ns of [NS, 'team-a']) await core.createNamespace({ body: { metadata: { name: ns } } });
+  await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
   const applied = await cp.kubectl(['apply', '-f', '-'], {
     input: `
 apiVersion: metallb.io/v1beta1

@@ -3,13 +3,10 @@
 // written without an owner. Against a real apiserver with the chart's CRDs, right after they are
 // established: the writers' first list may fail while the CRD is not served yet, and the status
 // must still be written once they sync (regression: a set() before sync was lost).
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane } from '../harness/apiserver';
-import { repoRoot } from '../harness/tools';
-import { createKubeClient } from '../../src/k8s/client';
+import { installCrds } from '../fixtures/controller/cluster';
 import { podOwner } from '../../src/k8s/pod-owner';
 import { StatusKind, StatusWriter } from '../../src/speaker/status-objects';
 import { silentLogger } from '../../src/util/log';
@@ -22,18 +19,13 @@ interface Listed {
 
 t.test('status objects carry an ownerReference to the speaker Pod', async (t) => {
   const cp = await startControlPlane(t);
-  const crdDir = join(repoRoot, 'charts', 'metallb-ts', 'files', 'crds');
-  const yaml = readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(crdDir, f), 'utf8')).join('\n---\n');
-  t.equal((await cp.kubectl(['apply', '--server-side', '-f', '-'], { input: yaml })).code, 0, 'CRDs applied');
-  t.equal((await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'])).code, 0, 'CRDs established');
+  const client = await installCrds(cp);
+  t.teardown(() => client.close());
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: NS } } });
   // No controller-manager here to create the namespace's default ServiceAccount, which Pod
   // admission requires.
   await core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } });
   const pod = await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'speaker-abcde' }, spec: { containers: [{ name: 'speaker', image: 'metallb-ts' }] } } });
-  const client = createKubeClient(cp.kubeConfig);
-  t.teardown(() => client.close());
   const log = silentLogger();
 
   const owned = new StatusWriter(client, NS, 'node1', StatusKind.L2, log, () => podOwner(client, NS, 'speaker-abcde', log));
