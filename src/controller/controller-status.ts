@@ -5,6 +5,7 @@
 import type { KubeClient } from '../k8s/client';
 import { PatchType, isConflict, isNotFound } from '../k8s/client';
 import type { KubeObject } from '../k8s/informer';
+import { podOwnerReference } from '../k8s/pod-owner';
 import type { PoolCounters } from './allocator/types';
 
 /** ConfigurationState condition type written by the controller. */
@@ -59,7 +60,7 @@ export async function writeConfigurationState(
     name: CONTROLLER_STATE_NAME,
     namespace,
     labels: { 'metallb.io/component-type': 'controller' },
-    ...(owner ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: owner.name, uid: owner.uid }] } : {}),
+    ...(owner ? { ownerReferences: [podOwnerReference(owner)] } : {}),
   };
   try {
     await client.request({ method: 'GET', path: `${base}/${CONTROLLER_STATE_NAME}` });

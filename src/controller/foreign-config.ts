@@ -33,14 +33,12 @@ export function clusterWidePath(namespacedPath: string): string {
 export interface ForeignConfigWatch {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Objects reported so far (`kind ns/name`), for tests. */
-  reported(): readonly string[];
 }
 
 export function watchForeignConfig(deps: { client: KubeClient; log: Logger; recorder: EventRecorder; namespace: string }): ForeignConfigWatch {
   const { client, log, recorder, namespace } = deps;
-  /** uid -> reported; an object re-created with the same name is reported again. */
-  const seen = new Map<string, string>();
+  /** uids reported; an object re-created with the same name has a new uid and is reported again. */
+  const seen = new Set<string>();
   const informers: Informer<KubeObject>[] = CONFIG_KINDS.map((s) =>
     createInformer<KubeObject>({
       client,
@@ -56,7 +54,7 @@ export function watchForeignConfig(deps: { client: KubeClient; log: Logger; reco
         }
         if (seen.has(uid)) return;
         const name = o.metadata?.name ?? '';
-        seen.set(uid, `${s.kind} ${ns}/${name}`);
+        seen.add(uid);
         const message = foreignConfigMessage(s.kind, ns, name, namespace);
         log.warn({ event: 'configOutsideNamespace', kind: s.kind, namespace: ns, name, releaseNamespace: namespace }, message);
         recorder.record({ apiVersion: s.apiVersion, kind: s.kind, namespace: ns, name, ...(o.metadata?.uid ? { uid: o.metadata.uid } : {}) }, EventType.Warning, FOREIGN_CONFIG_REASON, message);
@@ -70,6 +68,5 @@ export function watchForeignConfig(deps: { client: KubeClient; log: Logger; reco
     stop: async () => {
       await Promise.all(informers.map((i) => i.stop()));
     },
-    reported: () => [...seen.values()],
   };
 }
