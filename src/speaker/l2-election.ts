@@ -45,7 +45,8 @@ export interface ElectionTiming {
 
 /**
  * The defaults: failover in about 1-1.2 s (a probe every 250 ms while the holder answers; after a
- * miss, re-probed at once, so 4 misses take 4 × 230 ms; then one Lease write and a GARP), tolerant of a holder stalling for most of a second on a loaded node, and a steady-state
+ * miss, re-probed at once, so 4 misses take 4 × 230 ms; then one Lease write and a GARP),
+ * tolerant of a holder stalling for most of a second on a loaded node, and a steady-state
  * cost of VIPs/10 s + nodes/10 s writes.
  */
 export const DEFAULT_ELECTION_TIMING: ElectionTiming = {

@@ -122,8 +122,9 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
 
   // --- informers --------------------------------------------------------------------------
   let timer: NodeJS.Timeout | undefined;
-  // Set once shutdown begins: informer events that arrive while we hand over or stop must not
-  // recompute, or bgp.sync() would re-open the sessions bgp.stop() just closed.
+  // Set once shutdown begins (which also clears the timer): informer events that arrive while we
+  // hand over or stop must not schedule a recompute, or bgp.sync() would re-open the sessions
+  // bgp.stop() just closed.
   let stopping = false;
   const schedule = (): void => {
     if (stopping) return;
@@ -165,7 +166,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   let ready = false;
   const announcedBgp = new Set<string>();
   function recompute(): void {
-    if (stopping || !all.every((i) => i.hasSynced())) return;
+    if (!all.every((i) => i.hasSynced())) return;
     try {
       const resources: Record<string, unknown[]> = { nodes: [...nodes.list()] };
       for (const c of configInformers) resources[c.field] = [...c.inf.list()];
