@@ -12,7 +12,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';
 import { createKubeClient, loadKubeConfig } from '../k8s/client';
-import { podOwner } from '../k8s/pod-owner';
+import { podOwnerSource } from '../k8s/pod-owner';
 import { createEventRecorder } from '../k8s/events';
 import { createKubeMetrics } from '../k8s/metrics';
 import { createLeaderElector, type LeaderElector } from '../k8s/leader-elector';
@@ -51,7 +51,6 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
   const metrics = createControllerMetrics(registry);
   const identity = opts.podName || `${hostname()}_${process.pid}`;
   const recorder = createEventRecorder({ client, log: clog, component: 'metallb-controller', instance: identity });
-  let owner: Promise<{ name: string; uid: string } | undefined> | undefined;
   const loop = createControllerLoop({
     client,
     log: clog,
@@ -62,7 +61,7 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
     lbClass: opts.lbClass,
     workers: opts.workers,
     standbyReady: opts.leaderElect,
-    owner: () => (owner ??= podOwner(client, opts.namespace, opts.podName, clog)),
+    owner: podOwnerSource(client, opts.namespace, opts.podName, clog),
   });
 
   const foreign = watchForeignConfig({ client, log: clog, recorder, namespace: opts.namespace });

@@ -16,7 +16,7 @@ import { createEventRecorder, EventType } from '../k8s/events';
 import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
 import type { Lease } from '../k8s/lease';
 import { createKubeMetrics } from '../k8s/metrics';
-import { podOwner, type PodOwner } from '../k8s/pod-owner';
+import { podOwnerSource } from '../k8s/pod-owner';
 import { CONFIG_SOURCES, sourcePath } from '../controller/controller-config';
 import { startHttpEndpoint, type HttpEndpoint, type ProbeResult } from '../controller/health';
 import { errorMessage } from '../util/errors';
@@ -102,8 +102,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   });
   announcer.on('conflict', (c) => election.onConflict(c.ip, c.mac));
   const bgp = new BgpPeers(slog.child({ component: 'bgp' }));
-  let owner: Promise<PodOwner | undefined> | undefined;
-  const ownerPod = (): Promise<PodOwner | undefined> => (owner ??= podOwner(client, opts.namespace, opts.podName, slog));
+  const ownerPod = podOwnerSource(client, opts.namespace, opts.podName, slog);
   const l2Status = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.L2, slog, ownerPod);
   const bgpStatus = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.Bgp, slog, ownerPod);
   /** ServiceL2Status: Services with an IP this node announces right now (§4.6). */

@@ -7,7 +7,8 @@ import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane } from '../harness/apiserver';
 import { installCrds } from '../fixtures/controller/cluster';
-import { podOwner } from '../../src/k8s/pod-owner';
+import { podOwner, podOwnerSource } from '../../src/k8s/pod-owner';
+import { createKubeClient } from '../../src/k8s/client';
 import { StatusKind, StatusWriter } from '../../src/speaker/status-objects';
 import { silentLogger } from '../../src/util/log';
 
@@ -56,4 +57,26 @@ t.test('status objects carry an ownerReference to the speaker Pod', async (t) =>
   );
   t.ok(objs.has('node2'), 'a speaker whose Pod cannot be read still writes its status object');
   t.same(objs.get('node2')?.metadata?.ownerReferences ?? [], [], '... without an owner');
+
+  // A failed lookup (here 403: the ServiceAccount may not read Pods yet) is not remembered: once
+  // the request can succeed, objects get their owner. A 404 is an answer and is remembered.
+  await core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'late-rbac' } } });
+  const sa = await cp.clientFor(NS, 'late-rbac');
+  const saClient = createKubeClient(sa.kubeConfig);
+  t.teardown(() => saClient.close());
+  const source = podOwnerSource(saClient, NS, 'speaker-abcde', log);
+  t.equal(await source(), undefined, 'no owner while the Pod cannot be read (403)');
+  const rbac = cp.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({ namespace: NS, body: { metadata: { name: 'read-pods' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] } });
+  await rbac.createNamespacedRoleBinding({
+    namespace: NS,
+    body: { metadata: { name: 'read-pods' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-pods' }, subjects: [{ kind: 'ServiceAccount', name: 'late-rbac', namespace: NS }] },
+  });
+  let later = await source();
+  for (const until = Date.now() + 10_000; later === undefined && Date.now() < until; later = await source()) await new Promise((r) => setTimeout(r, 100));
+  t.same(later, { name: 'speaker-abcde', uid: pod.metadata?.uid }, 'the owner is found once the lookup succeeds');
+  const missing = podOwnerSource(client, NS, 'no-such-pod', log);
+  t.equal(await missing(), undefined, 'no such Pod: no owner');
+  await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'no-such-pod' }, spec: { containers: [{ name: 'speaker', image: 'metallb-ts' }] } } });
+  t.equal(await missing(), undefined, '... and that answer is kept (a Pod never appears under a running process)');
 });
