@@ -61,7 +61,7 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
     lbClass: opts.lbClass,
     workers: opts.workers,
     standbyReady: opts.leaderElect,
-    owner: podOwnerSource(client, opts.namespace, opts.podName, clog),
+    owner: podOwnerSource(client, opts.namespace, opts.podName, clog).get,
   });
 
   const foreign = watchForeignConfig({ client, log: clog, recorder, namespace: opts.namespace });

@@ -8,6 +8,7 @@
 import type { KubeClient } from '../k8s/client';
 import { deleteLease, leasePath, microTime, updateLease, type CasResult, type Lease } from '../k8s/lease';
 import { isConflict } from '../k8s/client';
+import type { OwnerReference } from '../k8s/pod-owner';
 import type { LeaseView } from './lease-decision';
 
 /** Labels and annotations on our Leases. */
@@ -70,6 +71,8 @@ export class LeaseStore {
     private readonly client: KubeClient,
     private readonly namespace: string,
     private readonly durationSec: number,
+    /** Owners of the Leases this speaker creates (its DaemonSet, once known); never waits. */
+    private readonly owners: () => readonly OwnerReference[] = () => [],
   ) {}
 
   /** Lease writes issued so far (for the election metrics and the API-cost benchmark). */
@@ -93,15 +96,19 @@ export class LeaseStore {
       leaseTransitions: (prev?.spec?.leaseTransitions ?? 0) + (sameHolder || !prev ? 0 : 1),
     };
     const labels = { [LeaseLabel.Kind]: kind, [LeaseLabel.ManagedBy]: 'metallb-ts' };
+    const owners = this.owners();
+    const ownerReferences = owners.length > 0 ? { ownerReferences: [...owners] } : {};
     if (prev) {
-      const meta = { ...prev.metadata, labels: { ...prev.metadata?.labels, ...labels }, annotations: { ...prev.metadata?.annotations, ...annotations } };
+      // A Lease written before its owner was known (or by an older version) gains it here.
+      const adopt = prev.metadata?.ownerReferences?.length ? {} : ownerReferences;
+      const meta = { ...prev.metadata, labels: { ...prev.metadata?.labels, ...labels }, annotations: { ...prev.metadata?.annotations, ...annotations }, ...adopt };
       return updateLease(this.client, { ...prev, metadata: meta }, spec);
     }
     try {
       const lease = await this.client.request<Lease>({
         method: 'POST',
         path: leasePath(this.namespace),
-        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: this.namespace, labels, annotations }, spec },
+        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: this.namespace, labels, annotations, ...ownerReferences }, spec },
       });
       return { ok: true, lease };
     } catch (error) {

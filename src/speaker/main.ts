@@ -16,7 +16,7 @@ import { createEventRecorder, EventType } from '../k8s/events';
 import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
 import type { Lease } from '../k8s/lease';
 import { createKubeMetrics } from '../k8s/metrics';
-import { podOwnerSource } from '../k8s/pod-owner';
+import { podOwnerSource, type OwnerReference } from '../k8s/pod-owner';
 import { CONFIG_SOURCES, sourcePath } from '../controller/controller-config';
 import { startHttpEndpoint, type HttpEndpoint, type ProbeResult } from '../controller/health';
 import { errorMessage } from '../util/errors';
@@ -79,7 +79,15 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   };
 
   let apiHealthySince: number | undefined;
-  const store = new LeaseStore(client, opts.namespace, Math.ceil(opts.election.leaseDurationMs / 1000));
+  const ownerPod = podOwnerSource(client, opts.namespace, opts.podName, slog);
+  void ownerPod.get(); // known() below never waits for it: a Lease write is on the failover path
+  // Leases outlive any one Pod, so they are owned by the DaemonSet: `helm uninstall` deletes it and
+  // the garbage collector takes the Leases with it.
+  const leaseOwners = (): OwnerReference[] => {
+    const ds = ownerPod.known()?.controller;
+    return ds ? [ds] : [];
+  };
+  const store = new LeaseStore(client, opts.namespace, Math.ceil(opts.election.leaseDurationMs / 1000), leaseOwners);
   const plans: { current: SpeakerPlan | undefined } = { current: undefined };
   const election = new L2Election({
     me: opts.nodeName,
@@ -102,9 +110,8 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   });
   announcer.on('conflict', (c) => election.onConflict(c.ip, c.mac));
   const bgp = new BgpPeers(slog.child({ component: 'bgp' }));
-  const ownerPod = podOwnerSource(client, opts.namespace, opts.podName, slog);
-  const l2Status = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.L2, slog, ownerPod);
-  const bgpStatus = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.Bgp, slog, ownerPod);
+  const l2Status = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.L2, slog, ownerPod.get);
+  const bgpStatus = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.Bgp, slog, ownerPod.get);
   /** ServiceL2Status: Services with an IP this node announces right now (§4.6). */
   const syncL2Status = (): void => {
     const owned = new Set(election.announced());

@@ -24,11 +24,12 @@ const UPGRADE = ['controller.replicas=2', 'speaker.logLevel=debug', 'speaker.l2E
 const NAMESPACED = 'deployments,daemonsets,replicasets,pods,services,configmaps,secrets,serviceaccounts,roles,rolebindings,networkpolicies';
 
 interface Meta {
-  metadata: { name: string; ownerReferences?: Array<{ kind: string; name: string }> };
+  metadata: { name: string; ownerReferences?: Array<{ kind: string; name: string; uid?: string }> };
 }
 
 t.test('helm upgrade and uninstall with the processes running', async (t) => {
   const inst = await installRelease(t, { nodes: 2, valuesFiles: VALUES });
+  let speakerDaemonSetUid = '';
   const { cp, lab } = inst;
   await inst.startController();
   for (let i = 0; i < lab.nodes.length; i++) await inst.startSpeaker(i);
@@ -86,6 +87,7 @@ t.test('helm upgrade and uninstall with the processes running', async (t) => {
     for (const o of configStates.items) {
       t.same(o.metadata.ownerReferences?.map((r) => r.kind), ['Pod'], `ConfigurationState ${o.metadata.name} is owned by a Pod (garbage-collected with it)`);
     }
+    speakerDaemonSetUid = JSON.parse((await cp.kubectl(['get', 'daemonset', `${RELEASE}-speaker`, '-n', NAMESPACE, '-o', 'json'])).stdout).metadata.uid as string;
     const un = await cp.helm(['uninstall', RELEASE, '-n', NAMESPACE]);
     t.equal(un.code, 0, un.stderr);
     const left = await cp.kubectl(['get', `${NAMESPACED},clusterroles,clusterrolebindings`, '-A', '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name']);
@@ -102,21 +104,20 @@ t.test('helm upgrade and uninstall with the processes running', async (t) => {
     t.ok(services.metadata?.name, "the user's Services are untouched");
   });
 
-  await t.test('what the processes wrote: Pod-owned, or the Leases docs/install.md removes', async (t) => {
+  await t.test('what the processes wrote: Pod-owned, DaemonSet-owned, or the leader Lease docs/install.md removes', async (t) => {
     const statuses = await cp.kubectl(['get', 'servicel2statuses,servicebgpstatuses', '-n', NAMESPACE, '-o', 'name']);
     t.equal(statuses.stdout.trim(), '', 'stopping speakers deleted their ServiceL2Status objects');
-    // Leases carry no owner: per-VIP and per-node Leases outlive any one Pod by design.
+    // Per-VIP and per-node Leases outlive any one Pod, so the speakers make the DaemonSet their
+    // owner: uninstalling deletes it and the garbage collector (not running here) takes them.
     const leases = JSON.parse((await cp.kubectl(['get', 'leases', '-n', NAMESPACE, '-o', 'json'])).stdout) as { items: Array<Meta & { metadata: { labels?: Record<string, string> } }> };
-    const kinds = leases.items.map((l) => (l.metadata.name === 'metallb-controller' ? 'leader' : l.metadata.labels?.['app.kubernetes.io/managed-by'] ?? 'unknown'));
-    t.same([...new Set(kinds)].sort(), ['leader', 'metallb-ts'], `left: ${leases.items.map((l) => l.metadata.name).join(', ')}`);
-    // The two commands of docs/install.md, "Uninstall".
-    for (const args of [
-      ['-n', NAMESPACE, 'delete', 'lease', '-l', 'app.kubernetes.io/managed-by=metallb-ts'],
-      ['-n', NAMESPACE, 'delete', 'lease', 'metallb-controller', '--ignore-not-found'],
-    ]) {
-      const r = await cp.kubectl(args);
-      t.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    const speakerLeases = leases.items.filter((l) => l.metadata.labels?.['app.kubernetes.io/managed-by'] === 'metallb-ts');
+    t.ok(speakerLeases.some((l) => l.metadata.name.startsWith('metallb-vip-')) && speakerLeases.some((l) => l.metadata.name.startsWith('metallb-speaker-')), `per-VIP and per-node Leases: ${speakerLeases.map((l) => l.metadata.name).join(', ')}`);
+    for (const l of speakerLeases) {
+      t.same(l.metadata.ownerReferences?.map((r) => ({ kind: r.kind, name: r.name, uid: r.uid })), [{ kind: 'DaemonSet', name: `${RELEASE}-speaker`, uid: speakerDaemonSetUid }], `Lease ${l.metadata.name} is owned by the speaker DaemonSet`);
     }
-    t.equal((await cp.kubectl(['get', 'leases', '-n', NAMESPACE, '-o', 'name'])).stdout.trim(), '', 'no Lease left');
+    t.same(leases.items.filter((l) => !speakerLeases.includes(l)).map((l) => l.metadata.name), ['metallb-controller'], 'besides those, only the leader Lease');
+    // The command of docs/install.md, "Uninstall".
+    const r = await cp.kubectl(['-n', NAMESPACE, 'delete', 'lease', 'metallb-controller', '--ignore-not-found']);
+    t.equal(r.code, 0, r.stderr);
   });
 });

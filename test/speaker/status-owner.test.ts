@@ -64,7 +64,7 @@ t.test('status objects carry an ownerReference to the speaker Pod', async (t) =>
   const sa = await cp.clientFor(NS, 'late-rbac');
   const saClient = createKubeClient(sa.kubeConfig);
   t.teardown(() => saClient.close());
-  const source = podOwnerSource(saClient, NS, 'speaker-abcde', log);
+  const source = podOwnerSource(saClient, NS, 'speaker-abcde', log).get;
   t.equal(await source(), undefined, 'no owner while the Pod cannot be read (403)');
   const rbac = cp.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
   await rbac.createNamespacedRole({ namespace: NS, body: { metadata: { name: 'read-pods' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] } });
@@ -75,7 +75,7 @@ t.test('status objects carry an ownerReference to the speaker Pod', async (t) =>
   let later = await source();
   for (const until = Date.now() + 10_000; later === undefined && Date.now() < until; later = await source()) await new Promise((r) => setTimeout(r, 100));
   t.same(later, { name: 'speaker-abcde', uid: pod.metadata?.uid }, 'the owner is found once the lookup succeeds');
-  const missing = podOwnerSource(client, NS, 'no-such-pod', log);
+  const missing = podOwnerSource(client, NS, 'no-such-pod', log).get;
   t.equal(await missing(), undefined, 'no such Pod: no owner');
   await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'no-such-pod' }, spec: { containers: [{ name: 'speaker', image: 'metallb-ts' }] } } });
   t.equal(await missing(), undefined, '... and that answer is kept (a Pod never appears under a running process)');
