@@ -42,7 +42,14 @@ export function renderMarkdown(d: ReportData): string {
   L.push(`| Memory | ${m.memoryGiB} GiB |`, `| Kernel | ${m.kernel} |`, `| Node.js | ${m.node} |`);
   L.push(`| Load average at start (1, 5, 15 min) | ${m.loadAvgAtStart.join(', ')} |`);
   L.push('');
-  L.push('The machine is shared: other work ran during the benches, so the load average above (on 2 cores) is part of every figure. Benches that report CPU time besides wall time (allocator, controller-scale) are the steadier figures.', '');
+  const busyAtStart = (m.loadAvgAtStart[0] ?? 0) >= m.nproc / 2;
+  L.push(
+    busyAtStart
+      ? `The machine is shared and other work was running when the benches started (load average above, on ${m.nproc} cores): that load is part of every figure.`
+      : `Nothing else was running when the benches started (load average above, on ${m.nproc} cores).`,
+    'The benches load the machine themselves: kube-apiserver, etcd and the routers share its cores with the code under test. Benches that report CPU time besides wall time (allocator, controller-scale) are the steadier figures. Allocation-heavy code is slow on this VM (the allocator bench\'s `baselineNs`, two Map inserts per record and nothing else, is its floor).',
+    '',
+  );
   L.push('No comparison with upstream MetalLB or any other implementation is made: none runs on this machine (no container runtime or images, no network beyond the package registries), and a figure not measured in the same run on the same machine is not comparable.', '');
   L.push('## Summary', '');
   L.push('| Bench | Run | Result | Wall s | Figures (from its JSON line) |', '|---|---|---|---|---|');
