@@ -10,9 +10,9 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from '../../test/harness/cluster';
 import { RELEASE_NAMESPACE } from '../../test/harness/cluster';
+import { entryArgv } from '../../test/harness/entry';
 import { delay } from '../../test/harness/lab';
 import type { FrrHandle } from '../../test/harness/routers/frr';
-import { repoRoot } from '../../test/harness/tools';
 
 /** The fault kinds, in the order the injector cycles through them (then at random). */
 export const FaultKind = {
@@ -101,15 +101,15 @@ export function startSupervisor(c: Cluster, now: () => number, opts: SupervisorO
   };
   const startController = (id: string): void => {
     const log = join(c.lab.dir, `controller-${id}-${Date.now()}.log`);
-    const args = [
-      '--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'controller',
+    const [node, ...args] = entryArgv('src/cli/main.ts', [
+      'controller',
       '--kubeconfig', c.cp.kubeconfigPath, '--namespace', RELEASE_NAMESPACE, '--port', '0',
       '--log-level', opts.logLevel ?? 'info', '--leader-elect', '--pod-name', id,
       '--leader-elect-lease-duration', '6s', '--leader-elect-renew-deadline', '4s', '--leader-elect-retry-period', '1s',
       ...(opts.controllerArgs ?? []),
-    ];
+    ]);
     const fd = openSync(log, 'a');
-    const p = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
+    const p = spawn(node as string, args, { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     watch(`controller-${id}`, p, log);
   };

@@ -13,6 +13,7 @@ import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from './apiserver';
 import { onProcessExit } from './cleanup';
 import { createLab, waitFor, type Lab } from './lab';
+import { entryArgv } from './entry';
 import { repoRoot } from './tools';
 
 export const RELEASE_NAMESPACE = 'metallb-system';
@@ -88,10 +89,6 @@ export function parseApiRequestTotals(text: string): ApiRequestCount[] {
   return out;
 }
 
-function tsxArgv(script: string, args: readonly string[]): string[] {
-  return [process.execPath, '--import', 'tsx', join(repoRoot, script), ...args];
-}
-
 async function exited(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   await new Promise<void>((r) => p.once('exit', () => r()));
@@ -153,7 +150,7 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
 
   const bridges = new Map<number, ChildProcess>();
   const spawnBridge = (n: (typeof lab.nodes)[number]): void => {
-    bridges.set(n.index, lab.spawn(n.ns, tsxArgv('test/fixtures/e2e/tcp-to-unix.ts', [String(port), sockPath]), { log: `bridge-${n.name}.log` }));
+    bridges.set(n.index, lab.spawn(n.ns, entryArgv('test/fixtures/e2e/tcp-to-unix.ts', [String(port), sockPath]), { log: `bridge-${n.name}.log` }));
   };
   const bridgeUp = (n: (typeof lab.nodes)[number]): Promise<boolean> =>
     waitFor(`apiserver bridge in ${n.ns}`, async () => (await lab.exec(n.ns, ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`])).code === 0, { timeoutMs: 30_000 });
@@ -165,7 +162,7 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
     );
     // The apiserver bridge, the backend, and the VIPs live in the node namespace.
     spawnBridge(n);
-    lab.spawn(n.ns, tsxArgv('test/fixtures/e2e/node-server.ts', [n.name, String(BACKEND_PORT)]), { log: `backend-${n.name}.log` });
+    lab.spawn(n.ns, entryArgv('test/fixtures/e2e/node-server.ts', [n.name, String(BACKEND_PORT)]), { log: `backend-${n.name}.log` });
   }
   // Wait until every node namespace reaches the apiserver through its bridge.
   for (const n of lab.nodes) await bridgeUp(n);
@@ -192,7 +189,7 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
     async startSpeaker(i) {
       const n = lab.nodes[i]!;
       const args = ['speaker', '--node-name', n.name, '--kubeconfig', cp.kubeconfigPath, '--namespace', RELEASE_NAMESPACE, '--port', '0', '--log-level', 'debug', ...(opts.speakerArgs ?? [])];
-      const p = lab.spawn(n.ns, [...(opts.speakerPrefix ?? []), ...tsxArgv('src/cli/main.ts', args)], { log: `speaker-${n.name}-${Date.now()}.log` });
+      const p = lab.spawn(n.ns, [...(opts.speakerPrefix ?? []), ...entryArgv('src/cli/main.ts', args)], { log: `speaker-${n.name}-${Date.now()}.log` });
       speakers.set(i, p);
       return p;
     },
@@ -207,7 +204,7 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
     async startController() {
       const args = ['controller', '--kubeconfig', cp.kubeconfigPath, '--namespace', RELEASE_NAMESPACE, '--port', '0', '--log-level', 'debug', ...(opts.controllerArgs ?? [])];
       // The controller runs in the root namespace: it only talks to the apiserver on loopback.
-      const [bin, ...rest] = tsxArgv('src/cli/main.ts', args);
+      const [bin, ...rest] = entryArgv('src/cli/main.ts', args);
       const log = openSync(join(lab.dir, `controller-${Date.now()}.log`), 'a');
       controller = spawn(bin!, rest, { stdio: ['ignore', log, log] });
       closeSync(log);
