@@ -16,6 +16,8 @@ import type { Pool, PoolIndex } from '../../config/types';
 import { formatIp, goQuote, goQuoteList, isBuggyIp, type IpAddr, type IpFamily } from '../ip-addr';
 import { IntervalSet } from '../ip-interval-set';
 import { PoolState, RangeTable, type ScanRange } from './pool-state';
+import { HolderIndex, firstHolder, holderList, type ExclusiveHold } from './holders';
+import { AllocationRecord } from './record';
 import { explainAutoFailure, explainPoolFailure, notInConfigDetail, poolCompatibility } from './explain';
 import { MASK_BOTH, OK, candidateFor, familyBit, familyOfIps, maskOf, selectIps, type Candidates, type FamilyMask } from './families';
 import {
@@ -32,22 +34,6 @@ import {
   type SetPoolsReport,
 } from './types';
 
-/**
- * Who holds one address: the key of its only holder, or the keys of all holders when shared.
- * Every holder has the same sharing and backend keys (checkSharing guarantees it, §3.6), so the
- * keys are read from a holder's Allocation instead of being stored per address: at 100,000
- * allocations every retained object counts (GC marking time grows with them).
- */
-type IpUse = string | string[];
-
-function holderList(use: IpUse): readonly string[] {
-  return typeof use === 'string' ? [use] : use;
-}
-
-function firstHolder(use: IpUse): string {
-  return typeof use === 'string' ? use : (use[0] as string);
-}
-
 export { familyOfIps };
 
 /** The IP allocator. One instance per controller process; state is rebuilt from Service status. */
@@ -57,9 +43,13 @@ export class Allocator {
   /** Every pool range sorted by first address, for O(log n) `poolFor`. */
   private table = new RangeTable([]);
   private genericPools: PoolState[] = [];
-  private readonly allocated = new Map<string, Allocation>();
-  private uses4 = new Map<bigint, IpUse>();
-  private uses6 = new Map<bigint, IpUse>();
+  private readonly allocated = new Map<string, AllocationRecord>();
+  /**
+   * Address -> holders. Every holder of an address has the same sharing and backend keys
+   * (checkSharing guarantees it, §3.6), so the keys are read from a holder's record instead of
+   * being stored per address: at 100,000 allocations every retained object counts.
+   */
+  private holders = this.newHolderIndex();
   /** Sharing key -> addresses (per family) currently recorded with that key. */
   private shareIndex = new Map<string, [IntervalSet, IntervalSet]>();
   private readonly dirty = new Set<string>();
@@ -97,8 +87,7 @@ export class Allocator {
     // before, so no sharing check is needed (upstream uses its internal assign here too).
     const old = [...this.allocated.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     this.allocated.clear();
-    this.uses4 = new Map();
-    this.uses6 = new Map();
+    this.holders = this.newHolderIndex();
     this.shareIndex = new Map();
     const released: { service: string; ips: IpAddr[]; pool: string }[] = [];
     const moved: { service: string; from: string; to: string }[] = [];
@@ -109,15 +98,26 @@ export class Allocator {
         continue;
       }
       if (ps.name !== a.pool) moved.push({ service, from: a.pool, to: ps.name });
-      this.record(service, { ...a, pool: ps.name });
+      this.record(service, ps.name === a.pool ? a : a.inPool(ps.name));
     }
     const refreshedPools = this.poolNames();
     for (const n of refreshedPools) this.dirty.add(n);
     return { removedPools, refreshedPools, released, moved };
   }
 
-  private uses(family: IpFamily): Map<bigint, IpUse> {
-    return family === 4 ? this.uses4 : this.uses6;
+  private newHolderIndex(): HolderIndex {
+    return new HolderIndex(
+      (family, value) => this.table.poolOf({ family, value })?.isUsed(family, value) ?? false,
+      () => this.exclusiveHolds(),
+    );
+  }
+
+  private *exclusiveHolds(): IterableIterator<ExclusiveHold> {
+    for (const [service, a] of this.allocated) {
+      if (a.sharingKey !== '') continue;
+      if (a.v4 !== undefined) yield { service, family: 4, value: a.v4 };
+      if (a.v6 !== undefined) yield { service, family: 6, value: a.v6 };
+    }
   }
 
   /** The pool that contains every one of `ips` (upstream `poolFor`), or undefined. */
@@ -136,25 +136,33 @@ export class Allocator {
     return ips.length === 0 ? undefined : this.poolFor(ips)?.name;
   }
 
-  /** Record an allocation without checks (upstream's internal `assign`). */
-  private record(service: string, a: Allocation): void {
-    this.unassign(service);
+  /**
+   * Record an allocation without checks (upstream's internal `assign`), replacing the Service's
+   * previous one. `fresh` says the Service holds nothing now, which saves a lookup in a map as
+   * large as the cluster's Service count.
+   */
+  private record(service: string, a: AllocationRecord, fresh = false): void {
+    if (!fresh) this.unassign(service);
     this.allocated.set(service, a);
     const ps = this.pools.get(a.pool);
-    for (const ip of a.ips) {
-      const uses = this.uses(ip.family);
-      const use = uses.get(ip.value);
-      if (use === undefined) {
-        uses.set(ip.value, service);
-        ps?.markUsed(ip);
-        this.indexShare(a.sharingKey, ip, true);
-      } else if (typeof use === 'string') uses.set(ip.value, [use, service]);
-      else use.push(service);
-    }
+    if (a.v4 !== undefined) this.hold(ps, a, service, 4, a.v4);
+    if (a.v6 !== undefined) this.hold(ps, a, service, 6, a.v6);
     this.dirty.add(a.pool);
   }
 
-  private indexShare(key: string, ip: IpAddr, add: boolean): void {
+  private hold(ps: PoolState | undefined, a: AllocationRecord, service: string, family: IpFamily, value: bigint): void {
+    if (!this.holders.add(family, value, service, a.sharingKey !== '')) return;
+    ps?.markUsed(family, value);
+    this.indexShare(a.sharingKey, family, value, true);
+  }
+
+  private release(ps: PoolState | undefined, a: AllocationRecord, service: string, family: IpFamily, value: bigint): void {
+    if (!this.holders.remove(family, value, service, a.sharingKey !== '')) return;
+    ps?.markFree(family, value);
+    this.indexShare(a.sharingKey, family, value, false);
+  }
+
+  private indexShare(key: string, family: IpFamily, value: bigint, add: boolean): void {
     if (key === '') return;
     let sets = this.shareIndex.get(key);
     if (sets === undefined) {
@@ -162,10 +170,10 @@ export class Allocator {
       sets = [new IntervalSet(), new IntervalSet()];
       this.shareIndex.set(key, sets);
     }
-    const set = sets[ip.family === 4 ? 0 : 1];
-    if (add) set.add(ip.value);
+    const set = sets[family === 4 ? 0 : 1];
+    if (add) set.add(value);
     else {
-      set.remove(ip.value);
+      set.remove(value);
       if (sets[0].size === 0n && sets[1].size === 0n) this.shareIndex.delete(key);
     }
   }
@@ -176,19 +184,8 @@ export class Allocator {
     if (a === undefined) return false;
     this.allocated.delete(service);
     const ps = this.pools.get(a.pool);
-    for (const ip of a.ips) {
-      const uses = this.uses(ip.family);
-      const use = uses.get(ip.value);
-      if (use === undefined) continue;
-      if (use === service) {
-        uses.delete(ip.value);
-        ps?.markFree(ip);
-        this.indexShare(a.sharingKey, ip, false);
-      } else if (typeof use !== 'string') {
-        const rest = use.filter((s) => s !== service);
-        uses.set(ip.value, rest.length === 1 ? (rest[0] as string) : rest);
-      }
-    }
+    if (a.v4 !== undefined) this.release(ps, a, service, 4, a.v4);
+    if (a.v6 !== undefined) this.release(ps, a, service, 6, a.v6);
     if (ps !== undefined) this.dirty.add(a.pool);
     return true;
   }
@@ -199,7 +196,7 @@ export class Allocator {
    * and no (protocol, port) held there by another Service.
    */
   private checkSharing(service: string, ip: IpAddr, ports: readonly Port[], sharing: string, backend: string): AllocResult<undefined> {
-    const use = this.uses(ip.family).get(ip.value);
+    const use = this.holders.lookup(ip.family, ip.value);
     if (use === undefined) return OK;
     const others = holderList(use).filter((s) => s !== service);
     const recorded = this.allocated.get(firstHolder(use)) as Allocation;
@@ -249,8 +246,13 @@ export class Allocator {
       const r = this.checkSharing(req.key, ip, req.ports, req.sharingKey, req.backendKey);
       if (!r.ok) return fail(r.error.code, r.error.message, r.error.detail);
     }
+    return this.claim(req, ps, ips);
+  }
+
+  /** Record checked or freshly found addresses for the Service; `fresh`: it holds none now. */
+  private claim(req: AllocRequest, ps: PoolState, ips: IpAddr[], fresh = false): AllocResult<readonly IpAddr[]> {
     // AllocRequest is immutable, so its ports array can be shared rather than copied.
-    this.record(req.key, { pool: ps.name, ips, ports: req.ports, sharingKey: req.sharingKey, backendKey: req.backendKey });
+    this.record(req.key, AllocationRecord.create(ps.name, ips, req.ports, req.sharingKey, req.backendKey), fresh);
     return { ok: true, value: ips };
   }
 
@@ -287,7 +289,8 @@ export class Allocator {
 
   /** Upstream `getFreeIPsFromPool`, limited to the families the caller can use. */
   private candidates(ps: PoolState, req: AllocRequest, families: FamilyMask): Candidates {
-    const c: Candidates = { pool: ps };
+    // Both fields from the start: one object shape for every candidate set.
+    const c: Candidates = { pool: ps, v4: undefined, v6: undefined };
     for (const range of ps.ranges) {
       if ((families & familyBit(range.family)) === 0 || candidateFor(c, range.family) !== undefined) continue;
       const v = this.firstUsable(ps, range, req);
@@ -322,9 +325,10 @@ export class Allocator {
   }
 
   /** Pools pinned to this Service by serviceAllocation, in priority order (upstream `pinnedPoolsForService`). */
-  pinnedPools(req: AllocRequest): PoolState[] {
-    const out: PoolState[] = [];
+  pinnedPools(req: AllocRequest): readonly PoolState[] {
     const byNs = this.index.byNamespace.get(req.namespace);
+    if (byNs === undefined && this.index.byServiceSelector.length === 0) return NO_POOLS;
+    const out: PoolState[] = [];
     for (const list of [byNs ?? [], this.index.byServiceSelector]) {
       for (const n of list) {
         const ps = this.pools.get(n);
@@ -345,11 +349,14 @@ export class Allocator {
     const best = this.bestPool(pools, req);
     if (!best.ok) return best;
     const ips = selectIps(best.value, req.family, req.policy);
-    if (ips.ok) {
-      const r = this.assignOwned(req, ips.value);
-      if (r.ok) return r;
-    }
-    return NO_AVAILABLE;
+    if (!ips.ok) return NO_AVAILABLE;
+    // Only allocate() calls this, for a Service that holds nothing. One that does not share was
+    // offered the first free addresses of one pool that admits it (pinnedPools and genericPools
+    // filter), one per family: every check of assignOwned holds by construction. Sharing
+    // Services go through the checks again.
+    if (req.sharingKey === '') return this.claim(req, best.value.pool, ips.value, true);
+    const r = this.assignOwned(req, ips.value);
+    return r.ok ? r : NO_AVAILABLE;
   }
 
   /** Upstream `Allocate`: automatic allocation, pinned pools first, then generic pools. */
@@ -414,13 +421,13 @@ export class Allocator {
 
   /** Services holding an address (sorted), for diagnostics and conflict reports. */
   holdersOf(ip: IpAddr): string[] {
-    const use = this.uses(ip.family).get(ip.value);
+    const use = this.holders.lookup(ip.family, ip.value);
     return use === undefined ? [] : [...holderList(use)].sort();
   }
 
   /** Sharing key recorded on an address, if held. */
   sharingOf(ip: IpAddr): { sharing: string; backend: string } | undefined {
-    const u = this.uses(ip.family).get(ip.value);
+    const u = this.holders.lookup(ip.family, ip.value);
     const a = u === undefined ? undefined : this.allocated.get(firstHolder(u));
     return a === undefined ? undefined : { sharing: a.sharingKey, backend: a.backendKey };
   }
@@ -474,6 +481,8 @@ export class Allocator {
     return out;
   }
 }
+
+const NO_POOLS: readonly PoolState[] = [];
 
 const NO_AVAILABLE: AllocResult<readonly IpAddr[]> = { ok: false, error: { code: AllocErrorCode.NoAvailableIps, message: 'no available IPs' } };
 

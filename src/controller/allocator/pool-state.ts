@@ -144,13 +144,18 @@ export class PoolState {
   }
 
   /** Record an address as in use (by at least one service). */
-  markUsed(ip: IpAddr): void {
-    this.set(ip.family).add(this.rank(ip.family, ip.value));
+  markUsed(family: IpFamily, value: bigint): void {
+    this.set(family).add(this.rank(family, value));
   }
 
   /** Record an address as free. */
-  markFree(ip: IpAddr): void {
-    this.set(ip.family).remove(this.rank(ip.family, ip.value));
+  markFree(family: IpFamily, value: bigint): void {
+    this.set(family).remove(this.rank(family, value));
+  }
+
+  /** True if a Service holds this address of the pool. */
+  isUsed(family: IpFamily, value: bigint): boolean {
+    return this.set(family).has(this.rank(family, value));
   }
 
   /** Number of distinct addresses in use for a family. */
