@@ -39,12 +39,16 @@ export interface Interval {
 /** Sorted interval set over BigInt; see the file comment for costs. */
 export class IntervalSet {
   private chunks: Chunk[] = [];
-  private count = 0n;
+  /**
+   * A number, not a BigInt: members arrive one `add` at a time, so the count cannot pass 2^53,
+   * and a BigInt counter would allocate on every add and remove.
+   */
+  private count = 0;
   private runs = 0;
 
   /** Number of members. */
   get size(): bigint {
-    return this.count;
+    return BigInt(this.count);
   }
 
   /** Number of stored intervals (maximal runs of consecutive members). */
@@ -203,7 +207,8 @@ export class IntervalSet {
     if (p === NONE) return lo;
     const e = this.endAt(p);
     if (e < lo) return lo;
-    return e + 1n <= hi ? e + 1n : undefined;
+    const next = e + 1n;
+    return next <= hi ? next : undefined;
   }
 
   /**
@@ -247,7 +252,7 @@ export class IntervalSet {
   /** Remove every member. */
   clear(): void {
     this.chunks = [];
-    this.count = 0n;
+    this.count = 0;
     this.runs = 0;
   }
 }

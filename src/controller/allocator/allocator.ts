@@ -115,7 +115,8 @@ export class Allocator {
   private *exclusiveHolds(): IterableIterator<ExclusiveHold> {
     for (const [service, a] of this.allocated) {
       if (a.sharingKey !== '') continue;
-      if (a.v4 !== undefined) yield { service, family: 4, value: a.v4 };
+      const v4 = a.v4;
+      if (v4 !== undefined) yield { service, family: 4, value: v4 };
       if (a.v6 !== undefined) yield { service, family: 6, value: a.v6 };
     }
   }
@@ -145,7 +146,8 @@ export class Allocator {
     if (!fresh) this.unassign(service);
     this.allocated.set(service, a);
     const ps = this.pools.get(a.pool);
-    if (a.v4 !== undefined) this.hold(ps, a, service, 4, a.v4);
+    const v4 = a.v4;
+    if (v4 !== undefined) this.hold(ps, a, service, 4, v4);
     if (a.v6 !== undefined) this.hold(ps, a, service, 6, a.v6);
     this.dirty.add(a.pool);
   }
@@ -184,7 +186,8 @@ export class Allocator {
     if (a === undefined) return false;
     this.allocated.delete(service);
     const ps = this.pools.get(a.pool);
-    if (a.v4 !== undefined) this.release(ps, a, service, 4, a.v4);
+    const v4 = a.v4;
+    if (v4 !== undefined) this.release(ps, a, service, 4, v4);
     if (a.v6 !== undefined) this.release(ps, a, service, 6, a.v6);
     if (ps !== undefined) this.dirty.add(a.pool);
     return true;
@@ -257,9 +260,8 @@ export class Allocator {
   }
 
   /** First address of `range` this Service may take, first-fit (upstream `getIPFromCIDR`). */
-  private firstUsable(ps: PoolState, range: ScanRange, req: AllocRequest): bigint | undefined {
+  private firstUsable(ps: PoolState, range: ScanRange, req: AllocRequest, own: AllocationRecord | undefined): bigint | undefined {
     const free = ps.firstFree(range);
-    const own = this.allocated.get(req.key);
     // An address below the first free one can only be usable if it is already shared under
     // this Service's key (or held by this Service alone); without either, first free wins.
     if (req.sharingKey === '' && own === undefined) return free;
@@ -288,12 +290,12 @@ export class Allocator {
   }
 
   /** Upstream `getFreeIPsFromPool`, limited to the families the caller can use. */
-  private candidates(ps: PoolState, req: AllocRequest, families: FamilyMask): Candidates {
+  private candidates(ps: PoolState, req: AllocRequest, families: FamilyMask, own: AllocationRecord | undefined): Candidates {
     // Both fields from the start: one object shape for every candidate set.
     const c: Candidates = { pool: ps, v4: undefined, v6: undefined };
     for (const range of ps.ranges) {
       if ((families & familyBit(range.family)) === 0 || candidateFor(c, range.family) !== undefined) continue;
-      const v = this.firstUsable(ps, range, req);
+      const v = this.firstUsable(ps, range, req, own);
       if (v === undefined) continue;
       if (range.family === 4) c.v4 = { family: 4, value: v };
       else c.v6 = { family: 6, value: v };
@@ -311,7 +313,8 @@ export class Allocator {
     let primaryCand: Candidates | undefined;
     let secondaryCand: Candidates | undefined;
     for (const ps of pools) {
-      const c = this.candidates(ps, req, families);
+      // Only allocate() gets here, for a Service that holds nothing.
+      const c = this.candidates(ps, req, families, undefined);
       if (single !== undefined && candidateFor(c, single)) return ok(c);
       const p = candidateFor(c, primary);
       const s = candidateFor(c, secondary);
@@ -387,7 +390,8 @@ export class Allocator {
     const ps = this.pools.get(poolName);
     if (ps === undefined) return fail(AllocErrorCode.UnknownPool, `unknown pool ${goQuote(poolName)}`, `pools: ${this.poolNames().join(', ') || 'none'}`);
     const families: IpFamily[] = req.family === 'ipv4' ? [4] : req.family === 'ipv6' ? [6] : [4, 6];
-    const ips = selectIps(this.candidates(ps, req, maskOf(families)), req.family, req.policy);
+    // The Service holds nothing here (current is undefined).
+    const ips = selectIps(this.candidates(ps, req, maskOf(families), undefined), req.family, req.policy);
     if (!ips.ok) return fail(ips.error.code, ips.error.message, explainPoolFailure(this, ps, req, families));
     return this.assignOwned(req, ips.value);
   }
@@ -397,7 +401,7 @@ export class Allocator {
     const family: IpFamily = existing.family === 4 ? 6 : 4;
     const ps = this.pools.get(poolName);
     if (ps === undefined) return fail(AllocErrorCode.UnknownPool, `unknown pool ${goQuote(poolName)}`);
-    const ips = selectIps(this.candidates(ps, req, familyBit(family)), family === 4 ? 'ipv4' : 'ipv6', IpFamilyPolicy.SingleStack);
+    const ips = selectIps(this.candidates(ps, req, familyBit(family), this.allocated.get(req.key)), family === 4 ? 'ipv4' : 'ipv6', IpFamilyPolicy.SingleStack);
     if (!ips.ok) return fail(ips.error.code, ips.error.message, explainPoolFailure(this, ps, req, [family]));
     const added = ips.value[0] as IpAddr;
     const r = this.assignOwned(req, [existing, added]);

@@ -3,7 +3,8 @@
  * `ips` as IpAddr objects, but holding them that way costs an array, its backing store and one
  * object per address for every Service. At 100,000 Services those retained objects are most of
  * what the garbage collector copies and marks (bench/allocator.ts), so the record keeps the
- * address values in fields and builds the IpAddr list when someone reads `ips`.
+ * address values in fields and builds the IpAddr list when someone reads `ips`. The IPv4 value is
+ * kept as a 32-bit integer, which V8 stores inside the record (a BigInt is one more object).
  */
 import type { IpAddr, IpFamily } from '../ip-addr';
 import type { Allocation, Port } from './types';
@@ -14,15 +15,16 @@ export class AllocationRecord implements Allocation {
   readonly ports: readonly Port[];
   readonly sharingKey: string;
   readonly backendKey: string;
-  /** Address values; undefined when the allocation has no address of that family. */
-  readonly v4: bigint | undefined;
+  /** The IPv4 address as a signed 32-bit integer (always a small integer to V8), if any. */
+  private readonly v4Bits: number | undefined;
+  /** The IPv6 address, if any. */
   readonly v6: bigint | undefined;
   /** True when the IPv6 address comes first in `ips` (a Service whose primary family is IPv6). */
   private readonly v6First: boolean;
 
   private constructor(pool: string, v4: bigint | undefined, v6: bigint | undefined, v6First: boolean, ports: readonly Port[], sharingKey: string, backendKey: string) {
     this.pool = pool;
-    this.v4 = v4;
+    this.v4Bits = v4 === undefined ? undefined : Number(v4) | 0;
     this.v6 = v6;
     this.v6First = v6First;
     this.ports = ports;
@@ -49,6 +51,11 @@ export class AllocationRecord implements Allocation {
     return new AllocationRecord(pool, v4, v6, first.family === 6 && second !== undefined, ports, sharingKey, backendKey);
   }
 
+  /** The IPv4 address, if any. */
+  get v4(): bigint | undefined {
+    return this.v4Bits === undefined ? undefined : BigInt(this.v4Bits >>> 0);
+  }
+
   /** The same allocation, recorded under another pool name (a renamed or split pool). */
   inPool(pool: string): AllocationRecord {
     return new AllocationRecord(pool, this.v4, this.v6, this.v6First, this.ports, this.sharingKey, this.backendKey);
@@ -58,7 +65,8 @@ export class AllocationRecord implements Allocation {
   get ips(): IpAddr[] {
     const out: IpAddr[] = [];
     if (this.v6First && this.v6 !== undefined) out.push({ family: 6, value: this.v6 });
-    if (this.v4 !== undefined) out.push({ family: 4, value: this.v4 });
+    const v4 = this.v4;
+    if (v4 !== undefined) out.push({ family: 4, value: v4 });
     if (!this.v6First && this.v6 !== undefined) out.push({ family: 6, value: this.v6 });
     return out;
   }
