@@ -6,7 +6,7 @@
  * address values in fields and builds the IpAddr list when someone reads `ips`. The IPv4 value is
  * kept as a 32-bit integer, which V8 stores inside the record (a BigInt is one more object).
  */
-import type { IpAddr, IpFamily } from '../ip-addr';
+import type { IpAddr } from '../ip-addr';
 import type { Allocation, Port } from './types';
 
 /** One Service's recorded allocation: one or two addresses, never two of one family. */
@@ -69,10 +69,5 @@ export class AllocationRecord implements Allocation {
     if (v4 !== undefined) out.push({ family: 4, value: v4 });
     if (!this.v6First && this.v6 !== undefined) out.push({ family: 6, value: this.v6 });
     return out;
-  }
-
-  /** The address of one family, if held. */
-  valueFor(family: IpFamily): bigint | undefined {
-    return family === 4 ? this.v4 : this.v6;
   }
 }
