@@ -97,3 +97,17 @@ t.test('a fresh allocator answers holder questions without a conflict first', as
   t.same(fmt(a.allocationOf('x')?.ips), ['192.168.10.0'], 'an address above 2^31 survives the 32-bit record');
   t.equal(a.counters('p')?.assignedIPv4, 1n);
 });
+
+t.test('re-claiming held addresses does not build the lazy holder entries', async (t) => {
+  const a = allocatorWith(buildPool('p', ['10.0.0.0/29', 'fd00::/125']));
+  t.ok(a.allocate(req('x')).ok);
+  t.ok(a.allocate(req('y', { family: 'dual', policy: IpFamilyPolicy.RequireDualStack })).ok);
+  for (let i = 0; i < 3; i++) {
+    t.ok(a.allocate(req('x')).ok, 'allocate again returns the held address');
+    t.ok(a.assign(req('y', { family: 'dual', policy: IpFamilyPolicy.RequireDualStack }), ips('10.0.0.1', 'fd00::')).ok, 'explicit re-claim');
+  }
+  t.equal(a.holderIndexBuilt(), false, 'no conflict, no index');
+  t.equal(a.assign(req('z'), ips('10.0.0.0')).ok, false, 'a conflict');
+  t.equal(a.holderIndexBuilt(), true, 'builds it');
+  t.ok(a.allocate(req('x')).ok, 'and re-claims still work');
+});

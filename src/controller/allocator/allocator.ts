@@ -199,6 +199,11 @@ export class Allocator {
    * and no (protocol, port) held there by another Service.
    */
   private checkSharing(service: string, ip: IpAddr, ports: readonly Port[], sharing: string, backend: string): AllocResult<undefined> {
+    // A Service re-claiming the address it holds without sharing is its only holder. Answering
+    // here keeps the commonest question (every reconcile of an allocated Service) from building
+    // the lazy part of the holder index, which only conflicts should need.
+    const own = this.allocated.get(service);
+    if (own !== undefined && own.sharingKey === '' && own.holds(ip)) return OK;
     const use = this.holders.lookup(ip.family, ip.value);
     if (use === undefined) return OK;
     const others = holderList(use).filter((s) => s !== service);
@@ -459,6 +464,11 @@ export class Allocator {
     const out = [...this.dirty].filter((n) => this.pools.has(n)).sort();
     this.dirty.clear();
     return out;
+  }
+
+  /** Internal: whether the lazily built holder entries exist yet (tests and diagnostics). */
+  holderIndexBuilt(): boolean {
+    return this.holders.isComplete;
   }
 
   /** Internal: pool state by name, for the explainer. */

@@ -4,7 +4,8 @@
  * An address held under a sharing key may have several holders, and every sharing decision
  * needs them, so those addresses are always indexed. An address held by a Service that does not
  * share has exactly one holder (checkSharing guarantees it), and only a conflict asks who that
- * is: an explicitly requested IP that is taken, or a diagnostic. Those addresses are indexed
+ * is: an explicitly requested IP that is taken, or a diagnostic (the allocator answers a Service
+ * re-claiming its own address without asking). Those addresses are indexed
  * lazily. The first question about one builds their entries from the allocations (O(n), once),
  * and from then on the index keeps them until the next config change starts a new index.
  *

@@ -56,6 +56,11 @@ export class AllocationRecord implements Allocation {
     return this.v4Bits === undefined ? undefined : BigInt(this.v4Bits >>> 0);
   }
 
+  /** True if this allocation includes the address. */
+  holds(ip: IpAddr): boolean {
+    return ip.family === 4 ? this.v4 === ip.value : this.v6 === ip.value;
+  }
+
   /** The same allocation, recorded under another pool name (a renamed or split pool). */
   inPool(pool: string): AllocationRecord {
     return new AllocationRecord(pool, this.v4, this.v6, this.v6First, this.ports, this.sharingKey, this.backendKey);
