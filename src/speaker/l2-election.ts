@@ -77,6 +77,8 @@ interface VipState {
   yielded: boolean;
   /** When our last successful write of this Lease happened. */
   lastOwnWriteMs: number;
+  /** Set when a graceful stop starts handing this VIP to its successor. */
+  handingOver: boolean;
 }
 
 interface HolderProbe {
@@ -198,6 +200,16 @@ export class L2Election {
   onConflict(ip: string, mac: string): void {
     const st = this.vips.get(ip);
     if (!st || !st.announcing) return;
+    // Handing this VIP over: another station claiming it is the successor's first announcement,
+    // the moment make-before-break waits for. The successor only announces once our release is
+    // committed, but the reply to that write can reach us later than its GARP (a loaded node),
+    // so the stored Lease may still name us: without this we would keep answering ARP for the
+    // rest of the handover wait, and a client could be pulled back to us.
+    if (st.handingOver) {
+      this.deps.log.info({ event: 'l2HandoverDone', ip, mac }, 'the successor announces this IP; going quiet');
+      this.setAnnouncing(ip, st, false);
+      return;
+    }
     const view = st.lease ? leaseView(st.lease) : undefined;
     const ours = view?.holder === this.deps.me;
     const lapsed = this.now() - st.lastOwnWriteMs > this.deps.timing.leaseDurationMs;
@@ -235,6 +247,7 @@ export class L2Election {
    * first; on a conflict anyway, retry with the version the watch delivered meanwhile.
    */
   private async handOver(st: VipState, successor: string): Promise<WriteResult> {
+    st.handingOver = true;
     let res: WriteResult = { ok: false, conflict: false, error: new Error('not the holder') };
     for (let attempt = 0; attempt < 3; attempt++) {
       await st.written;
@@ -271,7 +284,7 @@ export class L2Election {
   private state(ip: string): VipState {
     let st = this.vips.get(ip);
     if (!st) {
-      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, writing: false, written: Promise.resolve(), yielded: false, lastOwnWriteMs: 0 };
+      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, writing: false, written: Promise.resolve(), yielded: false, lastOwnWriteMs: 0, handingOver: false };
       this.vips.set(ip, st);
     }
     return st;

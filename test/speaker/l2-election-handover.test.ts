@@ -50,3 +50,38 @@ t.test('SIGTERM while a renew is in flight still hands the Lease to the successo
   await el.handover(0);
   t.equal(current().spec?.holderIdentity, 'b', 'the Lease was handed to the successor');
 });
+
+// Regression (l2-graceful e2e, once in three CI runs): the successor's GARP arrived before the
+// reply to our release did, so the stored Lease still named us, the conflict was ignored, and we
+// kept answering ARP for the whole handover wait; the client was pulled back to us for ~0.5 s.
+t.test('during a handover the successor announcing silences us at once, even before our release is answered', async (t) => {
+  const ip = '10.77.0.100';
+  const lease: Lease = {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'metallb-vip-10-77-0-100', namespace: 'metallb-system', resourceVersion: '10', labels: { 'metallb.io/lease-kind': 'vip' }, annotations: { 'metallb.io/ip': ip, 'metallb.io/holder-macs': 'eth0=02:00:00:00:00:01' } },
+    spec: { holderIdentity: 'a', leaseDurationSeconds: 6, renewTime: microTime(Date.now()), acquireTime: microTime(Date.now()) },
+  };
+  const { store, current } = fakeStore(lease, 300);
+  const withdrawn: string[] = [];
+  const dataPlane: L2DataPlane = { announce: () => undefined, withdraw: (v) => void withdrawn.push(v), probe: async () => true, localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]) };
+  // renewIntervalMs 0: we renew as soon as the last renew lands, so our own hold is fresh (a
+  // claim against a lapsed hold is yielded to anyway, and would not show the race).
+  const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, renewIntervalMs: 0, tickMs: 60_000 }, apiHealthySince: () => Date.now() });
+  el.onLease({ metadata: { name: 'metallb-speaker-b', resourceVersion: '3', labels: { 'metallb.io/lease-kind': 'speaker' } }, spec: { holderIdentity: 'b', leaseDurationSeconds: 6, renewTime: microTime(Date.now()) } });
+  el.onLease(lease);
+  await new Promise((r) => setImmediate(r));
+  el.setDesired(new Map([[ip, { ranked: ['a', 'b'], interfaces: 'all' as const }]]));
+  await new Promise((r) => setTimeout(r, 400));
+  t.same(el.announced(), [ip], 'we hold and announce the VIP, and have renewed it');
+
+  const done = el.handover(1_000);
+  for (let i = 0; i < 100 && current().spec?.holderIdentity !== 'b'; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(current().spec?.holderIdentity, 'b', 'the release is committed on the server');
+  t.same(withdrawn, [], 'its reply has not reached us yet, and we still answer (make-before-break)');
+  el.onConflict(ip, '02:00:00:00:00:02');
+  t.same(withdrawn, [ip], "the successor's GARP silences us at once, not after the handover wait");
+  t.same(el.announced(), []);
+  await done;
+  t.same(withdrawn, [ip], 'and the end of the handover withdraws nothing twice');
+});
