@@ -28,20 +28,30 @@ function fakeStore(initial: Lease, latencyMs: number): { store: LeaseStore; curr
   return { store, current: () => current };
 }
 
-t.test('SIGTERM while a renew is in flight still hands the Lease to the successor', async (t) => {
-  const ip = '10.77.0.100';
-  const lease: Lease = {
+const ip = '10.77.0.100';
+
+/** The VIP's Lease, held by speaker a (this node) and fresh. */
+function vipLeaseHeldByA(): Lease {
+  return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     metadata: { name: 'metallb-vip-10-77-0-100', namespace: 'metallb-system', resourceVersion: '10', labels: { 'metallb.io/lease-kind': 'vip' }, annotations: { 'metallb.io/ip': ip, 'metallb.io/holder-macs': 'eth0=02:00:00:00:00:01' } },
     spec: { holderIdentity: 'a', leaseDurationSeconds: 6, renewTime: microTime(Date.now()), acquireTime: microTime(Date.now()) },
   };
+}
+
+/** Speaker b's fresh presence Lease: b is live, so it is the successor. */
+function presenceOfB(): Lease {
+  return { metadata: { name: 'metallb-speaker-b', resourceVersion: '3', labels: { 'metallb.io/lease-kind': 'speaker' } }, spec: { holderIdentity: 'b', leaseDurationSeconds: 6, renewTime: microTime(Date.now()) } };
+}
+
+t.test('SIGTERM while a renew is in flight still hands the Lease to the successor', async (t) => {
+  const lease = vipLeaseHeldByA();
   const { store, current } = fakeStore(lease, 100);
   const dataPlane: L2DataPlane = { announce: () => undefined, withdraw: () => undefined, probe: async () => true, localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]) };
   // renewIntervalMs 0: the renew is due at once, so one is in flight when the handover starts.
   const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, renewIntervalMs: 0, tickMs: 60_000 }, apiHealthySince: () => Date.now() });
-  // b is live: its presence Lease is fresh.
-  el.onLease({ metadata: { name: 'metallb-speaker-b', resourceVersion: '3', labels: { 'metallb.io/lease-kind': 'speaker' } }, spec: { holderIdentity: 'b', leaseDurationSeconds: 6, renewTime: microTime(Date.now()) } });
+  el.onLease(presenceOfB());
   el.onLease(lease);
   // (Seen before any desire, our own Lease looks unwanted; that unmodelled cleanup fails at once.)
   await new Promise((r) => setImmediate(r));
@@ -55,20 +65,14 @@ t.test('SIGTERM while a renew is in flight still hands the Lease to the successo
 // reply to our release did, so the stored Lease still named us, the conflict was ignored, and we
 // kept answering ARP for the whole handover wait; the client was pulled back to us for ~0.5 s.
 t.test('during a handover the successor announcing silences us at once, even before our release is answered', async (t) => {
-  const ip = '10.77.0.100';
-  const lease: Lease = {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: { name: 'metallb-vip-10-77-0-100', namespace: 'metallb-system', resourceVersion: '10', labels: { 'metallb.io/lease-kind': 'vip' }, annotations: { 'metallb.io/ip': ip, 'metallb.io/holder-macs': 'eth0=02:00:00:00:00:01' } },
-    spec: { holderIdentity: 'a', leaseDurationSeconds: 6, renewTime: microTime(Date.now()), acquireTime: microTime(Date.now()) },
-  };
+  const lease = vipLeaseHeldByA();
   const { store, current } = fakeStore(lease, 300);
   const withdrawn: string[] = [];
   const dataPlane: L2DataPlane = { announce: () => undefined, withdraw: (v) => void withdrawn.push(v), probe: async () => true, localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]) };
   // renewIntervalMs 0: we renew as soon as the last renew lands, so our own hold is fresh (a
   // claim against a lapsed hold is yielded to anyway, and would not show the race).
   const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, renewIntervalMs: 0, tickMs: 60_000 }, apiHealthySince: () => Date.now() });
-  el.onLease({ metadata: { name: 'metallb-speaker-b', resourceVersion: '3', labels: { 'metallb.io/lease-kind': 'speaker' } }, spec: { holderIdentity: 'b', leaseDurationSeconds: 6, renewTime: microTime(Date.now()) } });
+  el.onLease(presenceOfB());
   el.onLease(lease);
   await new Promise((r) => setImmediate(r));
   el.setDesired(new Map([[ip, { ranked: ['a', 'b'], interfaces: 'all' as const }]]));
