@@ -6,7 +6,7 @@
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -93,6 +93,26 @@ async function getReadyz(server: string, token: string): Promise<boolean> {
   });
 }
 
+/** True once etcd answers /health with 200 on this client port. */
+function etcdHealthy(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const r = http.get(`http://127.0.0.1:${port}/health`, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    r.on('error', () => resolve(false));
+  });
+}
+
+/** The last lines of a log file, one line, for an error message ('' if unreadable). */
+function logTail(path: string, lines = 5): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
 async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, proc?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -107,7 +127,7 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
 export async function startControlPlane(t?: Teardownable): Promise<ControlPlane> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'mlb-cp-'));
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const apiPort = await freePort();
   const adminToken = randomBytes(24).toString('hex');
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
@@ -126,25 +146,48 @@ export async function startControlPlane(t?: Teardownable): Promise<ControlPlane>
   });
 
   const etcdBin = await etcdBinary();
-  procs.etcd = spawn(
-    etcdBin,
-    [
-      '--name=default',
-      `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-      // Test data is disposable: skipping fsync makes every write cheap on a shared 2-core machine.
-      '--unsafe-no-fsync',
-      '--log-level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', logFd('etcd.log')] },
-  );
+  let etcdPort = 0;
+  /**
+   * A port freePort found free can be taken by another test process (the suite runs several
+   * files at once) before etcd binds it, and etcd then exits at once (seen in CI). Such a start
+   * is retried on fresh ports with a fresh data dir; any other failure, or a third early exit, is
+   * reported with the end of etcd's log.
+   */
+  const startEtcd = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      const [client, peer] = [await freePort(), await freePort()];
+      const log = logFd('etcd.log');
+      procs.etcd = spawn(
+        etcdBin,
+        [
+          '--name=default',
+          `--data-dir=${join(dir, `etcd-${attempt}`)}`,
+          `--listen-client-urls=http://127.0.0.1:${client}`,
+          `--advertise-client-urls=http://127.0.0.1:${client}`,
+          `--listen-peer-urls=http://127.0.0.1:${peer}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+          `--initial-cluster=default=http://127.0.0.1:${peer}`,
+          // Test data is disposable: skipping fsync makes every write cheap on a shared 2-core machine.
+          '--unsafe-no-fsync',
+          '--log-level=warn',
+        ],
+        { stdio: ['ignore', 'ignore', log] },
+      );
+      closeSync(log); // the child holds its own copy
+      try {
+        await waitFor('etcd', 30_000, () => etcdHealthy(client), procs.etcd);
+        etcdPort = client;
+        return;
+      } catch (err) {
+        const exitedEarly = procs.etcd.exitCode !== null;
+        killQuietly(procs.etcd.pid);
+        if (!exitedEarly || attempt >= 3) throw new Error(`${(err as Error).message} (attempt ${attempt}); etcd.log ends: ${logTail(join(dir, 'etcd.log'))}`);
+      }
+    }
+  };
 
   const apiBin = await kubeApiserverBinary();
-  const apiArgs = [
+  const apiArgs = (): string[] => [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
@@ -165,7 +208,7 @@ export async function startControlPlane(t?: Teardownable): Promise<ControlPlane>
   ];
   const startApiserver = async (): Promise<void> => {
     const log = logFd('apiserver.log');
-    procs.apiserver = spawn(apiBin, apiArgs, { stdio: ['ignore', log, log] });
+    procs.apiserver = spawn(apiBin, apiArgs(), { stdio: ['ignore', log, log] });
     closeSync(log); // the child holds its own copy
     await waitFor('kube-apiserver', 90_000, () => getReadyz(server, adminToken), procs.apiserver);
   };
@@ -180,19 +223,7 @@ export async function startControlPlane(t?: Teardownable): Promise<ControlPlane>
   };
 
   try {
-    await waitFor(
-      'etcd',
-      30_000,
-      async () =>
-        new Promise<boolean>((resolve) => {
-          const r = http.get(`http://127.0.0.1:${etcdPort}/health`, (res) => {
-            res.resume();
-            resolve(res.statusCode === 200);
-          });
-          r.on('error', () => resolve(false));
-        }),
-      procs.etcd,
-    );
+    await startEtcd();
     await startApiserver();
   } catch (err) {
     unregister();
