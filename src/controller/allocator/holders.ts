@@ -5,9 +5,9 @@
  * needs them, so those addresses are always indexed. An address held by a Service that does not
  * share has exactly one holder (checkSharing guarantees it), and only a conflict asks who that
  * is: an explicitly requested IP that is taken, or a diagnostic (the allocator answers a Service
- * re-claiming its own address without asking). Those addresses are indexed
- * lazily. The first question about one builds their entries from the allocations (O(n), once),
- * and from then on the index keeps them until the next config change starts a new index.
+ * re-claiming its own address without asking). Those addresses are indexed lazily: the first
+ * question about one builds their entries from the allocations (O(n), once), and from then on
+ * the index keeps them until the next config change starts a new index.
  *
  * Why: on the bench machine an entry in a 100,000-entry Map costs about as much as the rest of
  * an allocation (the Map's rehashing touches fresh memory, which this VM pays for dearly), and
