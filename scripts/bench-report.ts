@@ -2,7 +2,7 @@
  * `npm run bench:report` (node --import tsx scripts/bench-report.ts): run every benchmark and
  * write docs/benchmarks.md with SVG charts (bench/report/). Options: --quick (small sizes, to
  * check the report itself), --only a,b (bench names or labels; `failover-timeline` for the
- * instrumented run), --controller-sizes 250,1000,2500, --out DIR (default docs).
+ * instrumented run), --controller-sizes 250,1000,2500,5000, --out DIR (default docs).
  * Last stdout line: {"report","benches","failed"}. Exit 1 when any bench failed.
  */
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ async function main(): Promise<number> {
   const o = new Command()
     .option('--quick', 'small sizes (a smoke run of the report, not for publication)', false)
     .option('--only <names>', 'comma-separated bench names or labels')
-    .option('--controller-sizes <list>', 'controller-scale sweep', '250,1000,2500')
+    .option('--controller-sizes <list>', "controller-scale sweep (5000 is issue 5's target size)", '250,1000,2500,5000')
     .option('--out <dir>', 'output directory', join(repoRoot, 'docs'))
     .parse(process.argv)
     .opts<{ quick: boolean; only?: string; controllerSizes: string; out: string }>();
