@@ -67,7 +67,16 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   const dataPlane: L2DataPlane = {
     announce: (ip, ifaces) => {
       const sel = announcer.announce(ip, ifaces);
-      if (!sel.ok) slog.warn({ event: 'announceFailed', ip, interfaces: ifaces }, `the interfaces specified by LB IP "${ip}" don't exist on node "${opts.nodeName}"`);
+      if (sel.ok) return;
+      // Upstream's Warning Event and words, on every Service with this IP (repeats within ten
+      // minutes only raise the Event's count).
+      const message = `the interfaces specified by LB IP "${ip}" doesn't exist in assigned node "${opts.nodeName}" with protocol "layer2"`;
+      slog.warn({ event: 'announceFailed', ip, interfaces: ifaces }, message);
+      for (const svc of plans.current?.services.values() ?? []) {
+        if (!svc.ips.includes(ip)) continue;
+        const [namespace = '', name = ''] = svc.key.split('/');
+        recorder.record({ apiVersion: 'v1', kind: 'Service', namespace, name }, EventType.Warning, 'announceFailed', message);
+      }
     },
     withdraw: (ip) => announcer.withdraw(ip),
     probe: (ip, mac, timeoutMs) => announcer.probe(ip, mac, { timeoutMs }),

@@ -5,6 +5,7 @@
  * flags are accepted and ignored: per-IP Leases replace memberlist.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { parseGoDuration } from '../config/duration';
@@ -44,7 +45,7 @@ export function addSpeakerFlags(cmd: Command): Command {
     .option('--namespace <ns>', 'release namespace (default $METALLB_NAMESPACE, else the pod namespace, else metallb-system)')
     .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then $KUBECONFIG)')
     .option('--port <port>', 'metrics, /healthz and /readyz port (0 disables)', '9120')
-    .option('--host <address>', 'accepted for compatibility (upstream: node IP); the endpoint binds all addresses')
+    .option('--host <address>', 'address the metrics and health endpoint binds (default $METALLB_HOST, the node IP the chart passes; empty: all addresses)')
     .option('--log-level <level>', `log level: ${LogLevels.join(', ')}`, 'info')
     .option('--lb-class <class>', 'handle only Services with this spec.loadBalancerClass', '')
     .option('--ignore-exclude-lb', 'ignore node.kubernetes.io/exclude-from-external-load-balancers', false)
@@ -74,6 +75,20 @@ function duration(flag: string, v: unknown): number {
   const ms = sec === undefined ? undefined : Math.round(sec * 1000);
   if (ms === undefined || ms < 0) throw new MetalLbError(ErrorCode.Usage, `--${flag}: invalid duration ${JSON.stringify(v)} (use e.g. 250ms, 10s, 1m)`, { flag, value: v });
   return ms;
+}
+
+/**
+ * Upstream's `--host`, default `$METALLB_HOST` (the chart sets it to the node IP): the address
+ * the metrics and health endpoint binds. On the host network, all addresses would also expose
+ * it on every other interface of the node. Unset or empty: all addresses, as before.
+ */
+function listenHost(flag: unknown, env: NodeJS.ProcessEnv): string {
+  const fromFlag = typeof flag === 'string' && flag !== '';
+  const v = fromFlag ? flag : env.METALLB_HOST ?? '';
+  if (v === '') return '0.0.0.0';
+  const source = fromFlag ? '--host' : 'METALLB_HOST (the default of --host)';
+  if (isIP(v) === 0) throw new MetalLbError(ErrorCode.Usage, `${source}: ${JSON.stringify(v)} is not an IP address`, { flag: 'host', value: v });
+  return v;
 }
 
 function int(flag: string, v: unknown, min: number): number {
@@ -127,7 +142,7 @@ export function speakerOptionsFrom(flags: Record<string, unknown>, env: NodeJS.P
     namespace: typeof flags.namespace === 'string' && flags.namespace ? flags.namespace : defaultNamespace(env),
     kubeconfig: typeof flags.kubeconfig === 'string' && flags.kubeconfig ? flags.kubeconfig : undefined,
     port: int('port', flags.port ?? 9120, 0),
-    host: '0.0.0.0',
+    host: listenHost(flags.host, env),
     logLevel: level as LogLevel,
     lbClass: typeof flags.lbClass === 'string' ? flags.lbClass : '',
     ignoreExcludeLB: flags.ignoreExcludeLb === true,

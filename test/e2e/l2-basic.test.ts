@@ -74,4 +74,45 @@ t.test('L2 end to end', async (t) => {
       }
     });
   }
+
+  await t.test('an L2Advertisement naming only a missing interface: Warning Event announceFailed', async (t) => {
+    await c.apply(`
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: nowhere, namespace: ${RELEASE_NAMESPACE} }
+spec:
+  addresses: [10.77.0.130-10.77.0.131]
+  autoAssign: false
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: { name: nowhere, namespace: ${RELEASE_NAMESPACE} }
+spec:
+  ipAddressPools: [nowhere]
+  interfaces: [no-such-if0]
+`);
+    await c.core.createNamespacedService({
+      namespace: 'demo',
+      body: {
+        metadata: { name: 'nowhere', annotations: { 'metallb.io/address-pool': 'nowhere' } },
+        spec: { type: 'LoadBalancer', ports: [{ port: 8080, protocol: 'TCP' }], selector: { app: 'web' } },
+      },
+    });
+    await c.setEndpoints('demo', 'nowhere', ['node1', 'node2', 'node3']);
+    const [ip] = await c.waitForIngress('demo', 'nowhere', 60_000);
+    const events = await waitFor(
+      'an announceFailed Event on demo/nowhere',
+      async () => {
+        const list = await c.core.listNamespacedEvent({ namespace: 'demo', fieldSelector: 'involvedObject.name=nowhere' });
+        const failed = list.items.filter((e) => e.reason === 'announceFailed');
+        return failed.length > 0 ? failed : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const e = events[0];
+    t.equal(e?.type, 'Warning', 'a Warning');
+    t.match(e?.message, new RegExp(`^the interfaces specified by LB IP "${ip?.replace(/\./g, '\\.')}" doesn't exist in assigned node "node[123]" with protocol "layer2"$`), `upstream's words: ${e?.message}`);
+    const ar = await c.lab.exec(client.ns, ['arping', '-c', '2', '-w', '2', '-I', client.iface, ip ?? '']);
+    t.notMatch(ar.stdout, /reply from/i, `no node answers ARP for ${ip}`);
+  });
 });

@@ -31,3 +31,14 @@ t.test('node name from the environment, and bad values name the flag', async (t)
     }
   }
 });
+
+t.test('--host, default $METALLB_HOST: the address the endpoint binds (upstream)', async (t) => {
+  const host = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv): string => speakerOptionsFrom({ nodeName: 'n', excludeInterfacesFile: '/nonexistent', ...flags }, env).host;
+  t.equal(host({}, {}), '0.0.0.0', 'neither set: all addresses');
+  t.equal(host({}, { METALLB_HOST: '' }), '0.0.0.0', 'empty: all addresses');
+  t.equal(host({}, { METALLB_HOST: '10.77.0.11' }), '10.77.0.11', 'the node IP the chart passes');
+  t.equal(host({}, { METALLB_HOST: 'fd00:77::11' }), 'fd00:77::11', 'an IPv6 node IP');
+  t.equal(host({ host: '127.0.0.1' }, { METALLB_HOST: '10.77.0.11' }), '127.0.0.1', 'the flag wins');
+  t.throws(() => host({ host: 'node-a.example' }, {}), /--host: "node-a.example" is not an IP address/);
+  t.throws(() => host({}, { METALLB_HOST: '10.77.0.300' }), /METALLB_HOST \(the default of --host\): "10.77.0.300" is not an IP address/);
+});
