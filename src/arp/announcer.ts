@@ -160,7 +160,8 @@ export class L2Announcer extends EventEmitter {
     const selection = selectInterfaces(this.scan, interfaces, addr.family);
     if (!selection.ok) {
       this.withdraw(addr.text);
-      this.log.warn({ event: 'announceFailed', ip: addr.text, interfaces: selection.requested }, 'no such interface on this node');
+      // Debug only: a caller may retry until the interface appears, and reports the failure itself.
+      this.log.debug({ event: 'announceFailed', ip: addr.text, interfaces: selection.requested }, 'no such interface on this node');
       return selection;
     }
     const request = interfaces === 'all' || interfaces.length === 0 ? 'all' : [...interfaces];

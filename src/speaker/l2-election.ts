@@ -16,7 +16,12 @@ import { holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, v
 
 /** What the election needs from the ARP/NDP layer (src/arp). */
 export interface L2DataPlane {
-  announce(ip: string, interfaces: 'all' | readonly string[]): void;
+  /**
+   * Announce `ip` on `interfaces` (every call restarts the gratuitous burst). False when none of
+   * them exists on this node: nothing is announced, and the election asks again on its next
+   * tick (the interface may appear).
+   */
+  announce(ip: string, interfaces: 'all' | readonly string[]): boolean;
   withdraw(ip: string): void;
   /**
    * Unicast ARP request / NS for `ip` to `mac`; true when the owner answered in time, false when
@@ -64,12 +69,21 @@ export interface VipDesire {
   readonly interfaces: 'all' | readonly string[];
 }
 
+/** An interface selection as a comparable string: 'all' (an empty list means all too), or the sorted names. */
+type InterfaceKey = string;
+
+function interfaceKey(interfaces: 'all' | readonly string[]): InterfaceKey {
+  return interfaces === 'all' || interfaces.length === 0 ? 'all' : `=${[...interfaces].sort().join(',')}`;
+}
+
 interface VipState {
   desire: VipDesire | undefined;
   lease: Lease | undefined;
   /** Local time at which the current (holder, renewTime) record was first seen. */
   observedAtMs: number;
   announcing: boolean;
+  /** The interface selection the data plane announces on ('' while nothing is announced). */
+  announcedOn: InterfaceKey;
   writing: boolean;
   /** Settles when the Lease write in flight (if any) has landed and `lease` reflects it. */
   written: Promise<void>;
@@ -284,7 +298,7 @@ export class L2Election {
   private state(ip: string): VipState {
     let st = this.vips.get(ip);
     if (!st) {
-      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, writing: false, written: Promise.resolve(), yielded: false, lastOwnWriteMs: 0, handingOver: false };
+      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, announcedOn: '', writing: false, written: Promise.resolve(), yielded: false, lastOwnWriteMs: 0, handingOver: false };
       this.vips.set(ip, st);
     }
     return st;
@@ -343,16 +357,25 @@ export class L2Election {
 
   private setAnnouncing(ip: string, st: VipState, on: boolean): void {
     if (st.announcing === on) {
-      // The interface set can change while we keep announcing.
-      if (on && st.desire) this.deps.dataPlane.announce(ip, st.desire.interfaces);
+      // The interface set can change while we keep announcing. Only a change (or a retry of a
+      // selection that failed) is passed on: every tick of a held VIP lands here, and each
+      // announce restarts the gratuitous burst, so passing every tick on never let a burst end.
+      if (on && st.desire && interfaceKey(st.desire.interfaces) !== st.announcedOn) this.announceOn(ip, st, st.desire.interfaces);
       return;
     }
     st.announcing = on;
     this.stats.transitions++;
-    if (on) this.deps.dataPlane.announce(ip, st.desire?.interfaces ?? 'all');
-    else this.deps.dataPlane.withdraw(ip);
+    if (on) this.announceOn(ip, st, st.desire?.interfaces ?? 'all');
+    else {
+      st.announcedOn = '';
+      this.deps.dataPlane.withdraw(ip);
+    }
     this.deps.log.info({ event: on ? 'l2Announce' : 'l2Withdraw', ip }, on ? 'announcing VIP' : 'stopped announcing VIP');
     this.deps.onOwnership?.(ip, on);
+  }
+
+  private announceOn(ip: string, st: VipState, interfaces: 'all' | readonly string[]): void {
+    st.announcedOn = this.deps.dataPlane.announce(ip, interfaces) ? interfaceKey(interfaces) : '';
   }
 
   private missingMacs(st: VipState): boolean {

@@ -64,12 +64,20 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   const recorder = createEventRecorder({ client, log: slog, component: 'metallb-speaker', instance: opts.nodeName });
 
   const announcer = new L2Announcer({ logger: slog.child({ component: 'l2' }), garp: opts.garp, excludeInterfaces: opts.excludeInterfaces, rescanIntervalMs: 10_000 });
+  /** IP -> the interface selection whose failure was reported (see announce below). */
+  const announceFailures = new Map<string, string>();
   const dataPlane: L2DataPlane = {
     announce: (ip, ifaces) => {
       const sel = announcer.announce(ip, ifaces);
-      if (sel.ok) return;
-      // Upstream's Warning Event and words, on every Service with this IP (repeats within ten
-      // minutes only raise the Event's count).
+      if (sel.ok) {
+        announceFailures.delete(ip);
+        return true;
+      }
+      // The election retries every tick until the interface appears; the log line and
+      // upstream's Warning Event (on every Service with this IP) come once per selection.
+      const key = JSON.stringify(ifaces);
+      if (announceFailures.get(ip) === key) return false;
+      announceFailures.set(ip, key);
       const message = `the interfaces specified by LB IP "${ip}" doesn't exist in assigned node "${opts.nodeName}" with protocol "layer2"`;
       slog.warn({ event: 'announceFailed', ip, interfaces: ifaces }, message);
       for (const svc of plans.current?.services.values() ?? []) {
@@ -77,8 +85,12 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
         const [namespace = '', name = ''] = svc.key.split('/');
         recorder.record({ apiVersion: 'v1', kind: 'Service', namespace, name }, EventType.Warning, 'announceFailed', message);
       }
+      return false;
     },
-    withdraw: (ip) => announcer.withdraw(ip),
+    withdraw: (ip) => {
+      announceFailures.delete(ip);
+      announcer.withdraw(ip);
+    },
     probe: (ip, mac, timeoutMs) => announcer.probe(ip, mac, { timeoutMs }),
     localMacs: () => {
       const out = new Map<string, string>();

@@ -2,7 +2,7 @@
 // exactly one node's MAC, and a TCP connect from the client reaches that node.
 import t from 'tap';
 import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
-import { waitFor } from '../harness/lab';
+import { delay, waitFor } from '../harness/lab';
 
 const CONFIG = `
 apiVersion: metallb.io/v1beta1
@@ -35,6 +35,7 @@ t.test('L2 end to end', async (t) => {
   });
   await c.setEndpoints('demo', 'web', ['node1', 'node2', 'node3']);
   const ips = await c.waitForIngress('demo', 'web', 60_000);
+  const announcedAt = Date.now();
   t.comment(`ingress: ${ips.join(', ')}`);
   t.ok(ips.some((ip) => ip.startsWith('10.77.0.1')), 'an IPv4 address from the pool');
 
@@ -74,6 +75,18 @@ t.test('L2 end to end', async (t) => {
       }
     });
   }
+
+  // Regression: every election tick (1 s) restarted the 5-round gratuitous burst, so a held VIP
+  // was announced about once a second for as long as it was held.
+  await t.test('once its takeover burst is over, a held VIP sends no gratuitous ARP', async (t) => {
+    const v4 = ips.find((ip) => !ip.includes(':')) as string;
+    // The burst is 5 rounds 1.1 s apart; the VIP was announced before its ingress was seen.
+    await delay(Math.max(0, announcedAt + 7_000 - Date.now()));
+    const cap = await c.lab.capture(client.ns, client.iface, 'arp');
+    await delay(5_000);
+    const garps = (await cap.stop()).filter((f) => f.arp && f.arp.senderIp === v4 && f.arp.targetIp === v4);
+    t.equal(garps.length, 0, `gratuitous ARPs for ${v4} in 5 s while held (the next is the 60 s refresh)`);
+  });
 
   await t.test('an L2Advertisement naming only a missing interface: Warning Event announceFailed', async (t) => {
     await c.apply(`

@@ -48,7 +48,7 @@ function presenceOfB(): Lease {
 t.test('SIGTERM while a renew is in flight still hands the Lease to the successor', async (t) => {
   const lease = vipLeaseHeldByA();
   const { store, current } = fakeStore(lease, 100);
-  const dataPlane: L2DataPlane = { announce: () => undefined, withdraw: () => undefined, probe: async () => true, localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]) };
+  const dataPlane: L2DataPlane = { announce: () => true, withdraw: () => undefined, probe: async () => true, localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]) };
   // renewIntervalMs 0: the renew is due at once, so one is in flight when the handover starts.
   const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, renewIntervalMs: 0, tickMs: 60_000 }, apiHealthySince: () => Date.now() });
   el.onLease(presenceOfB());
@@ -68,7 +68,7 @@ t.test('during a handover the successor announcing silences us at once, even bef
   const lease = vipLeaseHeldByA();
   const { store, current } = fakeStore(lease, 300);
   const withdrawn: string[] = [];
-  const dataPlane: L2DataPlane = { announce: () => undefined, withdraw: (v) => void withdrawn.push(v), probe: async () => true, localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]) };
+  const dataPlane: L2DataPlane = { announce: () => true, withdraw: (v) => void withdrawn.push(v), probe: async () => true, localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]) };
   // renewIntervalMs 0: we renew as soon as the last renew lands, so our own hold is fresh (a
   // claim against a lapsed hold is yielded to anyway, and would not show the race).
   const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, renewIntervalMs: 0, tickMs: 60_000 }, apiHealthySince: () => Date.now() });

@@ -26,6 +26,7 @@ class Wire {
         let s = this.answering.get(ip);
         if (!s) this.answering.set(ip, (s = new Set()));
         s.add(node);
+        return true;
       },
       withdraw: (ip) => this.answering.get(ip)?.delete(node),
       probe: async (ip, targetMac) => {

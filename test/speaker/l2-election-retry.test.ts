@@ -22,7 +22,7 @@ t.test('a failing renew is retried on the tick, not in a loop', async (t) => {
   } as unknown as LeaseStore;
   const announced = new Set<string>();
   const dataPlane: L2DataPlane = {
-    announce: (ip) => announced.add(ip),
+    announce: (ip) => announced.add(ip).has(ip),
     withdraw: (ip) => announced.delete(ip),
     probe: async () => true,
     localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]),
