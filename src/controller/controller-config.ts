@@ -3,8 +3,9 @@
  *
  * The controller parses the whole metallb.io configuration (not only pools and communities as
  * upstream's PoolReconciler does) because without admission webhooks its ConfigurationState is
- * where users learn about a broken BGPPeer or L2Advertisement (DESIGN.md §3). An invalid config
- * keeps the last good one in force (metallb-spec.md §2.1 step 5).
+ * where users learn about a broken BGPPeer or L2Advertisement (DESIGN.md §3). Allocation,
+ * though, depends on upstream's subset only (`poolsOnly`): an error elsewhere is reported and
+ * does not stop it. Invalid pools keep the last good ones in force (metallb-spec.md §2.1 step 5).
  */
 import type { Config } from '../config/types';
 import type { ConfigResources } from '../config/parse';
@@ -58,4 +59,13 @@ export function allocationFingerprint(config: Config): string {
           },
   }));
   return JSON.stringify(pools);
+}
+
+/**
+ * The part of the resources upstream's controller reads (IPAddressPools, Communities,
+ * Namespaces; metallb-spec.md §2.1): the speakers' kinds are left out, so their errors cannot
+ * make the pools unusable for allocation.
+ */
+export function poolsOnly(all: ConfigResources): ConfigResources {
+  return { ...all, l2Advertisements: [], bgpAdvertisements: [], peers: [], bfdProfiles: [], secrets: [] };
 }

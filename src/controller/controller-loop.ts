@@ -24,7 +24,7 @@ import { Allocator } from './allocator/allocator';
 import { adoptExistingAssignments, reprocessOrder } from './service-reconcile-startup';
 import { reconcileService } from './service-reconcile';
 import { ReconcileOutcome, SyncResult, type ServiceView } from './service-reconcile-types';
-import { CONFIG_SOURCES, type ConfigSource, allocationFingerprint, sourcePath } from './controller-config';
+import { CONFIG_SOURCES, type ConfigSource, allocationFingerprint, poolsOnly, sourcePath } from './controller-config';
 import { ConditionReason, type ConfigVerdict, type PoolObject, poolStatusCurrent, writeConfigurationState, writePoolStatus } from './controller-status';
 import type { ControllerMetrics } from './metrics';
 import type { ProbeResult } from './health';
@@ -163,33 +163,39 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     return r as ConfigResources;
   }
 
-  function reportInvalid(errors: readonly ConfigError[]): void {
+  function reportInvalid(errors: readonly ConfigError[], consequence: string): void {
     for (const e of errors) {
       const src = CONFIG_SOURCES.find((s) => s.kind === e.kind);
       const inf = configInformers.find((c) => c.source === src)?.informer;
       const obj = inf?.get(e.name, e.namespace || namespace);
       const ref = obj ? refTo(obj, e.kind, src?.apiVersion ?? 'metallb.io/v1beta1') : { apiVersion: src?.apiVersion ?? 'metallb.io/v1beta1', kind: e.kind, namespace: e.namespace || namespace, name: e.name };
-      recorder.record(ref, EventType.Warning, ConditionReason.ConfigurationError, `${formatConfigError(e)} (the last valid configuration stays in force)`);
+      recorder.record(ref, EventType.Warning, ConditionReason.ConfigurationError, `${formatConfigError(e)} (${consequence})`);
     }
   }
 
-  /** Parse; on success apply to the allocator (adopting first on the first load). */
+  /**
+   * Parse; apply the pools to the allocator (adopting first on the first load). Every kind is
+   * parsed so that ConfigurationState and Events report every error, but allocation needs only
+   * the pools: as upstream's controller, which reads only IPAddressPools, Communities and
+   * Namespaces, an error in a BGPPeer, an advertisement or a BFDProfile (the speakers' part)
+   * does not stop allocation; the pools are then parsed on their own.
+   */
   function handleConfig(): void {
     metrics.update();
-    const res = parseConfig(resources());
-    if (!res.ok) {
-      const summary = configErrorSummary(res.errors);
-      verdict = { valid: false, reason: ConditionReason.ConfigurationError, summary };
-      metrics.configStale(true);
+    const all = resources();
+    const full = parseConfig(all);
+    const res = full.ok ? full : parseConfig(poolsOnly(all));
+    if (!full.ok) {
+      verdict = { valid: false, reason: ConditionReason.ConfigurationError, summary: configErrorSummary(full.errors) };
       metrics.updateError();
-      log.error({ event: 'configInvalid', errors: res.errors.map(formatConfigError), stale: loaded }, loaded ? 'invalid configuration; the last valid one stays in force' : 'invalid configuration; nothing is allocated until it is fixed');
-      reportInvalid(res.errors);
-      queue.add('state');
-      return;
-    }
-    verdict = { valid: true };
-    metrics.configStale(false);
+      const errors = full.errors.map(formatConfigError);
+      if (res.ok) log.error({ event: 'configInvalid', errors, poolsValid: true }, 'invalid configuration outside the IPAddressPools; allocation goes on with the pools');
+      else log.error({ event: 'configInvalid', errors, stale: loaded }, loaded ? 'invalid configuration; the last valid one stays in force' : 'invalid configuration; nothing is allocated until it is fixed');
+      reportInvalid(full.errors, res.ok ? 'IP allocation goes on: the IPAddressPools are valid' : 'the last valid configuration stays in force');
+    } else verdict = { valid: true };
     queue.add('state');
+    metrics.configStale(!res.ok);
+    if (!res.ok) return;
     const fp = allocationFingerprint(res.config);
     if (loaded && fp === fingerprint) return;
     fingerprint = fp;

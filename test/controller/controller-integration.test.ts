@@ -1,6 +1,7 @@
 // The controller against a real apiserver with the chart's CRDs: Services get IPs from pools
 // with status, annotation and Events; pool status counters and metrics; a deleted pool moves or
-// clears Services; an invalid config keeps the last good one and says so in ConfigurationState.
+// clears Services; an invalid config keeps the last good one and says so in ConfigurationState;
+// an error outside the pools is reported without stopping allocation.
 import t from 'tap';
 import { startControlPlane } from '../harness/apiserver';
 import { freePort } from '../harness/free-port';
@@ -144,6 +145,35 @@ t.test('controller reconciles pools and services', async (t) => {
     const ip = await until('late gets an IP from the last good config', 30_000, async () => ipOf(await getService(client, 'apps', 'late')));
     t.ok(ip.startsWith('10.77.12.'), ip);
     await deletePool(client, 'overlap');
+    await until('ConfigurationState Valid again', 30_000, async () => {
+      const s = await client.request<{ status?: { result?: string } }>({ method: 'GET', path: `/apis/metallb.io/v1beta1/namespaces/${RELEASE_NS}/configurationstates/controller` });
+      return s.status?.result === 'Valid';
+    });
+  });
+
+  // Upstream's controller reads only pools, communities and namespaces, so a broken BGPPeer (the
+  // speakers' part) never stopped it from allocating. Ours reports the error and goes on.
+  await t.test('an error outside the pools is reported, and new pools still allocate', async (t) => {
+    const peersPath = `/apis/metallb.io/v1beta2/namespaces/${RELEASE_NS}/bgppeers`;
+    await client.request({
+      method: 'POST',
+      path: peersPath,
+      body: { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'broken' }, spec: { myASN: 64500, peerASN: 64501, peerAddress: '10.77.0.1', passwordSecret: { name: 'nope', namespace: RELEASE_NS } } },
+    });
+    const bad = await until('ConfigurationState Invalid for the peer', 30_000, async () => {
+      const s = await client.request<{ status?: { result?: string; errorSummary?: string } }>({ method: 'GET', path: `/apis/metallb.io/v1beta1/namespaces/${RELEASE_NS}/configurationstates/controller` });
+      return s.status?.result === 'Invalid' ? s : undefined;
+    });
+    t.match(bad.status?.errorSummary, /secret ref not found for peer config/);
+    const ev = await until('Warning Event on the peer', 10_000, async () => (await eventsFor(client, RELEASE_NS, 'broken')).find((e) => e.reason === 'ConfigurationError'));
+    t.match(ev.message, /IP allocation goes on: the IPAddressPools are valid/);
+    // A pool added while the peer is broken is in force at once.
+    await applyPool(client, 'fresh', { addresses: ['10.77.13.0/30'], autoAssign: false });
+    await client.request({ method: 'POST', path: '/api/v1/namespaces/apps/services', body: lbService('apps', 'fresh-svc', { annotations: { 'metallb.io/address-pool': 'fresh' } }) });
+    const ip = await until('fresh-svc gets an IP from the new pool', 30_000, async () => ipOf(await getService(client, 'apps', 'fresh-svc')));
+    t.equal(ip, '10.77.13.0');
+    t.match(await (await fetch(`${url}/metrics`)).text(), /metallb_k8s_client_config_stale_bool 0/, 'the pools are not stale');
+    await client.request({ method: 'DELETE', path: `${peersPath}/broken` });
     await until('ConfigurationState Valid again', 30_000, async () => {
       const s = await client.request<{ status?: { result?: string } }>({ method: 'GET', path: `/apis/metallb.io/v1beta1/namespaces/${RELEASE_NS}/configurationstates/controller` });
       return s.status?.result === 'Valid';
