@@ -3,21 +3,16 @@
  * (metallb-spec.md §6), on an injected registry (no global default registry). The chart's
  * PrometheusRules (stale config, config not loaded, pool exhausted/usage) query these.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { createConfigMetrics, type ConfigMetrics } from '../k8s/config-metrics';
 import type { PoolCounters } from './allocator/types';
 
 /** Metric handles the controller shell updates. */
-export interface ControllerMetrics {
+export interface ControllerMetrics extends ConfigMetrics {
   /** Publish one pool's counters (capacity and in-use). */
   setPool(pool: string, c: PoolCounters): void;
   /** Delete a removed pool's series, as upstream does. */
   deletePool(pool: string): void;
-  /** One reconcile processed (service, config or pool). */
-  update(): void;
-  /** One reconcile that ended in an error. */
-  updateError(): void;
-  configLoaded(loaded: boolean): void;
-  configStale(stale: boolean): void;
 }
 
 /** int64 counters become float gauges, as Go's client_golang does. */
@@ -37,16 +32,7 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
   const inUseV6 = g('metallb_allocator_ipv6_addresses_in_use_total', 'Number of IPv6 addresses in use, per pool');
   // Registered but never set upstream either (no series); kept so dashboards find the name.
   g('metallb_allocator_services_allocated_total', 'Number of services allocated, per pool');
-  const updates = new Counter({ name: 'metallb_k8s_client_updates_total', help: 'Number of k8s object updates that have been processed.', registers: reg });
-  const updateErrors = new Counter({
-    name: 'metallb_k8s_client_update_errors_total',
-    help: 'Number of k8s object updates that failed for some reason.',
-    registers: reg,
-  });
-  const loaded = new Gauge({ name: 'metallb_k8s_client_config_loaded_bool', help: '1 if the MetalLB configuration was successfully loaded at least once.', registers: reg });
-  const stale = new Gauge({ name: 'metallb_k8s_client_config_stale_bool', help: '1 if running on a stale configuration, because the latest config failed to load.', registers: reg });
-  loaded.set(0);
-  stale.set(0);
+  const config = createConfigMetrics(registry);
   const all = [total, totalV4, totalV6, inUse, inUseV4, inUseV6];
   return {
     setPool(pool, c): void {
@@ -60,9 +46,6 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
     deletePool(pool): void {
       for (const m of all) m.remove({ pool });
     },
-    update: () => updates.inc(),
-    updateError: () => updateErrors.inc(),
-    configLoaded: (b) => loaded.set(b ? 1 : 0),
-    configStale: (b) => stale.set(b ? 1 : 0),
+    ...config,
   };
 }

@@ -25,7 +25,7 @@ import { BgpPeers, routerIdFromName } from './bgp-peers';
 import { endpointsByService, nodeIpv4, nodeView, type EndpointSliceObject, type NodeObject } from './cluster-view';
 import { L2Election, type L2DataPlane } from './l2-election';
 import { LeaseLabel, LeaseStore } from './lease-store';
-import { createSpeakerMetrics } from './metrics';
+import { createSpeakerMetrics, type AnnouncedSeries } from './metrics';
 import { planSpeaker, type ServiceObject, type SpeakerPlan } from './speaker-plan';
 import type { SpeakerOptions } from './speaker-options';
 import type { NodeView } from './view';
@@ -119,9 +119,9 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
     apiHealthySince: () => apiHealthySince,
     onOwnership: (ip, owned) => {
       queueMicrotask(syncL2Status);
+      queueMicrotask(syncAnnouncedMetric);
       for (const svc of plans.current?.services.values() ?? []) {
         if (!svc.ips.includes(ip)) continue;
-        metrics.setAnnounced(svc.key, 'layer2', ip, owned);
         if (owned) {
           const [namespace, name] = svc.key.split('/');
           recorder.record({ apiVersion: 'v1', kind: 'Service', namespace: namespace ?? '', name: name ?? '' }, EventType.Normal, 'nodeAssigned', `announcing from node "${opts.nodeName}" with protocol "layer2"`);
@@ -144,6 +144,20 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       desired.set(svc.key, { node: opts.nodeName, serviceName, serviceNamespace, interfaces: ifaces });
     }
     l2Status.set(desired);
+  };
+  /** metallb_speaker_announced: the Services this node announces now, per protocol and IP. */
+  const syncAnnouncedMetric = (): void => {
+    const owned = new Set(election.announced());
+    const series: AnnouncedSeries[] = [];
+    for (const svc of plans.current?.services.values() ?? []) {
+      const bgpRoutes = svc.bgp && 'routes' in svc.bgp && svc.bgp.routes.length > 0;
+      const l2 = svc.l2 !== undefined && 'ranked' in svc.l2;
+      for (const ip of svc.ips) {
+        if (bgpRoutes) series.push({ service: svc.key, protocol: 'bgp', ip });
+        if (l2 && owned.has(ip)) series.push({ service: svc.key, protocol: 'layer2', ip });
+      }
+    }
+    metrics.setAnnounced(series);
   };
   const metrics = createSpeakerMetrics(registry, { l2: () => announcer.counters(), election: () => election.stats, peers: () => bgp.status(), leaseWrites: () => store.writeCount }, opts.nodeName);
 
@@ -198,10 +212,14 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       const resources: Record<string, unknown[]> = { nodes: [...nodes.list()] };
       for (const c of configInformers) resources[c.field] = [...c.inf.list()];
       const parsed = parseConfig(resources as ConfigResources);
+      metrics.config.update();
+      metrics.config.configStale(!parsed.ok);
       if (parsed.ok) {
         lastGood = parsed.config;
         lastErrorText = '';
+        metrics.config.configLoaded(true);
       } else {
+        metrics.config.updateError();
         const text = configErrorSummary(parsed.errors);
         if (text !== lastErrorText) slog.error({ event: 'configInvalid', errors: parsed.errors.length, summary: text }, 'invalid configuration; keeping the last good one');
         lastErrorText = text;
@@ -239,7 +257,6 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       for (const svc of plan.services.values()) {
         if (!svc.bgp || !('routes' in svc.bgp) || svc.bgp.routes.length === 0) continue;
         nowAnnounced.add(svc.key);
-        for (const ip of svc.ips) metrics.setAnnounced(svc.key, 'bgp', ip, true);
         if (!announcedBgp.has(svc.key)) {
           const [namespace, name] = svc.key.split('/');
           recorder.record({ apiVersion: 'v1', kind: 'Service', namespace: namespace ?? '', name: name ?? '' }, EventType.Normal, 'nodeAssigned', `announcing from node "${opts.nodeName}" with protocol "bgp"`);
@@ -248,6 +265,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       for (const k of announcedBgp) if (!nowAnnounced.has(k)) slog.info({ event: 'bgpWithdraw', service: k }, 'withdrawing BGP routes of service');
       announcedBgp.clear();
       for (const k of nowAnnounced) announcedBgp.add(k);
+      syncAnnouncedMetric();
       ready = true;
     } catch (err) {
       // A bug in one recompute must not take announcements down; the next event retries.

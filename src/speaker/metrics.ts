@@ -3,7 +3,8 @@
  * Values are pulled from the components' counters at scrape time (prom-client `collect`), so
  * the hot paths (frame handling, UPDATE sending) only bump plain integers.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { createConfigMetrics } from '../k8s/config-metrics';
 import type { L2Counters } from '../arp/announcer';
 import type { ElectionStats } from './l2-election';
 import type { PeerStatus } from './bgp-peers';
@@ -14,6 +15,13 @@ export interface SpeakerMetricSources {
   election: () => ElectionStats;
   peers: () => PeerStatus[];
   leaseWrites: () => number;
+}
+
+/** One `metallb_speaker_announced` series of this node. */
+export interface AnnouncedSeries {
+  readonly service: string;
+  readonly protocol: 'bgp' | 'layer2';
+  readonly ip: string;
 }
 
 /** Register the speaker's metrics on `registry`. */
@@ -105,16 +113,22 @@ export function createSpeakerMetrics(registry: Registry, src: SpeakerMetricSourc
       this.set(src.leaseWrites());
     },
   });
-  const configStale = new Counter({
-    name: 'metallb_k8s_client_config_stale_bool',
-    help: '1 if running on a stale configuration, because the latest config failed to load.',
-    registers: [registry],
-  });
+  /** The announced series now exported, by `service protocol ip`. */
+  const exported = new Map<string, AnnouncedSeries>();
   return {
-    setAnnounced(service: string, protocol: 'bgp' | 'layer2', ip: string, on: boolean): void {
-      if (on) announced.set({ service, protocol, node, ip }, 1);
-      else announced.remove({ service, protocol, node, ip });
+    /**
+     * Export exactly these series: set the new ones, delete the others, as upstream deletes a
+     * Service's series on withdraw (§6). Given the whole desired set, a Service that was
+     * deleted, lost its IP or stopped being announced cannot leave a series behind.
+     */
+    setAnnounced(series: Iterable<AnnouncedSeries>): void {
+      const next = new Map<string, AnnouncedSeries>();
+      for (const a of series) next.set(`${a.service} ${a.protocol} ${a.ip}`, a);
+      for (const [k, a] of exported) if (!next.has(k)) announced.remove({ service: a.service, protocol: a.protocol, node, ip: a.ip });
+      for (const [k, a] of next) if (!exported.has(k)) announced.set({ service: a.service, protocol: a.protocol, node, ip: a.ip }, 1);
+      exported.clear();
+      for (const [k, a] of next) exported.set(k, a);
     },
-    configStale,
+    config: createConfigMetrics(registry),
   };
 }

@@ -18,8 +18,10 @@ spec:
   ipAddressPools: [lab]
 `;
 
+const METRICS_PORT = 9131;
+
 t.test('L2 end to end', async (t) => {
-  const c = await startCluster(t, { nodes: 3, client: true, speakerArgs: ['--l2-renew-interval', '2s', '--l2-lease-duration', '6s'] });
+  const c = await startCluster(t, { nodes: 3, client: true, speakerArgs: ['--l2-renew-interval', '2s', '--l2-lease-duration', '6s', '--port', String(METRICS_PORT)] });
   await c.apply(CONFIG);
   await c.startController();
   for (let i = 0; i < 3; i++) await c.startSpeaker(i);
@@ -127,5 +129,19 @@ spec:
     t.match(e?.message, new RegExp(`^the interfaces specified by LB IP "${ip?.replace(/\./g, '\\.')}" doesn't exist in assigned node "node[123]" with protocol "layer2"$`), `upstream's words: ${e?.message}`);
     const ar = await c.lab.exec(client.ns, ['arping', '-c', '2', '-w', '2', '-I', client.iface, ip ?? '']);
     t.notMatch(ar.stdout, /reply from/i, `no node answers ARP for ${ip}`);
+  });
+
+  await t.test('speaker metrics: announced series follow the Service, config gauges', async (t) => {
+    const metrics = async (i: number): Promise<string> => (await c.lab.exec(c.lab.nodes[i]!.ns, ['curl', '-s', `http://127.0.0.1:${METRICS_PORT}/metrics`])).stdout;
+    const series = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('metallb_speaker_announced{') && l.includes('service="demo/web"'));
+    const all = await Promise.all([0, 1, 2].map(metrics));
+    t.equal(all.flatMap(series).length, ips.length, `one layer2 series per IP of demo/web across the nodes: ${all.flatMap(series).join('; ')}`);
+    for (const text of all) {
+      t.match(text, /^metallb_k8s_client_config_loaded_bool 1$/m, 'config loaded');
+      t.match(text, /^metallb_k8s_client_config_stale_bool 0$/m, 'config not stale');
+    }
+    await c.core.deleteNamespacedService({ namespace: 'demo', name: 'web' });
+    await waitFor('no announced series for demo/web on any node', async () => ((await Promise.all([0, 1, 2].map(metrics))).flatMap(series).length === 0 ? true : undefined), { timeoutMs: 20_000 });
+    t.pass('series deleted with the Service');
   });
 });

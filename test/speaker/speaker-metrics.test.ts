@@ -1,0 +1,51 @@
+// metallb_speaker_announced must lose a Service's series once it is no longer announced: BGP
+// series were never removed, and layer2 series of a deleted Service stayed at 1 (the removal
+// walked the new plan, which no longer had the Service). The speaker's config metrics are
+// upstream's gauges (the chart's stale-config alerts query them), not a counter never set.
+import t from 'tap';
+import { Registry } from 'prom-client';
+import { createSpeakerMetrics } from '../../src/speaker/metrics';
+
+function speakerMetrics() {
+  const registry = new Registry();
+  const m = createSpeakerMetrics(
+    registry,
+    {
+      l2: () => ({ requestsReceived: {}, responsesSent: {}, gratuitousSent: {} }) as never,
+      election: () => ({ transitions: 0, takeovers: 0 }) as never,
+      peers: () => [],
+      leaseWrites: () => 0,
+    },
+    'node1',
+  );
+  const lines = async (name: string): Promise<string[]> => (await registry.metrics()).split('\n').filter((l) => l.startsWith(name));
+  return { m, lines };
+}
+
+t.test('metallb_speaker_announced exports exactly the desired series', async (t) => {
+  const { m, lines } = speakerMetrics();
+  m.setAnnounced([
+    { service: 'demo/web', protocol: 'layer2', ip: '10.77.0.100' },
+    { service: 'demo/web', protocol: 'bgp', ip: '10.77.0.100' },
+    { service: 'demo/api', protocol: 'bgp', ip: '10.77.0.101' },
+  ]);
+  t.equal((await lines('metallb_speaker_announced{')).length, 3, 'three series');
+  m.setAnnounced([{ service: 'demo/web', protocol: 'layer2', ip: '10.77.0.100' }]);
+  t.same(await lines('metallb_speaker_announced{'), ['metallb_speaker_announced{service="demo/web",protocol="layer2",node="node1",ip="10.77.0.100"} 1'], 'the others are deleted');
+  m.setAnnounced([]);
+  t.same(await lines('metallb_speaker_announced{'), [], 'nothing announced: no series');
+});
+
+t.test('config metrics are gauges with upstream names, set by the speaker', async (t) => {
+  const { m, lines } = speakerMetrics();
+  t.same(await lines('# TYPE metallb_k8s_client_config_stale_bool'), ['# TYPE metallb_k8s_client_config_stale_bool gauge']);
+  t.same(await lines('metallb_k8s_client_config_loaded_bool'), ['metallb_k8s_client_config_loaded_bool 0']);
+  m.config.configLoaded(true);
+  m.config.configStale(true);
+  m.config.update();
+  m.config.updateError();
+  t.same(await lines('metallb_k8s_client_config_loaded_bool'), ['metallb_k8s_client_config_loaded_bool 1']);
+  t.same(await lines('metallb_k8s_client_config_stale_bool'), ['metallb_k8s_client_config_stale_bool 1']);
+  t.same(await lines('metallb_k8s_client_updates_total'), ['metallb_k8s_client_updates_total 1']);
+  t.same(await lines('metallb_k8s_client_update_errors_total'), ['metallb_k8s_client_update_errors_total 1']);
+});
