@@ -9,7 +9,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { L2Announcer } from '../arp/announcer';
 import { listInterfaces } from '../native';
 import { parseConfig, type ConfigResources } from '../config/parse';
-import { configErrorSummary } from '../config/scope';
+import { configErrorSummary, forNode } from '../config/scope';
 import type { Config } from '../config/types';
 import { createKubeClient, loadKubeConfig } from '../k8s/client';
 import { createEventRecorder, EventType } from '../k8s/events';
@@ -211,7 +211,9 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
     try {
       const resources: Record<string, unknown[]> = { nodes: [...nodes.list()] };
       for (const c of configInformers) resources[c.field] = [...c.inf.list()];
-      const parsed = parseConfig(resources as ConfigResources);
+      // Upstream's pre-filter (§2.1): peers and BGPAdvertisements for other nodes are left out, so
+      // a broken peer meant for another node does not invalidate this node's configuration.
+      const parsed = parseConfig(forNode(resources as ConfigResources, nodes.get(opts.nodeName)?.metadata?.labels ?? {}));
       metrics.config.update();
       metrics.config.configStale(!parsed.ok);
       if (parsed.ok) {

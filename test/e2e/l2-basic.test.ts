@@ -140,6 +140,21 @@ spec:
       t.match(text, /^metallb_k8s_client_config_loaded_bool 1$/m, 'config loaded');
       t.match(text, /^metallb_k8s_client_config_stale_bool 0$/m, 'config not stale');
     }
+    // A broken BGPPeer for node1 only (its password Secret does not exist) makes node1's
+    // configuration stale and leaves the other nodes' alone (upstream's per-node pre-filter).
+    await c.apply(`
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: { name: broken-for-node1, namespace: ${RELEASE_NAMESPACE} }
+spec:
+  myASN: 64500
+  peerASN: 64501
+  peerAddress: 10.77.0.1
+  passwordSecret: { name: missing, namespace: ${RELEASE_NAMESPACE} }
+  nodeSelectors: [{ matchLabels: { kubernetes.io/hostname: node1 } }]
+`);
+    await waitFor('node1 reports a stale configuration', async () => (/^metallb_k8s_client_config_stale_bool 1$/m.test(await metrics(0)) ? true : undefined), { timeoutMs: 20_000 });
+    for (const i of [1, 2]) t.match(await metrics(i), /^metallb_k8s_client_config_stale_bool 0$/m, `node${i + 1}: a peer for node1 does not make its configuration stale`);
     await c.core.deleteNamespacedService({ namespace: 'demo', name: 'web' });
     await waitFor('no announced series for demo/web on any node', async () => ((await Promise.all([0, 1, 2].map(metrics))).flatMap(series).length === 0 ? true : undefined), { timeoutMs: 20_000 });
     t.pass('series deleted with the Service');
