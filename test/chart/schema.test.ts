@@ -4,8 +4,11 @@
  * Plus the template guards upstream also has (configInline, two scrape mechanisms, Prometheus
  * RBAC without a ServiceAccount).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
-import { template } from '../fixtures/chart/helm';
+import { render, template } from '../fixtures/chart/helm';
 
 interface Case {
   name: string;
@@ -29,7 +32,7 @@ const cases: Case[] = [
   { name: 'negative replicas', set: ['controller.replicas=-1'], expect: [/\/controller\/replicas/, /minimum/] },
   { name: 'bad webhook failure policy', set: ['crds.validationFailurePolicy=Maybe'], expect: [/\/crds\/validationFailurePolicy/, /'Ignore', 'Fail'/] },
   { name: 'bad TLS version', set: ['tls.minVersion=TLS10'], expect: [/\/tls\/minVersion/, /VersionTLS12/] },
-  { name: 'zero probe period', set: ['controller.livenessProbe.periodSeconds=0'], expect: [/\/controller\/livenessProbe\/periodSeconds/, /minimum/] },
+  { name: 'negative probe period', set: ['controller.livenessProbe.periodSeconds=-1'], expect: [/\/controller\/livenessProbe\/periodSeconds/, /minimum/] },
   { name: 'usage threshold above 100%', set: ['prometheus.prometheusRule.addressPoolUsage.thresholds[0].percent=150'], expect: [/thresholds\/0\/percent/, /maximum/] },
   { name: 'empty image repository', set: ['image.repository='], expect: [/\/image\/repository/, /minLength|at least 1/] },
   { name: 'extra arg that is not a flag', set: ['speaker.extraArgs[0]=oops'], expect: [/\/speaker\/extraArgs\/0/, /does not match pattern/] },
@@ -63,4 +66,36 @@ t.test('schema errors are reported together, not one at a time', async (t) => {
 t.test('keys of other upstream releases are not rejected (drop-in), null leaves defaults', async (t) => {
   const res = await template({ set: ['speaker.someFutureUpstreamKey=1', 'controller.image.tag=null', 'speaker.l2Election.leaseDuration=null'] });
   t.equal(res.code, 0, res.stderr);
+});
+
+// Found comparing with upstream's chart: values it accepts must render here too.
+t.test("values upstream's chart accepts: an empty configInline, numeric labels, zero probe timings", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlb-values-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'values.yaml');
+  // 0.12 values files carried `configInline: {}`; upstream fails only on a non-empty value.
+  writeFileSync(
+    file,
+    [
+      'configInline: {}',
+      'controller:',
+      '  labels: { tier: 1, critical: true }',
+      '  livenessProbe: { periodSeconds: 0 }',
+      'prometheus:',
+      '  prometheusRule:',
+      '    enabled: true',
+      // A PromQL string as upstream users write it: the template inserts it as is.
+      "    addressPoolExhausted: { excludePools: 'pool-\\\\d+' }",
+      '    addressPoolUsage:',
+      '      thresholds: [{ percent: 0 }]',
+    ].join('\n'),
+  );
+  const res = await template({ valuesFiles: [file] });
+  t.equal(res.code, 0, res.stderr);
+  const docs = await render({ valuesFiles: [file] });
+  const controller = docs.find((d) => d.kind === 'Deployment');
+  t.match(controller?.metadata.labels, { tier: '1', critical: 'true' }, 'label values quoted, as upstream renders them');
+  const rules = docs.find((d) => d.kind === 'PrometheusRule') as unknown as { spec: { groups: { rules: { alert: string; expr: string }[] }[] } };
+  const exhausted = rules.spec.groups.flatMap((g) => g.rules).find((r) => r.alert === 'MetalLBAddressPoolExhausted');
+  t.match(exhausted?.expr, 'metallb_allocator_addresses_in_use_total{pool!~"pool-\\\\d+"}', 'excludePools inserted as written (no second escaping)');
 });
