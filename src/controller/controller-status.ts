@@ -1,6 +1,7 @@
 /**
  * Writers for what the controller publishes besides Service status: IPAddressPool status
- * counters (spec §3.12) and the `controller` ConfigurationState object (spec §1.10).
+ * counters (spec §3.12) and ConfigurationState objects (spec §1.10): the controller's, and the
+ * speakers' `speaker-<node>` (same shape, their own condition type).
  */
 import type { KubeClient } from '../k8s/client';
 import { PatchType, isConflict, isNotFound } from '../k8s/client';
@@ -14,6 +15,32 @@ export const POOL_CONDITION_TYPE = 'poolReconcilerValid';
 export const POOL_FIELD_MANAGER = 'poolReconciler';
 /** Name of the controller's ConfigurationState. */
 export const CONTROLLER_STATE_NAME = 'controller';
+
+/** Which ConfigurationState object a process writes, and under which condition (spec §1.10). */
+export interface ConfigurationStateTarget {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly conditionType: string;
+  readonly fieldManager: string;
+}
+
+/** The controller's object: `controller`, condition `poolReconcilerValid`. */
+export const CONTROLLER_STATE: ConfigurationStateTarget = {
+  name: CONTROLLER_STATE_NAME,
+  labels: { 'metallb.io/component-type': 'controller' },
+  conditionType: POOL_CONDITION_TYPE,
+  fieldManager: POOL_FIELD_MANAGER,
+};
+
+/** A speaker's object: `speaker-<node>`, condition `configReconcilerValid`. */
+export function speakerState(node: string): ConfigurationStateTarget {
+  return {
+    name: `speaker-${node}`,
+    labels: { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': node },
+    conditionType: 'configReconcilerValid',
+    fieldManager: 'configReconciler',
+  };
+}
 
 /** Condition reasons (spec Appendix A). */
 export const ConditionReason = {
@@ -30,11 +57,11 @@ export type ConfigVerdict =
   | { readonly valid: false; readonly reason: ConditionReason; readonly summary: string };
 
 /** `status` of the ConfigurationState for a verdict: result, errorSummary, one condition. */
-export function configurationStateStatus(v: ConfigVerdict, now: Date): Record<string, unknown> {
+export function configurationStateStatus(v: ConfigVerdict, now: Date, conditionType: string = POOL_CONDITION_TYPE): Record<string, unknown> {
   const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const condition = v.valid
-    ? { type: POOL_CONDITION_TYPE, status: 'True', reason: ConditionReason.Reconciled, message: '', lastTransitionTime: time }
-    : { type: POOL_CONDITION_TYPE, status: 'False', reason: v.reason, message: `configuration error: ${v.summary}`, lastTransitionTime: time };
+    ? { type: conditionType, status: 'True', reason: ConditionReason.Reconciled, message: '', lastTransitionTime: time }
+    : { type: conditionType, status: 'False', reason: v.reason, message: `configuration error: ${v.summary}`, lastTransitionTime: time };
   // Upstream's QUIRK kept: only ConfigurationError makes the result Invalid (spec §1.10).
   const invalid = !v.valid && v.reason === ConditionReason.ConfigurationError;
   return {
@@ -54,16 +81,18 @@ export async function writeConfigurationState(
   verdict: ConfigVerdict,
   owner: { readonly name: string; readonly uid: string } | undefined,
   now: Date = new Date(),
+  target: ConfigurationStateTarget = CONTROLLER_STATE,
 ): Promise<void> {
   const base = `/apis/metallb.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/configurationstates`;
+  const name = encodeURIComponent(target.name);
   const metadata = {
-    name: CONTROLLER_STATE_NAME,
+    name: target.name,
     namespace,
-    labels: { 'metallb.io/component-type': 'controller' },
+    labels: { ...target.labels },
     ...(owner ? { ownerReferences: [podOwnerReference(owner)] } : {}),
   };
   try {
-    await client.request({ method: 'GET', path: `${base}/${CONTROLLER_STATE_NAME}` });
+    await client.request({ method: 'GET', path: `${base}/${name}` });
   } catch (err) {
     if (!isNotFound(err)) throw err;
     try {
@@ -75,10 +104,10 @@ export async function writeConfigurationState(
   }
   await client.request({
     method: 'PATCH',
-    path: `${base}/${CONTROLLER_STATE_NAME}/status`,
-    query: { fieldManager: POOL_FIELD_MANAGER, force: true },
+    path: `${base}/${name}/status`,
+    query: { fieldManager: target.fieldManager, force: true },
     contentType: PatchType.Apply,
-    body: { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata: { name: CONTROLLER_STATE_NAME, namespace }, status: configurationStateStatus(verdict, now) },
+    body: { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata: { name: target.name, namespace }, status: configurationStateStatus(verdict, now, target.conditionType) },
   });
 }
 

@@ -10,6 +10,7 @@ import { L2Announcer } from '../arp/announcer';
 import { listInterfaces } from '../native';
 import { parseConfig, type ConfigResources } from '../config/parse';
 import { configErrorSummary, forNode } from '../config/scope';
+import { ConditionReason, speakerState, writeConfigurationState, type ConfigVerdict } from '../controller/controller-status';
 import type { Config } from '../config/types';
 import { createKubeClient, loadKubeConfig } from '../k8s/client';
 import { createEventRecorder, EventType } from '../k8s/events';
@@ -201,6 +202,36 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   });
   const all: Informer<KubeObject>[] = [services, slices, nodes, leases, ...configInformers.map((c) => c.inf)];
 
+  // --- ConfigurationState speaker-<node> (spec §1.10) ---------------------------------------
+  // Written when the verdict changes; a change during a write is written next, a failed write
+  // is retried a few seconds later.
+  let stateLatest: ConfigVerdict | undefined;
+  let stateWritten = '';
+  let stateWriting = false;
+  const publishState = (verdict?: ConfigVerdict): void => {
+    if (verdict) stateLatest = verdict;
+    if (!stateLatest || stateWriting) return;
+    const current = stateLatest;
+    const key = JSON.stringify(current);
+    if (key === stateWritten) return;
+    stateWriting = true;
+    void ownerPod
+      .get()
+      .then((owner) => writeConfigurationState(client, opts.namespace, current, owner, new Date(), speakerState(opts.nodeName)))
+      .then(
+        () => {
+          stateWriting = false;
+          stateWritten = key;
+          publishState();
+        },
+        (err: unknown) => {
+          stateWriting = false;
+          slog.warn({ event: 'configurationStateFailed', err: errorMessage(err) }, 'could not write the ConfigurationState; retrying');
+          setTimeout(() => publishState(), 5_000).unref();
+        },
+      );
+  };
+
   // --- recompute ---------------------------------------------------------------------------
   let lastGood: Config | undefined;
   let lastErrorText = '';
@@ -216,6 +247,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       const parsed = parseConfig(forNode(resources as ConfigResources, nodes.get(opts.nodeName)?.metadata?.labels ?? {}));
       metrics.config.update();
       metrics.config.configStale(!parsed.ok);
+      publishState(parsed.ok ? { valid: true } : { valid: false, reason: ConditionReason.ConfigurationError, summary: configErrorSummary(parsed.errors) });
       if (parsed.ok) {
         lastGood = parsed.config;
         lastErrorText = '';

@@ -64,6 +64,9 @@ const expected: Record<string, string[]> = {
     ...CONFIG,
     ...['servicel2statuses', 'servicebgpstatuses'].map((r) => `metallb.io/${r}: create,delete,list,watch`),
     ...['servicel2statuses', 'servicebgpstatuses'].map((r) => `metallb.io/${r}/status: update`),
+    // ConfigurationState speaker-<node>, as the controller's.
+    'metallb.io/configurationstates: create,get',
+    'metallb.io/configurationstates/status: patch',
   ],
 };
 

@@ -155,6 +155,14 @@ spec:
 `);
     await waitFor('node1 reports a stale configuration', async () => (/^metallb_k8s_client_config_stale_bool 1$/m.test(await metrics(0)) ? true : undefined), { timeoutMs: 20_000 });
     for (const i of [1, 2]) t.match(await metrics(i), /^metallb_k8s_client_config_stale_bool 0$/m, `node${i + 1}: a peer for node1 does not make its configuration stale`);
+    // Each speaker reports its verdict in ConfigurationState speaker-<node>, as upstream's do.
+    type State = { metadata?: { labels?: Record<string, string> }; status?: { result?: string; conditions?: { type: string; status: string; message: string }[] } };
+    const state = async (node: string): Promise<State | undefined> =>
+      (await c.custom.getNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: RELEASE_NAMESPACE, plural: 'configurationstates', name: `speaker-${node}` }).catch(() => undefined)) as State | undefined;
+    const bad = await waitFor('ConfigurationState speaker-node1 Invalid', async () => ((await state('node1'))?.status?.result === 'Invalid' ? state('node1') : undefined), { timeoutMs: 20_000 });
+    t.match(bad?.status?.conditions?.[0], { type: 'configReconcilerValid', status: 'False', message: /secret ref not found/ }, 'node1: the peer error, under the speaker condition');
+    t.match(bad?.metadata?.labels, { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': 'node1' });
+    t.equal((await waitFor('ConfigurationState speaker-node2', () => state('node2'), { timeoutMs: 20_000 }))?.status?.result, 'Valid', 'node2: Valid');
     await c.core.deleteNamespacedService({ namespace: 'demo', name: 'web' });
     await waitFor('no announced series for demo/web on any node', async () => ((await Promise.all([0, 1, 2].map(metrics))).flatMap(series).length === 0 ? true : undefined), { timeoutMs: 20_000 });
     t.pass('series deleted with the Service');
