@@ -25,7 +25,8 @@ import { adoptExistingAssignments, reprocessOrder } from './service-reconcile-st
 import { reconcileService } from './service-reconcile';
 import { ReconcileOutcome, SyncResult, type ServiceView } from './service-reconcile-types';
 import { CONFIG_SOURCES, type ConfigSource, allocationFingerprint, poolsOnly, sourcePath } from './controller-config';
-import { ConditionReason, type ConfigVerdict, type PoolObject, poolStatusCurrent, writeConfigurationState, writePoolStatus } from './controller-status';
+import { ConditionReason, type ConfigVerdict, writeConfigurationState } from '../k8s/configuration-state';
+import { type PoolObject, poolStatusCurrent, writePoolStatus } from './controller-status';
 import type { ControllerMetrics } from './metrics';
 import type { ProbeResult } from './health';
 

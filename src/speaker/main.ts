@@ -10,7 +10,7 @@ import { L2Announcer } from '../arp/announcer';
 import { listInterfaces } from '../native';
 import { parseConfig, type ConfigResources } from '../config/parse';
 import { configErrorSummary, forNode } from '../config/scope';
-import { ConditionReason, speakerState, writeConfigurationState, type ConfigVerdict } from '../controller/controller-status';
+import { ConditionReason, speakerState, writeConfigurationState, type ConfigVerdict } from '../k8s/configuration-state';
 import type { Config } from '../config/types';
 import { createKubeClient, loadKubeConfig } from '../k8s/client';
 import { createEventRecorder, EventType } from '../k8s/events';
@@ -26,8 +26,8 @@ import { BgpPeers, routerIdFromName } from './bgp-peers';
 import { endpointsByService, nodeIpv4, nodeView, type EndpointSliceObject, type NodeObject } from './cluster-view';
 import { L2Election, type L2DataPlane } from './l2-election';
 import { LeaseLabel, LeaseStore } from './lease-store';
-import { createSpeakerMetrics, type AnnouncedSeries } from './metrics';
-import { planSpeaker, type ServiceObject, type SpeakerPlan } from './speaker-plan';
+import { createSpeakerMetrics } from './metrics';
+import { announcedSeries, bgpRoutesOf, planSpeaker, type ServiceObject, type SpeakerPlan } from './speaker-plan';
 import type { SpeakerOptions } from './speaker-options';
 import type { NodeView } from './view';
 import { StatusKind, StatusWriter, type DesiredStatuses } from './status-objects';
@@ -147,19 +147,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
     l2Status.set(desired);
   };
   /** metallb_speaker_announced: the Services this node announces now, per protocol and IP. */
-  const syncAnnouncedMetric = (): void => {
-    const owned = new Set(election.announced());
-    const series: AnnouncedSeries[] = [];
-    for (const svc of plans.current?.services.values() ?? []) {
-      const bgpRoutes = svc.bgp && 'routes' in svc.bgp && svc.bgp.routes.length > 0;
-      const l2 = svc.l2 !== undefined && 'ranked' in svc.l2;
-      for (const ip of svc.ips) {
-        if (bgpRoutes) series.push({ service: svc.key, protocol: 'bgp', ip });
-        if (l2 && owned.has(ip)) series.push({ service: svc.key, protocol: 'layer2', ip });
-      }
-    }
-    metrics.setAnnounced(series);
-  };
+  const syncAnnouncedMetric = (): void => metrics.setAnnounced(announcedSeries(plans.current?.services.values() ?? [], new Set(election.announced())));
   const metrics = createSpeakerMetrics(registry, { l2: () => announcer.counters(), election: () => election.stats, peers: () => bgp.status(), leaseWrites: () => store.writeCount }, opts.nodeName);
 
   // --- informers --------------------------------------------------------------------------
@@ -278,8 +266,8 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       // ServiceBGPStatus: the peers each Service is configured to reach from this node (§5.8).
       const bgpDesired: DesiredStatuses = new Map();
       for (const svc of plan.services.values()) {
-        if (!svc.bgp || !('routes' in svc.bgp) || svc.bgp.routes.length === 0) continue;
-        const routes = svc.bgp.routes;
+        const routes = bgpRoutesOf(svc);
+        if (routes.length === 0) continue;
         const peers = plan.peers.filter((p) => routes.some((r) => r.peers.length === 0 || r.peers.includes(p.name))).map((p) => p.name).sort();
         if (peers.length === 0) continue;
         const [serviceNamespace = '', serviceName = ''] = svc.key.split('/');
@@ -289,7 +277,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       syncL2Status();
       const nowAnnounced = new Set<string>();
       for (const svc of plan.services.values()) {
-        if (!svc.bgp || !('routes' in svc.bgp) || svc.bgp.routes.length === 0) continue;
+        if (bgpRoutesOf(svc).length === 0) continue;
         nowAnnounced.add(svc.key);
         if (!announcedBgp.has(svc.key)) {
           const [namespace, name] = svc.key.split('/');

@@ -8,6 +8,7 @@ import { createConfigMetrics } from '../k8s/config-metrics';
 import type { L2Counters } from '../arp/announcer';
 import type { ElectionStats } from './l2-election';
 import type { PeerStatus } from './bgp-peers';
+import type { AnnouncedSeries } from './speaker-plan';
 
 /** What the metrics read at scrape time. */
 export interface SpeakerMetricSources {
@@ -15,13 +16,6 @@ export interface SpeakerMetricSources {
   election: () => ElectionStats;
   peers: () => PeerStatus[];
   leaseWrites: () => number;
-}
-
-/** One `metallb_speaker_announced` series of this node. */
-export interface AnnouncedSeries {
-  readonly service: string;
-  readonly protocol: 'bgp' | 'layer2';
-  readonly ip: string;
 }
 
 /** Register the speaker's metrics on `registry`. */

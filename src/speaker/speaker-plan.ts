@@ -154,3 +154,34 @@ export function planSpeaker(s: SpeakerSnapshot): SpeakerPlan {
 function key(svc: ServiceObject): string {
   return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 }
+
+/** The BGP routes this node advertises for a Service; empty when it advertises none. */
+export function bgpRoutesOf(svc: ServicePlan): readonly ServiceRoute[] {
+  return svc.bgp && 'routes' in svc.bgp ? svc.bgp.routes : [];
+}
+
+/** True when this node is an L2 candidate for the Service (announces it once it holds an IP). */
+function isL2Candidate(svc: ServicePlan): boolean {
+  return svc.l2 !== undefined && 'ranked' in svc.l2;
+}
+
+/** One `metallb_speaker_announced` series: a Service this node announces, per protocol and IP. */
+export interface AnnouncedSeries {
+  readonly service: string;
+  readonly protocol: 'bgp' | 'layer2';
+  readonly ip: string;
+}
+
+/** Every series of the plan: BGP for each advertised Service, layer2 for each IP this node holds. */
+export function announcedSeries(services: Iterable<ServicePlan>, heldIps: ReadonlySet<string>): AnnouncedSeries[] {
+  const out: AnnouncedSeries[] = [];
+  for (const svc of services) {
+    const bgp = bgpRoutesOf(svc).length > 0;
+    const l2 = isL2Candidate(svc);
+    for (const ip of svc.ips) {
+      if (bgp) out.push({ service: svc.key, protocol: 'bgp', ip });
+      if (l2 && heldIps.has(ip)) out.push({ service: svc.key, protocol: 'layer2', ip });
+    }
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { configurationStateStatus, poolStatusCurrent } from '../../src/controller/controller-status';
+import { configurationStateStatus } from '../../src/k8s/configuration-state';
+import { poolStatusCurrent } from '../../src/controller/controller-status';
 import { allocationFingerprint } from '../../src/controller/controller-config';
 import { parseConfig } from '../../src/config/parse';
 

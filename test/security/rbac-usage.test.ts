@@ -41,7 +41,7 @@ const STATUS_OBJ: Evidence = { file: 'src/speaker/status-objects.ts', pattern: /
 
 /** The ConfigurationState writer's calls, plus where a process calls the writer. */
 function configurationStateUse(caller: Evidence): Record<string, readonly Evidence[]> {
-  const file = 'src/controller/controller-status.ts';
+  const file = 'src/k8s/configuration-state.ts';
   return {
     'metallb.io/configurationstates: get': [{ file, pattern: /method: 'GET', path: `\$\{base\}\/\$\{name\}`/ }, caller],
     'metallb.io/configurationstates: create': [{ file, pattern: /method: 'POST', path: base, body: \{ apiVersion: 'metallb\.io\/v1beta1', kind: 'ConfigurationState'/ }, caller],

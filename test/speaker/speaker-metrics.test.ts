@@ -5,6 +5,7 @@
 import t from 'tap';
 import { Registry } from 'prom-client';
 import { createSpeakerMetrics } from '../../src/speaker/metrics';
+import { announcedSeries, type ServicePlan } from '../../src/speaker/speaker-plan';
 
 function speakerMetrics() {
   const registry = new Registry();
@@ -48,4 +49,18 @@ t.test('config metrics are gauges with upstream names, set by the speaker', asyn
   t.same(await lines('metallb_k8s_client_config_stale_bool'), ['metallb_k8s_client_config_stale_bool 1']);
   t.same(await lines('metallb_k8s_client_updates_total'), ['metallb_k8s_client_updates_total 1']);
   t.same(await lines('metallb_k8s_client_update_errors_total'), ['metallb_k8s_client_update_errors_total 1']);
+});
+
+t.test('announcedSeries: BGP for every advertised Service, layer2 only for IPs this node holds', async (t) => {
+  const route = { prefix: '10.77.0.100/32' } as never;
+  const services: ServicePlan[] = [
+    { key: 'demo/web', ips: ['10.77.0.100', 'fd00:77::100'], l2: { ranked: ['node1'], interfaces: 'all' }, bgp: { routes: [route] } },
+    { key: 'demo/api', ips: ['10.77.0.101'], l2: { ranked: ['node1'], interfaces: 'all' }, bgp: { skip: 'noPeers' as never } },
+    { key: 'demo/skipped', ips: ['10.77.0.102'], l2: { skip: 'notOwner' as never } },
+  ];
+  t.same(announcedSeries(services, new Set(['10.77.0.100', '10.77.0.102'])), [
+    { service: 'demo/web', protocol: 'bgp', ip: '10.77.0.100' },
+    { service: 'demo/web', protocol: 'layer2', ip: '10.77.0.100' },
+    { service: 'demo/web', protocol: 'bgp', ip: 'fd00:77::100' },
+  ]);
 });
