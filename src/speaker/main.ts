@@ -329,6 +329,8 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
     } else election.stop();
     await Promise.all([...all.map((i) => i.stop()), l2Status.stop(), bgpStatus.stop()]);
     await bgp.stop();
+    // The sessions are closed and the routes withdrawn: this node advertises nothing now.
+    if (graceful) await bgpStatus.clear();
     announcer.close();
     await recorder.flush().catch(() => undefined);
     await endpoint?.close();

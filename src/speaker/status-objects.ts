@@ -6,7 +6,7 @@
  * objects from its own informer cache, one write per change and none in steady state.
  */
 import { podOwnerReference, type PodOwner } from '../k8s/pod-owner';
-import { isConflict, type KubeClient } from '../k8s/client';
+import { isConflict, isNotFound, type KubeClient } from '../k8s/client';
 import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
 import { errorMessage } from '../util/errors';
 import type { Logger } from '../util/log';
@@ -66,6 +66,9 @@ export class StatusWriter {
   private desired: DesiredStatuses = new Map();
   private running = false;
   private again = false;
+  private pass: Promise<void> = Promise.resolve();
+  /** Set by clear(): no object is written after it, whatever set() or an event asks. */
+  private closed = false;
 
   constructor(
     private readonly client: KubeClient,
@@ -101,25 +104,40 @@ export class StatusWriter {
     return this.informer.stop();
   }
 
-  /** Set the desired objects and converge (coalesced: one pass at a time). */
+  /** Set the desired objects and converge (coalesced: one pass at a time). Ignored after clear(). */
   set(desired: DesiredStatuses): void {
+    if (this.closed) return;
     this.desired = desired;
     this.kick();
   }
 
-  /** Delete this node's objects now (graceful stop: the next owner writes its own). */
+  /**
+   * Delete this node's objects now and write none after (graceful stop: the next owner writes
+   * its own). Waits for a pass in flight, whose create could otherwise land after the deletes,
+   * and deletes what the apiserver lists rather than what the cache holds, which may not show
+   * an object created a moment ago or may not have synced at all.
+   */
   async clear(): Promise<void> {
+    this.closed = true;
     this.desired = new Map();
-    await this.converge();
+    while (this.running) await this.pass;
+    try {
+      const { items } = await this.client.list<StatusObject>(this.collection(), { labelSelector: `${StatusLabel.Node}=${this.node}` });
+      for (const o of items) await this.delete(o);
+    } catch (err) {
+      // Owned by this speaker's Pod: the garbage collector deletes what is left with it.
+      this.log.warn({ event: 'statusClearFailed', kind: this.kind.kind, err: errorMessage(err) }, 'could not delete status objects on stop');
+    }
   }
 
   private kick(): void {
+    if (this.closed) return;
     if (this.running) {
       this.again = true;
       return;
     }
     this.running = true;
-    void this.converge().finally(() => {
+    this.pass = this.converge().finally(() => {
       this.running = false;
       if (this.again) {
         this.again = false;
@@ -140,7 +158,7 @@ export class StatusWriter {
       for (const [k, objs] of byService) {
         const want = this.desired.get(k);
         // Keep one object when wanted; delete the rest (upstream deletes extras too).
-        for (const o of want ? objs.slice(1) : objs) await this.client.request({ method: 'DELETE', path: this.collection(o.metadata?.name ?? '') });
+        for (const o of want ? objs.slice(1) : objs) await this.delete(o);
         const keep = want ? objs[0] : undefined;
         if (keep && want && !sameStatus(keep.status, want)) await this.writeStatus(keep, want);
       }
@@ -173,6 +191,15 @@ export class StatusWriter {
       }
       // The next informer event or plan retries; status objects are informational.
       this.log.warn({ event: 'statusWriteFailed', kind: this.kind.kind, err: errorMessage(err) }, 'status object write failed');
+    }
+  }
+
+  /** Delete one object; already gone is fine. */
+  private async delete(o: StatusObject): Promise<void> {
+    try {
+      await this.client.request({ method: 'DELETE', path: this.collection(o.metadata?.name ?? '') });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
     }
   }
 

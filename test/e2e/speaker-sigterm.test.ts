@@ -99,5 +99,11 @@ t.test('SIGTERM during Service churn: the speaker exits and its BGP session stay
       await sleep(200);
     }
     t.notOk(states.has('Established'), `round ${round}: the stopped node's session never came back (states seen: ${[...states].join(', ')})`);
+    // It advertises nothing now, so it claims nothing: its status objects of both kinds are gone
+    // (a ServiceBGPStatus used to stay until the Pod's garbage collection).
+    for (const plural of ['servicebgpstatuses', 'servicel2statuses']) {
+      const list = (await c.custom.listNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: RELEASE_NAMESPACE, plural, labelSelector: `metallb.io/node=${n0.name}` })) as { items: unknown[] };
+      t.equal(list.items.length, 0, `round ${round}: no ${plural} of the stopped ${n0.name} left`);
+    }
   }
 });
