@@ -186,8 +186,10 @@ export function prepareRoutes(desired: ReadonlyMap<string, RouteAttributes>, ibg
 }
 
 /**
- * Plan the UPDATEs that take the peer from `advertised` to `desired`: withdrawals first, then
- * announcements of new and changed routes grouped by attributes, in the desired map's order.
+ * Plan the UPDATEs that take the peer from `advertised` to `desired`: announcements of new and
+ * changed routes grouped by attributes, in the desired map's order, then the withdrawals, as
+ * upstream sends them (metallb-spec.md §5.4): make before break, so a /32 replaced by its
+ * aggregate (aggregationLength edited) never leaves the router without a covering route.
  */
 export function planUpdates(desired: ReadonlyMap<string, RouteAttributes> | PreparedRoutes, advertised: Advertised, ctx: RibContext): RibPlan {
   const prepared = !(desired instanceof Map) && (desired as PreparedRoutes).ibgp === ctx.ibgp ? (desired as PreparedRoutes) : prepareRoutes(toMap(desired), ctx.ibgp);
@@ -211,8 +213,9 @@ export function planUpdates(desired: ReadonlyMap<string, RouteAttributes> | Prep
   }
   const gone: Record<number, string[]> = { [Afi.Ipv4]: [], [Afi.Ipv6]: [] };
   for (const prefix of advertised.keys()) if (!next.has(prefix)) gone[afiOf(prefix)]!.push(prefix);
-  const updates: UpdateMessage[] = [...withdrawGroup(gone[Afi.Ipv4]!, Afi.Ipv4), ...withdrawGroup(gone[Afi.Ipv6]!, Afi.Ipv6)];
+  const updates: UpdateMessage[] = [];
   for (const g of groups.values()) updates.push(...announceGroup(g.prefixes, g.attrs, g.afi, ctx));
+  updates.push(...withdrawGroup(gone[Afi.Ipv4]!, Afi.Ipv4), ...withdrawGroup(gone[Afi.Ipv6]!, Afi.Ipv6));
   return { updates, advertised: next, skipped, announced, withdrawn: gone[Afi.Ipv4]!.length + gone[Afi.Ipv6]!.length };
 }
 
@@ -232,10 +235,18 @@ export function fullSync(desired: ReadonlyMap<string, RouteAttributes> | Prepare
   return plan;
 }
 
-/** Answer a ROUTE-REFRESH (RFC 2918 §4): resend every route of that family. */
+/**
+ * Answer a ROUTE-REFRESH (RFC 2918 §4): resend every route of that family, and withdraw what the
+ * peer holds of it that is no longer wanted. A refresh can be answered between a route change
+ * and the diff that would withdraw the old route; planned from nothing, it forgot that route and
+ * the peer kept it until the session reset.
+ */
 export function refreshFamily(desired: ReadonlyMap<string, RouteAttributes>, advertised: Advertised, family: Family, ctx: RibContext): RibPlan {
   const ofFamily = new Map([...desired].filter(([p]) => afiOf(p) === family.afi));
-  const plan = planUpdates(ofFamily, new Map(), ctx);
+  // What the peer holds of the family, under a key no route has: all of it differs, so every
+  // wanted route is sent again and the rest is withdrawn.
+  const held: Advertised = new Map([...advertised].filter(([p]) => afiOf(p) === family.afi).map(([p]) => [p, 'refresh']));
+  const plan = planUpdates(ofFamily, held, ctx);
   // Routes of the other families are untouched by a refresh.
   for (const [p, k] of advertised) if (afiOf(p) !== family.afi) plan.advertised.set(p, k);
   return plan;

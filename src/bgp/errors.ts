@@ -153,6 +153,8 @@ export class BgpError extends Error {
   readonly subcode: number;
   readonly data: Buffer;
   readonly action: AttrErrorAction;
+  /** The message without the NOTIFICATION's name. */
+  readonly reason: string;
   constructor(
     code: number,
     subcode: number,
@@ -166,6 +168,12 @@ export class BgpError extends Error {
     this.subcode = subcode;
     this.data = data;
     this.action = action;
+    this.reason = message;
+  }
+
+  /** The same error carrying `data` (e.g. the whole attribute, which only the caller has). */
+  withData(data: Buffer): BgpError {
+    return new BgpError(this.code, this.subcode, this.reason, data, this.action);
   }
 }
 

@@ -2,11 +2,15 @@
  * Next hops for our routes. Upstream uses the local TCP address for IPv4 (and has no IPv6).
  * We do the same per family, and take the other family's address from the same interface, so
  * one IPv4 session can carry IPv6 routes (and vice versa) with a reachable next hop. On an IPv6
- * session over a shared segment the link-local address is added (RFC 2545 §3), which FRR
- * installs. Not over IPv4 transport: FRR then cannot tell which interface the link-local
- * belongs to when it runs without zebra, and treats the whole MP_REACH as malformed.
+ * session with a peer on one of the interface's subnets the link-local address is added (RFC
+ * 2545 §3: "if and only if" the peers share a subnet), which FRR installs. Not to a peer
+ * further away (an iBGP route reflector two hops off, which a single-hop test let through:
+ * iBGP cannot set ebgpMultiHop), and not over IPv4 transport: FRR then cannot tell which
+ * interface the link-local belongs to when it runs without zebra, and treats the whole MP_REACH
+ * as malformed.
  */
 import os from 'node:os';
+import ipaddr from 'ipaddr.js';
 
 /** Interface addresses as os.networkInterfaces() reports them (injectable for tests). */
 export type InterfaceTable = NodeJS.Dict<os.NetworkInterfaceInfo[]>;
@@ -22,14 +26,27 @@ function stripMapped(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
+/** True when the IPv6 peer is on one of these interface addresses' subnets (or link-local). */
+function onSharedSubnet(peerAddress: string, addrs: readonly os.NetworkInterfaceInfo[]): boolean {
+  const peer = peerAddress.split('%')[0]!;
+  if (!ipaddr.IPv6.isValid(peer)) return false;
+  const ip = ipaddr.IPv6.parse(peer);
+  if (ip.range() === 'linkLocal') return true;
+  return addrs.some((a) => {
+    if (a.family !== 'IPv6' || !a.cidr) return false;
+    const [net, bits] = ipaddr.parseCIDR(a.cidr);
+    return net.kind() === 'ipv6' && !(net as ipaddr.IPv6).isIPv4MappedAddress() && (net as ipaddr.IPv6).range() !== 'linkLocal' && ip.match(net, bits);
+  });
+}
+
 /**
  * Choose next hops given the connection's local address. Overrides win; then the local address
  * for its own family; then an address of the other family on the same interface.
  */
 export function localNextHops(
   localAddress: string,
-  _peerAddress: string,
-  opts: { nextHopIpv4?: string; nextHopIpv6?: string; singleHop: boolean },
+  peerAddress: string,
+  opts: { nextHopIpv4?: string; nextHopIpv6?: string },
   interfaces: InterfaceTable = os.networkInterfaces(),
 ): NextHops {
   const local = stripMapped(localAddress);
@@ -49,7 +66,7 @@ export function localNextHops(
   if (global6) {
     ipv6 = [global6];
     const ll = ifaceAddrs.find((a) => a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80:'));
-    if (opts.singleHop && isV6 && ll) ipv6.push(ll.address.split('%')[0]!);
+    if (isV6 && ll && onSharedSubnet(peerAddress, ifaceAddrs)) ipv6.push(ll.address.split('%')[0]!);
   }
   return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
 }

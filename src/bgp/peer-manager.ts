@@ -5,6 +5,7 @@
  * session on any change of the peer object (metallb-spec.md §5.1); we keep it up when only
  * routes or next hops change.
  */
+import { CeaseSubcode } from './errors';
 import { BgpSession } from './session';
 import type { BgpSessionConfig, BgpSessionDeps } from './session';
 import type { RouteAttributes } from './adj-rib-out';
@@ -41,7 +42,9 @@ export class BgpPeerManager {
       if (wanted.has(name)) continue;
       this.sessions.delete(name);
       this.routes.delete(name);
-      void session.stop();
+      // RFC 4486 §4: a peer we de-configure (BGPPeer deleted, or no longer selecting this node)
+      // is told 6/3, not the 6/2 of our own shutdown.
+      void session.stop(CeaseSubcode.PeerDeconfigured);
       result.stopped.push(name);
     }
     for (const { name, config } of peers) {

@@ -151,6 +151,8 @@ export class BgpSession extends EventEmitter {
   private advertised = new Map<string, string>();
   /** Full table and End-of-RIB sent on this connection. */
   private synced = false;
+  /** The skipped routes last reported, so one condition is logged once per session. */
+  private lastSkipped = '';
   private syncScheduled = false;
   private ribCtx: RibContext | undefined;
   private readonly closing = new Set<net.Socket>();
@@ -195,9 +197,12 @@ export class BgpSession extends EventEmitter {
     this.dispatch({ type: 'start' });
   }
 
-  /** Stop: Cease 6/2 to the peer if connected, no reconnect. Resolves when the socket is gone. */
-  async stop(): Promise<void> {
-    this.dispatch({ type: 'stop' });
+  /**
+   * Stop: Cease to the peer if connected (6/2 administrative shutdown unless `subcode` says
+   * otherwise), no reconnect. Resolves when the socket is gone.
+   */
+  async stop(subcode?: number): Promise<void> {
+    this.dispatch(subcode === undefined ? { type: 'stop' } : { type: 'stop', subcode });
     await Promise.all([...this.closing].map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())))));
   }
 
@@ -422,7 +427,6 @@ export class BgpSession extends EventEmitter {
     const hops = localNextHops(local, this.cfg.peerAddress, {
       nextHopIpv4: this.cfg.nextHopIpv4,
       nextHopIpv6: this.cfg.nextHopIpv6,
-      singleHop: !this.cfg.ebgpMultiHop,
     });
     return {
       families: neg.families,
@@ -450,6 +454,7 @@ export class BgpSession extends EventEmitter {
 
   private onDown(reason: DownReason, wasEstablished: boolean): void {
     this.advertised = new Map();
+    this.lastSkipped = '';
     this.counters.prefixesAnnounced = 0;
     this.synced = false;
     this.ribCtx = undefined;
@@ -477,17 +482,33 @@ export class BgpSession extends EventEmitter {
     if (!this.synced) {
       this.synced = true;
       const plan = fullSync(this.prepared ?? this.desired, this.ribCtx);
+      this.reportSkipped(plan);
       this.sendPlan(plan);
       this.log.info({ event: 'ribSynced', prefixes: plan.advertised.size, updates: plan.updates.length }, 'sent full table and End-of-RIB');
       return;
     }
-    this.sendPlan(planUpdates(this.prepared ?? this.desired, this.advertised, this.ribCtx));
+    const plan = planUpdates(this.prepared ?? this.desired, this.advertised, this.ribCtx);
+    this.reportSkipped(plan);
+    this.sendPlan(plan);
+  }
+
+  /**
+   * Routes of a family the peer did not negotiate (an IPv6 pool and an IPv4-only FRR neighbor)
+   * stay pending for good (`metallb_bgp_pending_prefixes_total` above announced): say so at warn,
+   * once per session and change, rather than at debug on every diff.
+   */
+  private reportSkipped(plan: RibPlan): void {
+    const key = plan.skipped.join(',');
+    if (key === this.lastSkipped) return;
+    this.lastSkipped = key;
+    if (plan.skipped.length === 0) return;
+    this.log.warn(
+      { event: 'routesSkipped', count: plan.skipped.length, sample: plan.skipped.slice(0, 5), families: this.ribCtx?.families },
+      'routes not sent to this peer: address family not negotiated, no next hop of that family, or invalid prefix',
+    );
   }
 
   private sendPlan(plan: RibPlan): void {
-    if (plan.skipped.length > 0) {
-      this.log.debug({ event: 'routesSkipped', count: plan.skipped.length, sample: plan.skipped.slice(0, 5) }, 'routes not sendable on this session');
-    }
     this.send(plan.updates);
     this.advertised = plan.advertised;
     this.counters.prefixesAnnounced = plan.advertised.size;

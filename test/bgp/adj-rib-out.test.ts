@@ -138,20 +138,58 @@ t.test('full sync ends with End-of-RIB per family; route refresh resends one fam
   t.same(rr.advertised, sync.advertised, 'what the peer has is unchanged');
 });
 
+// Regression: a ROUTE-REFRESH answered between setRoutes() and the deferred diff was planned
+// from nothing, so the route being replaced dropped out of `advertised` unwithdrawn and the peer
+// kept it until the session reset.
+t.test('a refresh withdraws what the peer holds of the family and is no longer wanted', async (t) => {
+  const before = planUpdates(routes([['10.77.0.100/32', {}], ['fd00:77::100/128', {}]]), new Map(), ebgp);
+  const rr = refreshFamily(routes([['10.77.0.101/32', {}], ['fd00:77::100/128', {}]]), before.advertised, { afi: 1, safi: 1 }, ebgp);
+  t.same(
+    rr.updates.map((u) => ({ nlri: u.nlri, withdrawn: u.withdrawn })),
+    [
+      { nlri: ['10.77.0.101/32'], withdrawn: [] },
+      { nlri: [], withdrawn: ['10.77.0.100/32'] },
+    ],
+  );
+  t.same([...rr.advertised.keys()].sort(), ['10.77.0.101/32', 'fd00:77::100/128'], 'the IPv6 route is untouched and still held');
+  t.equal(rr.withdrawn, 1);
+});
+
+t.test('announcements go before withdrawals (make before break)', async (t) => {
+  const host = planUpdates(routes([['10.77.0.100/32', {}]]), new Map(), ebgp);
+  const aggregated = planUpdates(routes([['10.77.0.0/24', {}]]), host.advertised, ebgp);
+  t.same(
+    aggregated.updates.map((u) => ({ nlri: u.nlri, withdrawn: u.withdrawn })),
+    [
+      { nlri: ['10.77.0.0/24'], withdrawn: [] },
+      { nlri: [], withdrawn: ['10.77.0.100/32'] },
+    ],
+    'the aggregate is announced before the /32 it replaces is withdrawn',
+  );
+});
+
 t.test('property: after any sequence of plans the peer holds exactly the desired routes', async (t) => {
   const prefix = fc.oneof(
     fc.integer({ min: 0, max: 40 }).map((i) => `10.77.0.${i}/32`),
     fc.integer({ min: 1, max: 40 }).map((i) => `fd00:77::${i.toString(16)}/128`),
   );
   const attrs = fc.record({ med: fc.integer({ min: 0, max: 2 }), communities: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }) }, { requiredKeys: [] });
-  const states = fc.array(fc.array(fc.tuple(prefix, attrs), { maxLength: 30 }), { minLength: 1, maxLength: 6 });
+  // Each step may first answer a ROUTE-REFRESH for one family with the new routes, as the
+  // session does when the refresh arrives before the deferred diff.
+  const step = fc.tuple(fc.array(fc.tuple(prefix, attrs), { maxLength: 30 }), fc.constantFrom(0, 1, 2));
+  const states = fc.array(step, { minLength: 1, maxLength: 6 });
   fc.assert(
     fc.property(states, fc.boolean(), (seq, internal) => {
       const ctx = internal ? ibgp : ebgp;
       const peer = new Map<string, string>();
-      let advertised = new Map<string, string>();
-      for (const entries of seq) {
+      let advertised: ReadonlyMap<string, string> = new Map<string, string>();
+      for (const [entries, refreshAfi] of seq) {
         const desired = new Map(entries);
+        if (refreshAfi !== 0) {
+          const rr = refreshFamily(desired, advertised, { afi: refreshAfi, safi: 1 }, ctx);
+          applyToPeer(peer, rr.updates, ctx);
+          advertised = rr.advertised;
+        }
         const plan = planUpdates(desired, advertised, ctx);
         applyToPeer(peer, plan.updates, ctx);
         advertised = plan.advertised;

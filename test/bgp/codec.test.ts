@@ -141,8 +141,9 @@ const fatal: Fatal[] = [
     code: 3,
     subcode: 2,
   },
-  { name: 'MP_REACH next hop length 5', wire: upd(bytes().append(origin).append(asPath).append(mpReach('0002 01 05 0000000000 00')), bytes()), code: 3, subcode: 9 },
-  { name: 'MP_REACH unsupported AFI 3', wire: upd(bytes().append(origin).append(asPath).append(mpReach('0003 01 04 0a000001 00')), bytes()), code: 3, subcode: 9 },
+  // RFC 4271 §6.3: an Optional Attribute Error carries the attribute (flags, type, length, value).
+  { name: 'MP_REACH next hop length 5', wire: upd(bytes().append(origin).append(asPath).append(mpReach('0002 01 05 0000000000 00')), bytes()), code: 3, subcode: 9, data: '800e0a' + '00020105000000000000' },
+  { name: 'MP_REACH unsupported AFI 3', wire: upd(bytes().append(origin).append(asPath).append(mpReach('0003 01 04 0a000001 00')), bytes()), code: 3, subcode: 9, data: '800e09' + '000301040a00000100' },
   {
     name: 'MP_REACH IPv6 prefix /129',
     wire: upd(bytes().append(origin).append(asPath).append(mpReach('0002 01 10 fd000077000000000000000000000011 00 81' + '00'.repeat(17))), bytes()),
@@ -156,7 +157,7 @@ const fatal: Fatal[] = [
     code: 3,
     subcode: 1,
   },
-  { name: 'MP_UNREACH of length 2', wire: upd(attribute(0x80, 15, bytes().hex('0002', 'AFI only'), 'MP_UNREACH'), bytes()), code: 3, subcode: 9 },
+  { name: 'MP_UNREACH of length 2', wire: upd(attribute(0x80, 15, bytes().hex('0002', 'AFI only'), 'MP_UNREACH'), bytes()), code: 3, subcode: 9, data: '800f020002' },
 ];
 
 t.test('negative table: errors that reset the session', async (t) => {

@@ -36,7 +36,12 @@ t.test('reconcile starts, keeps, resets and stops sessions by peer name', async 
   t.same(manager.reconcile([{ name: 'a', config: cfg(a, 64501) }, { name: 'b', config: { ...cfg(b, 64502), holdTimeSec: 30 } }]), { started: [], stopped: [], reset: ['b'] });
   await waitFor('b back up after its reset', () => b.connections.length === 2 && manager.all.get('b')?.state === 'Established', WAIT);
   t.same(manager.reconcile([{ name: 'a', config: cfg(a, 64501) }]), { started: [], stopped: ['b'], reset: [] });
-  await waitFor('b saw Cease', () => b.all().some((m) => m.type === 3 && m.code === 6 && m.subcode === 2), WAIT);
+  // RFC 4486 §4: a de-configured peer hears 6/3 (it used to hear 6/2, our own shutdown's).
+  await waitFor('b saw Cease / peer de-configured', () => b.all().some((m) => m.type === 3 && m.code === 6 && m.subcode === 3), WAIT);
+  t.pass('the removed peer was told Cease 6/3 (peer de-configured)');
   t.equal(a.connections.length, 1, 'a was never reset');
   t.same([...manager.all.keys()], ['a']);
+  await manager.stopAll();
+  await waitFor('a saw Cease / administrative shutdown', () => a.all().some((m) => m.type === 3 && m.code === 6 && m.subcode === 2), WAIT);
+  t.pass('stopping the speaker still tells its peers 6/2 (administrative shutdown)');
 });

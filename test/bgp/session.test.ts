@@ -10,7 +10,8 @@ import type { RouteAttributes } from '../../src/bgp/adj-rib-out';
 import { encode, endOfRibFamily } from '../../src/bgp/codec';
 import type { Message, OpenMessage, UpdateMessage } from '../../src/bgp/codec';
 import { localNextHops } from '../../src/bgp/next-hop';
-import { silentLogger } from '../../src/util/log';
+import { Writable } from 'node:stream';
+import { createRootLogger, silentLogger } from '../../src/util/log';
 import { waitFor } from '../harness/lab-exec';
 import { TestPeer } from '../fixtures/bgp/test-peer';
 import type { TestPeerOptions } from '../fixtures/bgp/test-peer';
@@ -66,10 +67,11 @@ t.test('establish, full table with End-of-RIB, incremental changes without reset
   session.setRoutes(new Map<string, RouteAttributes>([['10.77.0.100/32', { communities: [0xfde80001] }], ['10.77.0.102/32', {}]]));
   await waitFor('incremental UPDATEs', () => updates(peer.all()).length >= 5, WAIT);
   const inc = updates(peer.all()).slice(2);
+  // Announcements first, then the withdrawal (make before break, as upstream).
   t.same(inc.map((u) => [u.withdrawn, u.nlri]), [
-    [['10.77.0.101/32'], []],
     [[], ['10.77.0.100/32']],
     [[], ['10.77.0.102/32']],
+    [['10.77.0.101/32'], []],
   ]);
   t.equal(peer.connections.length, 1, 'no reset for route changes');
   t.equal(session.counters.prefixesAnnounced, 2);
@@ -193,14 +195,56 @@ t.test('socket TTL and next-hop choice', async (t) => {
   t.equal(socketTtl({ ...base, peerAsn: 64500 }), undefined, 'iBGP keeps the default');
   const ifaces = {
     eth0: [
-      { address: '10.77.0.11', family: 'IPv4', internal: false },
-      { address: 'fd00:77::11', family: 'IPv6', internal: false },
-      { address: 'fe80::77:ff:fe00:b', family: 'IPv6', internal: false },
+      { address: '10.77.0.11', family: 'IPv4', internal: false, cidr: '10.77.0.11/24' },
+      { address: 'fd00:77::11', family: 'IPv6', internal: false, cidr: 'fd00:77::11/64' },
+      { address: 'fe80::77:ff:fe00:b', family: 'IPv6', internal: false, cidr: 'fe80::77:ff:fe00:b/64' },
     ],
   } as unknown as NodeJS.Dict<import('node:os').NetworkInterfaceInfo[]>;
-  t.same(localNextHops('10.77.0.11', '10.77.0.1', { singleHop: true }, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11'] }, 'no link-local over IPv4 transport');
-  t.same(localNextHops('fd00:77::11', 'fd00:77::1', { singleHop: true }, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11', 'fe80::77:ff:fe00:b'] });
-  t.same(localNextHops('fd00:77::11', 'fd00:77::1', { singleHop: false }, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11'] });
-  t.same(localNextHops('::ffff:10.77.0.11', '10.77.0.1', { singleHop: false, nextHopIpv6: 'fd00::5' }, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00::5'] });
-  t.same(localNextHops('10.9.9.9', '10.77.0.1', { singleHop: true }, ifaces), { ipv4: '10.9.9.9' });
+  t.same(localNextHops('10.77.0.11', '10.77.0.1', {}, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11'] }, 'no link-local over IPv4 transport');
+  t.same(localNextHops('fd00:77::11', 'fd00:77::1', {}, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11', 'fe80::77:ff:fe00:b'] }, 'a peer on the subnet gets the link-local too');
+  t.same(localNextHops('fd00:77::11', 'fe80::1%eth0', {}, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11', 'fe80::77:ff:fe00:b'] }, '... as does a link-local peer');
+  // Regression: the link-local went to every peer without ebgpMultiHop, so to an iBGP route
+  // reflector two hops away, whose link it is not on (RFC 2545 §3: if and only if the subnet is shared).
+  t.same(localNextHops('fd00:77::11', 'fd00:99::1', {}, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00:77::11'] }, 'a peer off the subnet gets the global address only');
+  t.same(localNextHops('::ffff:10.77.0.11', '10.77.0.1', { nextHopIpv6: 'fd00::5' }, ifaces), { ipv4: '10.77.0.11', ipv6: ['fd00::5'] });
+  t.same(localNextHops('10.9.9.9', '10.77.0.1', {}, ifaces), { ipv4: '10.9.9.9' });
+});
+
+// Regression: routes of a family the peer did not negotiate were dropped with a debug line on
+// every diff, so the only trace was metallb_bgp_pending_prefixes_total staying above announced.
+t.test('routes the peer cannot take are reported at warn, once per change', async (t) => {
+  const peer = await TestPeer.listen({ host: '127.0.0.1', asn: 64501, routerId: '10.77.0.1', holdTimeSec: 9 });
+  const lines: { level: number; event?: string; count?: number }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as (typeof lines)[number]);
+      done();
+    },
+  });
+  const session = new BgpSession(
+    { peerAddress: '127.0.0.1', peerPort: peer.port, peerAsn: 64501, localAsn: 64500, routerId: '10.77.0.11', holdTimeSec: 9, connectTimeSec: 2, ebgpMultiHop: true, families: [{ afi: 1, safi: 1 }] },
+    { log: createRootLogger('info', sink) },
+  );
+  t.teardown(async () => {
+    await session.stop();
+    await peer.close();
+  });
+  session.setRoutes(routes('10.77.0.100/32', 'fd00:77::100/128'));
+  session.start();
+  await waitFor('End-of-RIB', () => updates(peer.all()).some((u) => endOfRibFamily(u) !== undefined), WAIT);
+  session.setRoutes(routes('10.77.0.100/32', '10.77.0.101/32', 'fd00:77::100/128'));
+  await waitFor('second IPv4 route', () => nlriOf(peer.all()).includes('10.77.0.101/32'), WAIT);
+  session.setRoutes(routes('10.77.0.100/32', '10.77.0.101/32', 'fd00:77::100/128', 'fd00:77::101/128'));
+  await waitFor('second report', () => lines.filter((l) => l.event === 'routesSkipped').length >= 2, WAIT);
+  const skipped = lines.filter((l) => l.event === 'routesSkipped');
+  t.same(
+    skipped.map((l) => [l.level, l.count]),
+    [
+      [40, 1],
+      [40, 2],
+    ],
+    'one warn for the IPv6 route, none for the unrelated IPv4 change, one more when a second IPv6 route is skipped',
+  );
+  t.notOk(nlriOf(peer.all()).some((p) => p.includes(':')), 'no IPv6 route was sent');
+  t.equal(session.counters.prefixesAnnounced, 2);
 });

@@ -258,14 +258,27 @@ export function decodeAttributes(
         else a.largeCommunities = readLarge(v);
         break;
       case AttrType.MpReachNlri:
-        a.mpReach = decodeMpReach(v);
+        a.mpReach = withAttributeData(whole, () => decodeMpReach(v));
         break;
       case AttrType.MpUnreachNlri:
-        a.mpUnreach = decodeMpUnreach(v);
+        a.mpUnreach = withAttributeData(whole, () => decodeMpUnreach(v));
         break;
     }
   }
   return a;
+}
+
+/**
+ * RFC 4271 §6.3: the Data field of an Optional Attribute Error (3/9) is the attribute (type,
+ * length and value); the MP decoders see only the value, so the attribute is added here.
+ */
+function withAttributeData<T>(whole: Uint8Array, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof BgpError && err.data.length === 0) throw err.withData(Buffer.from(whole));
+    throw err;
+  }
 }
 
 function readLarge(v: Buffer): LargeCommunity[] {
