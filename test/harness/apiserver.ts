@@ -124,7 +124,16 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
 }
 
 /** Start etcd + kube-apiserver; with a tap test, teardown is registered on it. */
-export async function startControlPlane(t?: Teardownable): Promise<ControlPlane> {
+/** Options of {@link startControlPlane}. */
+export interface ControlPlaneOptions {
+  /**
+   * Kubernetes minor the apiserver emulates (`--emulated-version=kube=1.31`): APIs, features and
+   * the CEL environment of that release, so the chart is tested at the oldest it declares.
+   */
+  readonly emulatedVersion?: string;
+}
+
+export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'mlb-cp-'));
   const apiPort = await freePort();
@@ -204,6 +213,7 @@ export async function startControlPlane(t?: Teardownable): Promise<ControlPlane>
     '--profiling=false',
     '--enable-priority-and-fairness=false',
     '--endpoint-reconciler-type=none',
+    ...(opts.emulatedVersion ? [`--emulated-version=kube=${opts.emulatedVersion}`] : []),
     '--v=0',
   ];
   const startApiserver = async (): Promise<void> => {
