@@ -29,10 +29,23 @@ export const ValidateExit = { Valid: 0, Invalid: 1, BadInput: 2 } as const;
 
 const MANIFEST_RE = /\.(ya?ml|json)$/i;
 
-/** Expand directories recursively into manifest files (sorted); explicit files are kept as given. */
+/**
+ * Expand directories recursively into manifest files (sorted); explicit files are kept as given.
+ * Each real file is returned once, under the first path that reached it: `validate dir dir/q.yaml`
+ * or a symlink to a sibling manifest would otherwise read the same objects twice and report them
+ * as duplicate definitions.
+ */
 async function expand(paths: readonly string[], problems: string[]): Promise<string[]> {
   const out: string[] = [];
   const seenDirs = new Set<string>();
+  const seenFiles = new Set<string>();
+  const addFile = async (p: string): Promise<void> => {
+    // A dangling symlink has no realpath; keep it under its own name so readDocs reports it.
+    const real = await realpath(p).catch(() => path.resolve(p));
+    if (seenFiles.has(real)) return;
+    seenFiles.add(real);
+    out.push(p);
+  };
   const walk = async (dir: string): Promise<void> => {
     // Symlinked directories may form loops; visit each real directory once.
     const real = await realpath(dir);
@@ -43,14 +56,14 @@ async function expand(paths: readonly string[], problems: string[]): Promise<str
       const p = path.join(dir, e.name);
       const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(p).then((s) => s.isDirectory(), () => false)));
       if (isDir) await walk(p);
-      else if (MANIFEST_RE.test(e.name)) out.push(p);
+      else if (MANIFEST_RE.test(e.name)) await addFile(p);
     }
   };
   for (const p of paths) {
     try {
       const s = await stat(p);
       if (s.isDirectory()) await walk(p);
-      else out.push(p);
+      else await addFile(p);
     } catch (err) {
       problems.push(`${p}: cannot read: ${errorMessage(err)}`);
     }
@@ -140,8 +153,11 @@ async function readDocs(file: string, problems: string[]): Promise<Doc[]> {
     }
   }
   const docs: Doc[] = [];
+  // Counted over every document, skipped ones included, so the number matches the file.
+  let document = 0;
   // logLevel 'error': yaml would otherwise print its own warnings (collection keys) via process.emitWarning.
   for (const doc of new Composer({ prettyErrors: false, logLevel: 'error' }).compose(tokens, true, text.length)) {
+    document++;
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         const pos = e.linePos?.[0];
@@ -166,7 +182,7 @@ async function readDocs(file: string, problems: string[]): Promise<Doc[]> {
       problems.push(`${where}: YAML aliases make this document contain itself; not parsed`);
       continue;
     }
-    docs.push({ value, origin: { file, line } });
+    docs.push({ value, origin: { file, line, document } });
   }
   return docs;
 }

@@ -3,20 +3,22 @@
  * Picks metallb.io objects plus the Secrets, Namespaces and Nodes they may refer to, remembers
  * where each came from, and flags what upstream's apiserver would refuse or warn about.
  */
-import { asObject, readMeta } from './issues';
+import { asObject, readMeta, show } from './issues';
 import type { ConfigResources } from './parse';
 
 /** Where an object was read from. */
 export interface Origin {
   readonly file: string;
   readonly line: number;
+  /** 1-based position of the document in its file (every `---` document counts), when known. */
+  readonly document?: number;
 }
 
 /** A note about a document that is not a config error of an object (unknown kind, ...). */
 export interface ManifestNote {
   readonly origin: Origin;
   readonly severity: 'error' | 'warning';
-  /** `<Kind>/<name>` of the document. */
+  /** `<Kind>/<name>` of the document, or its position when it is not an object. */
   readonly subject: string;
   readonly message: string;
 }
@@ -48,6 +50,24 @@ const METALLB_KINDS: Readonly<Record<string, { bucket: Bucket | undefined; versi
 
 const CORE_KINDS: Readonly<Record<string, Bucket>> = { Secret: 'secrets', Namespace: 'namespaces', Node: 'nodes' };
 
+/** `document 2 (line 7)`, or `line 7` when the caller did not number its documents. */
+function placeOf(origin: Origin): string {
+  return origin.document === undefined ? `line ${origin.line}` : `document ${origin.document} (line ${origin.line})`;
+}
+
+/**
+ * True when a metallb.io kind carries an apiVersion that cannot be metallb.io's: missing, not a
+ * string, without a group (`v1`, or `metallb.io` with no version) or a misspelt metallb group.
+ * kubectl rejects all of these, so skipping them would let `validate` pass a pool it never read.
+ * Another group (Calico's `projectcalico.org/v3` BGPPeer) is another product's object: ignored.
+ */
+function isMisversionedMetallbKind(kind: string, apiVersion: unknown): boolean {
+  if (!Object.hasOwn(METALLB_KINDS, kind)) return false;
+  if (typeof apiVersion !== 'string' || !apiVersion.includes('/')) return true;
+  const group = apiVersion.slice(0, apiVersion.indexOf('/'));
+  return group !== 'metallb.io' && group.toLowerCase().includes('metallb');
+}
+
 /** Key used in `origins` for an object (matches ConfigError kind/namespace/name). */
 export function originKey(kind: string, namespace: string, name: string): string {
   return `${kind}/${namespace}/${name}`;
@@ -77,6 +97,17 @@ export function collectManifests(docs: readonly { readonly value: unknown; reado
   const seenLists = new Set<object>();
 
   const add = (value: unknown, origin: Origin): void => {
+    if (Array.isArray(value)) {
+      // kubectl refuses a sequence where an object belongs; dropping it silently made `validate`
+      // report "valid" for pools it never read. Scalars and nulls (empty documents) stay ignored.
+      notes.push({
+        origin,
+        severity: 'error',
+        subject: placeOf(origin),
+        message: `a sequence is not a Kubernetes object (use one document per object, or kind: List): ${show(value)}`,
+      });
+      return;
+    }
     const obj = asObject(value);
     if (!obj) return;
     const kind = typeof obj['kind'] === 'string' ? obj['kind'] : '';
@@ -94,6 +125,13 @@ export function collectManifests(docs: readonly { readonly value: unknown; reado
     const meta = readMeta(obj);
     const subject = `${kind}/${meta.name}`;
     let bucket: Bucket | undefined;
+    if (isMisversionedMetallbKind(kind, obj['apiVersion'])) {
+      const raw = obj['apiVersion'];
+      const problem = raw === undefined ? 'apiVersion is missing' : `apiVersion ${show(raw)} is not a metallb.io version`;
+      const served = METALLB_KINDS[kind]?.versions.at(-1) ?? 'v1beta1';
+      notes.push({ origin, severity: 'error', subject, message: `${placeOf(origin)}: ${problem} (use metallb.io/${served})` });
+      return;
+    }
     if (group === 'metallb.io') {
       metallbObjects++;
       const known = Object.hasOwn(METALLB_KINDS, kind) ? METALLB_KINDS[kind] : undefined;

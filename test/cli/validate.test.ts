@@ -136,3 +136,41 @@ t.test('hostile documents never crash the command', async (t) => {
   t.equal(r.code, 1);
   t.match(r.out.join('\n'), /IPAddressPool\/: missing pool name/);
 });
+
+t.test('a file reached twice (inside a walked directory, or through a symlink) is read once', async (t) => {
+  const pool = 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: q}\nspec: {addresses: [10.77.3.0/24]}\n';
+  const dir = t.testdir({ plain: { 'q.yaml': pool }, linked: { 'q.yaml': pool } });
+  symlinkSync('q.yaml', path.join(dir, 'linked', 'link.yaml'));
+  const overlapping = await run([path.join(dir, 'plain'), path.join(dir, 'plain', 'q.yaml')]);
+  t.same(overlapping.out, ['valid: 0 errors, 0 warnings in 1 file (1 pool, 0 L2 advertisements, 0 BGP advertisements, 0 peers, 0 community objects)']);
+  t.equal(overlapping.code, 0, 'dir and dir/q.yaml: no duplicate pool');
+  const symlinked = await run([path.join(dir, 'linked')]);
+  t.same(symlinked.out, ['valid: 0 errors, 0 warnings in 1 file (1 pool, 0 L2 advertisements, 0 BGP advertisements, 0 peers, 0 community objects)']);
+  t.equal(symlinked.code, 0, 'a symlink to a sibling manifest: no duplicate pool');
+});
+
+t.test('sequences and metallb.io kinds without a metallb.io apiVersion are errors; other documents stay ignored', async (t) => {
+  const pool = { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'arr' }, spec: { addresses: ['300.1.1.1/24'] } };
+  const dir = t.testdir({
+    'arr.json': JSON.stringify([pool]),
+    'noapi.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: metallb-system}\n---\nkind: IPAddressPool\nmetadata: {name: noapi}\nspec: {addresses: ["999.0.0.0/8"]}\n',
+    'core.yaml': 'apiVersion: v1\nkind: BGPPeer\nmetadata: {name: core}\nspec: {}\n---\napiVersion: 7\nkind: L2Advertisement\nmetadata: {name: seven}\n',
+    'typo.yaml': 'apiVersion: metallb/v1beta1\nkind: Community\nmetadata: {name: typo}\n',
+    // Another product's kind of the same name, a Deployment, empty and comment-only files: ignored.
+    'calico.yaml': 'apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: tor}\nspec: {peerIP: 10.0.0.1, asNumber: 64512}\n',
+    'deploy.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n',
+    'empty.yaml': '',
+    'comment.yaml': '# nothing here\n',
+  });
+  const r = await run([dir]);
+  t.same(r.out.map((l) => l.split(`${dir}${path.sep}`).join('')), [
+    'arr.json: document 1 (line 1): a sequence is not a Kubernetes object (use one document per object, or kind: List): [{"apiVersion":"metallb.io/v1beta1","kind":"IPAddressPool","metadata":{"name"...',
+    'core.yaml: BGPPeer/core: document 1 (line 1): apiVersion "v1" is not a metallb.io version (use metallb.io/v1beta2)',
+    'core.yaml: L2Advertisement/seven: document 2 (line 6): apiVersion 7 is not a metallb.io version (use metallb.io/v1beta1)',
+    'noapi.yaml: IPAddressPool/noapi: document 2 (line 5): apiVersion is missing (use metallb.io/v1beta1)',
+    'typo.yaml: Community/typo: document 1 (line 1): apiVersion "metallb/v1beta1" is not a metallb.io version (use metallb.io/v1beta1)',
+    'invalid: 5 errors, 0 warnings in 8 files (0 pools, 0 L2 advertisements, 0 BGP advertisements, 0 peers, 0 community objects)',
+  ]);
+  t.same(r.err, []);
+  t.equal(r.code, 1);
+});

@@ -2,8 +2,10 @@
  * The IP allocator: pure in-memory state, no I/O, no clock. Same semantics as upstream
  * `internal/allocator` (metallb-spec.md §3.5-§3.8, §3.12), with these deliberate differences:
  *
- * - Pool order is deterministic: pinned pools of equal priority and generic pools are tried in
- *   name order (upstream: Go map order, i.e. random). First-fit inside a pool is unchanged.
+ * - Pool order is deterministic (upstream leaves it unspecified: Go map order, i.e. random,
+ *   metallb-spec.md §3.5 C.1). Pinned pools of equal priority are tried namespace-pinned first,
+ *   then selector-pinned, each group in name order; generic pools in name order. First-fit
+ *   inside a pool is unchanged.
  * - An address stays "in use" while any Service holds it; upstream forgets the sharing key of an
  *   address whose remaining users expose no ports, which cannot happen for a valid Service.
  * - Capacity saturates at MaxInt64 instead of overflowing (§3.12).
@@ -344,7 +346,9 @@ export class Allocator {
         out.push(ps);
       }
     }
-    // Positive priorities ascending, then priority 0; stable, so ties keep name order.
+    // Positive priorities ascending, then priority 0. The sort is stable, so equal priorities
+    // keep insertion order: pools pinned by namespace (by name), then pools pinned by selector
+    // (by name); a pool in both lists keeps its namespace position.
     return out.length < 2 ? out : out.sort((a, b) => priorityRank(a) - priorityRank(b));
   }
 
