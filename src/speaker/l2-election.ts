@@ -12,6 +12,7 @@
 import type { Lease } from '../k8s/lease';
 import type { Logger } from '../util/log';
 import { decideVip, leaseExpired, type LeaseView, type VipAction } from './lease-decision';
+import { anyAnswer } from './serving-macs';
 import { holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type LeaseStore, type WriteResult } from './lease-store';
 
 /** What the election needs from the ARP/NDP layer (src/arp). */
@@ -28,8 +29,11 @@ export interface L2DataPlane {
    * it did not, undefined when no probe could be sent (no usable interface): not a miss.
    */
   probe(ip: string, mac: string, timeoutMs: number): Promise<boolean | undefined>;
-  /** `iface=mac` pairs of the interfaces this node announces on (for the Lease annotation). */
-  localMacs(): Map<string, string>;
+  /**
+   * `iface -> mac` of the interfaces that serve `ip` for this selection (the Lease annotation a
+   * successor probes): not every MAC of the node, since only a serving interface answers.
+   */
+  localMacs(ip: string, interfaces: 'all' | readonly string[]): Map<string, string>;
 }
 
 /** Timing knobs (flags with documented defaults; see docs/l2.md and the chart's values). */
@@ -335,7 +339,7 @@ export class L2Election {
         if (!st.yielded) this.setAnnouncing(ip, st, true);
         // A Lease handed to us carries no MACs (LeaseStore.release): write ours right away, or
         // our successor would have nothing to probe.
-        if (act.renew || this.missingMacs(st)) void this.write(ip, st, 'renew');
+        if (act.renew || this.missingMacs(ip, st)) void this.write(ip, st, 'renew');
         break;
       case 'acquire':
         void this.write(ip, st, act.reason);
@@ -378,12 +382,16 @@ export class L2Election {
     st.announcedOn = this.deps.dataPlane.announce(ip, interfaces) ? interfaceKey(interfaces) : '';
   }
 
-  private missingMacs(st: VipState): boolean {
-    return st.lease !== undefined && holderMacs(st.lease).size === 0 && this.deps.dataPlane.localMacs().size > 0;
+  private missingMacs(ip: string, st: VipState): boolean {
+    return st.lease !== undefined && holderMacs(st.lease).size === 0 && this.servingMacs(ip, st).size > 0;
   }
 
-  private macAnnotation(): string {
-    return [...this.deps.dataPlane.localMacs()].map(([i, m]) => `${i}=${m}`).join(',');
+  private servingMacs(ip: string, st: VipState): Map<string, string> {
+    return this.deps.dataPlane.localMacs(ip, st.desire?.interfaces ?? 'all');
+  }
+
+  private macAnnotation(ip: string, st: VipState): string {
+    return [...this.servingMacs(ip, st)].map(([i, m]) => `${i}=${m}`).join(',');
   }
 
   private write(ip: string, st: VipState, why: string): Promise<void> {
@@ -399,7 +407,7 @@ export class L2Election {
     // would retry in a tight loop (hundreds of writes and warnings per second per VIP).
     let again = true;
     try {
-      const res = await this.deps.store.claim(vipLeaseName(ip), LeaseKind.Vip, this.deps.me, { [LeaseAnnotation.Ip]: ip, [LeaseAnnotation.HolderMacs]: this.macAnnotation() }, st.lease);
+      const res = await this.deps.store.claim(vipLeaseName(ip), LeaseKind.Vip, this.deps.me, { [LeaseAnnotation.Ip]: ip, [LeaseAnnotation.HolderMacs]: this.macAnnotation(ip, st) }, st.lease);
       if (res.ok) {
         const wasOurs = st.lease?.spec?.holderIdentity === this.deps.me;
         st.lease = res.lease;
@@ -468,13 +476,13 @@ export class L2Election {
         continue;
       }
       const [ip, st] = target;
-      const mac = [...holderMacs(st.lease!).values()][0];
-      if (!mac) continue;
+      // Every MAC the holder published: the interfaces serving the VIP (one answering is enough;
+      // a holder of an older version published all of its MACs, most of which never answer).
+      const macs = [...new Set(holderMacs(st.lease!).values())];
+      if (macs.length === 0) continue;
       pr.inFlight = true;
       pr.lastMs = now;
-      void this.deps.dataPlane
-        .probe(ip, mac, this.deps.timing.probeTimeoutMs)
-        .catch(() => false)
+      void anyAnswer(macs.map((mac) => this.deps.dataPlane.probe(ip, mac, this.deps.timing.probeTimeoutMs)))
         .then((alive) => {
           pr.inFlight = false;
           // Unprobed is not evidence of death: leave the count alone and let the Lease decide.

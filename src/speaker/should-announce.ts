@@ -84,7 +84,12 @@ export function decideL2(input: DecisionInput, liveSpeakers: ReadonlySet<string>
   for (const name of candidates) {
     const node = nodes.get(name);
     let score = 0;
-    for (const ad of ads) for (const p of ad.preferredNodeSelectors) if (matchesAny([p.preference], node?.labels)) score += p.weight;
+    // An advertisement's preferences weigh only the nodes it selects (§2.5: "for each node already
+    // eligible by nodeSelectors"); a node in another advertisement is not preferred by this one.
+    for (const ad of ads) {
+      if (!ad.nodes.has(name)) continue;
+      for (const p of ad.preferredNodeSelectors) if (matchesAny([p.preference], node?.labels)) score += p.weight;
+    }
     scores.set(name, score);
   }
   const firstIp = service.ingressIps[0] ?? '';

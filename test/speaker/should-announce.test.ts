@@ -65,6 +65,21 @@ t.test('L2: exclusions, Local policy, interfaces, preferences', async (t) => {
   });
   const pref = pool({ l2Advertisements: [l2Ad({ preferredNodeSelectors: [{ weight: 100, preference: matcherFrom([{ key: 'zone', operator: SelectorOperator.In, values: ['z2'] }]) }] })] });
   t.match(decideL2(input({ pool: pref }), everyNode), { ranked: ['node-c', 'node-b', 'node-a'] }, 'weight beats hash');
+  // Regression: a preference counted for every candidate whose labels matched, also nodes its
+  // advertisement does not select. Every node is in zone z1; "edge" selects only the node the
+  // hash ranks last and prefers z1; "all" selects every node, without preferences. Only the edge
+  // node may score, so it must win; before, every node scored 100 and the hash order stood.
+  const z1Everywhere = new Map<string, NodeView>(nodeNames.map((name) => [name, { name, labels: { zone: 'z1' }, networkUnavailable: false }]));
+  const hashOnly = (decideL2(input({ pool: pool({ l2Advertisements: [l2Ad({ name: 'all' })] }), nodes: z1Everywhere, endpoints: nodeNames.map((n) => ep(n)) }), everyNode) as unknown as { ranked: string[] }).ranked;
+  const edgeNode = hashOnly[hashOnly.length - 1]!;
+  const edgePool = pool({
+    l2Advertisements: [
+      l2Ad({ name: 'edge', nodes: new Set([edgeNode]), preferredNodeSelectors: [{ weight: 100, preference: matcherFrom([{ key: 'zone', operator: SelectorOperator.In, values: ['z1'] }]) }] }),
+      l2Ad({ name: 'all' }),
+    ],
+  });
+  const ranked = (decideL2(input({ pool: edgePool, nodes: z1Everywhere, endpoints: nodeNames.map((n) => ep(n)) }), everyNode) as unknown as { ranked: string[] }).ranked;
+  t.same(ranked, [edgeNode, ...hashOnly.slice(0, -1)], `${edgeNode}, the one node the preferring advertisement selects, wins; the others keep the hash order`);
 });
 
 t.test('BGP: reasons in upstream order', async (t) => {
