@@ -155,6 +155,15 @@ t.test('sharing refusals explain the sharing rule that failed', async (t) => {
   const p = a.assign(req('ns/e', { share: 'k', ports: ['tcp/80'] }), ips('10.0.0.1'));
   t.notOk(p.ok);
   if (!p.ok) t.equal(p.error.detail, 'held by ns/a');
+
+  // Regression: the detail (in the refused Service's Event) quoted another namespace's sharing
+  // key, which is all it takes to share that tenant's address on a free port.
+  const other = a.assign(req('tenant-b/probe', { share: 'guess', ports: ['tcp/81'] }), ips('10.0.0.1'));
+  t.notOk(other.ok);
+  if (!other.ok) {
+    t.equal(other.error.detail, 'sharing key "guess" does not match existing sharing key (held in another namespace, not shown)');
+    t.notMatch(other.error.detail ?? '', /"k"/, "ns/a's key is not shown to tenant-b");
+  }
 });
 
 t.test('holders and counters follow assign/unassign; a shared IP counts once', async (t) => {

@@ -209,8 +209,9 @@ export class Allocator {
     const use = this.holders.lookup(ip.family, ip.value);
     if (use === undefined) return OK;
     const others = holderList(use).filter((s) => s !== service);
-    const recorded = this.allocated.get(firstHolder(use)) as Allocation;
-    const why = sharingMismatch(recorded, sharing, backend);
+    const recordedKey = firstHolder(use);
+    const recorded = this.allocated.get(recordedKey) as Allocation;
+    const why = sharingMismatch(recorded, sharing, backend, namespaceOf(recordedKey) === namespaceOf(service));
     if (why !== undefined && others.length > 0) {
       return fail(
         AllocErrorCode.SharingKeyConflict,
@@ -510,11 +511,22 @@ function priorityRank(p: PoolState): number {
   return v > 0 ? v : Number.MAX_SAFE_INTEGER;
 }
 
-/** Upstream `sharingOK` text, or undefined when the keys are compatible. */
-function sharingMismatch(existing: Allocation, sharing: string, backend: string): string | undefined {
+/**
+ * Upstream `sharingOK` text, or undefined when the keys are compatible. Upstream discards this
+ * text; we put it in the Event of the refused Service, so the existing holder's keys are shown
+ * only when it is in the same namespace: a sharing key is what lets a Service onto another's
+ * address, and another tenant's Events must not hand it out.
+ */
+function sharingMismatch(existing: Allocation, sharing: string, backend: string, sameNamespace: boolean): string | undefined {
   if (existing.sharingKey === '') return 'existing service does not allow sharing';
   if (sharing === '') return 'new service does not allow sharing';
-  if (existing.sharingKey !== sharing) return `sharing key ${goQuote(sharing)} does not match existing sharing key ${goQuote(existing.sharingKey)}`;
-  if (existing.backendKey !== backend) return `backend key ${goQuote(backend)} does not match existing sharing key ${goQuote(existing.backendKey)}`;
+  const theirs = (key: string): string => (sameNamespace ? goQuote(key) : '(held in another namespace, not shown)');
+  if (existing.sharingKey !== sharing) return `sharing key ${goQuote(sharing)} does not match existing sharing key ${theirs(existing.sharingKey)}`;
+  if (existing.backendKey !== backend) return `backend key ${goQuote(backend)} does not match existing sharing key ${theirs(existing.backendKey)}`;
   return undefined;
+}
+
+/** Namespace part of a `namespace/name` Service key. */
+function namespaceOf(key: string): string {
+  return key.slice(0, key.indexOf('/'));
 }
