@@ -35,6 +35,8 @@ export const DropReason = {
   InvalidDad: 'invalid-dad',
   /** NS addressed to neither the target nor the target's solicited-node group. */
   BadDestination: 'bad-destination',
+  /** NS from a multicast address, which no packet may carry as its source (RFC 4291 §2.7). */
+  MulticastSource: 'multicast-source',
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
@@ -85,7 +87,10 @@ export function announcedOn(a: Announcement, name: string): boolean {
  * The binding a frame asserts, if any. Every ARP packet binds its sender (RFC 826: receivers
  * update their caches from the sender fields), unless the sender IP is 0.0.0.0 (an RFC 5227
  * probe); an NA binds its target; an NS with a source address and SLLA binds its source
- * (RFC 4861 §7.2.3). Used for conflict detection and to match probe answers.
+ * (RFC 4861 §7.2.3). Used for conflict detection and to match probe answers, so an NDP message
+ * that RFC 4861 §7.1 says to discard binds nothing: hop limit other than 255 (it may come from
+ * off-link, where anyone could otherwise make a dead holder look alive or silence a live one), a
+ * multicast target or source, or a solicited NA sent to a multicast address (§7.1.2).
  */
 export function claimOf(frame: Frame): Claim | undefined {
   if (frame.kind === 'arp') {
@@ -93,7 +98,11 @@ export function claimOf(frame: Frame): Claim | undefined {
   }
   if (frame.kind !== 'ndp') return undefined;
   const m = frame.ndp;
-  if (m.type === 'na') return { ip: m.target, mac: m.targetLinkLayerAddress ?? frame.eth.src };
+  if (frame.ip6.hopLimit !== ND_HOP_LIMIT || isMulticast6(m.target) || isMulticast6(frame.ip6.src)) return undefined;
+  if (m.type === 'na') {
+    if (m.solicited && isMulticast6(frame.ip6.dst)) return undefined;
+    return { ip: m.target, mac: m.targetLinkLayerAddress ?? frame.eth.src };
+  }
   if (frame.ip6.src !== IPV6_UNSPECIFIED && m.sourceLinkLayerAddress !== undefined) {
     return { ip: frame.ip6.src, mac: m.sourceLinkLayerAddress };
   }
@@ -114,6 +123,11 @@ export function respond(ctx: ResponderContext, frame: Frame, pktType = 0): Decis
   }
   if (!isGroupMac(frame.eth.dst) && frame.eth.dst !== ctx.iface.mac) return { kind: 'drop', reason: DropReason.OtherHost };
   return frame.kind === 'arp' ? respondArp(ctx, frame) : respondNdp(ctx, frame);
+}
+
+/** ff00::/8, on the codec's canonical lower-case text. */
+function isMulticast6(ip: string): boolean {
+  return ip.startsWith('ff');
 }
 
 function lookup(ctx: ResponderContext, ip: string): Decision | undefined {
@@ -146,7 +160,8 @@ function respondNdp(ctx: ResponderContext, frame: NdpFrame): Decision {
   if (m.type !== 'ns') return { kind: 'drop', reason: DropReason.NotARequest, ip: m.target };
   // RFC 4861 §7.1.1 validity checks that the codec leaves to policy.
   if (frame.ip6.hopLimit !== ND_HOP_LIMIT) return { kind: 'drop', reason: DropReason.BadHopLimit, ip: m.target };
-  if (m.target.startsWith('ff')) return { kind: 'drop', reason: DropReason.MulticastTarget, ip: m.target };
+  if (isMulticast6(m.target)) return { kind: 'drop', reason: DropReason.MulticastTarget, ip: m.target };
+  if (isMulticast6(frame.ip6.src)) return { kind: 'drop', reason: DropReason.MulticastSource, ip: m.target };
   // Ownership before the address checks: they parse the target, which only our own IPs deserve.
   const miss = lookup(ctx, m.target);
   if (miss !== undefined) return miss;

@@ -247,6 +247,26 @@ const rows: Row[] = [
     frame: ns(VIP6, 'ff02::1:ff00:1', 'fd00:77::1', { slla: OTHER, ethSrc: OTHER }),
     want: { kind: 'conflict', ip: VIP6, mac: OTHER },
   },
+  // Regression: NDP messages RFC 4861 §7.1.2 says to discard still counted as claims, so an
+  // off-link sender could raise a conflict (silencing a holder) or answer a probe for a dead one.
+  {
+    name: 'no conflict from an NA with hop limit 64 (possibly off-link)',
+    announced: { [VIP6]: all },
+    frame: { ...na(VIP6, OTHER, OTHER), ip6: { trafficClass: 0, flowLabel: 0, hopLimit: 64, src: VIP6, dst: 'ff02::1' } },
+    want: { kind: 'drop', reason: DropReason.NotARequest, ip: VIP6 },
+  },
+  {
+    name: 'no conflict from a solicited NA sent to a multicast address',
+    announced: { [VIP6]: all },
+    frame: na(VIP6, OTHER, OTHER, { solicited: true, override: true }),
+    want: { kind: 'drop', reason: DropReason.NotARequest, ip: VIP6 },
+  },
+  {
+    name: 'NS from a multicast source is dropped, not answered (RFC 4291 §2.7)',
+    announced: { [VIP6]: all },
+    frame: ns('ff02::1', SNM6, VIP6, { slla: PEER }),
+    want: { kind: 'drop', reason: DropReason.MulticastSource, ip: VIP6 },
+  },
 ];
 
 t.test('decision table', async (t) => {
