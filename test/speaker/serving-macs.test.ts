@@ -113,3 +113,36 @@ t.test('the holder publishes the MACs serving the VIP; a successor probes each a
   t.same(b.claims, [], 'the live holder kept its VIP: no takeover');
   t.same(successor.announced(), [], 'and the successor does not announce it');
 });
+
+// A holder whose L2Advertisement names no interface of its node serves nothing and publishes no
+// MAC. Upstream's winner keeps such an IP (metallb-spec.md §4.3); a successor probing some other
+// MAC of it took the Lease, failed the same way, and the two nodes traded it back and forth.
+t.test('a holder serving on no interface publishes no MAC, and no successor probes it away', async (t) => {
+  const ifaces = [nic('eth0', '02:00:00:00:00:01')];
+  t.same([...servingMacs(ifaces, undefined, ip, ['eth1'])], [], 'nothing serves eth1 here');
+  const b = recordingStore();
+  const probed: string[] = [];
+  const plane: L2DataPlane = {
+    announce: () => false,
+    withdraw: () => undefined,
+    probe: async (_vip, mac) => {
+      probed.push(mac);
+      return false;
+    },
+    localMacs: (vip, sel) => servingMacs(ifaces, undefined, vip, sel),
+  };
+  const successor = new L2Election({ me: 'b', store: b.store, dataPlane: plane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs: 50 }, apiHealthySince: () => Date.now() - 60_000 });
+  successor.start();
+  t.teardown(() => successor.stop());
+  const refresh = (): void => {
+    successor.onLease(lease('metallb-speaker-a', 'a', 'speaker'));
+    successor.onLease(lease('metallb-vip-x', 'a', 'vip', { 'metallb.io/ip': ip, 'metallb.io/holder-macs': '' }));
+  };
+  refresh();
+  successor.setDesired(new Map([[ip, { ranked: ['a', 'b'], interfaces: ['eth1'] }]]));
+  const renewer = setInterval(refresh, 500);
+  t.teardown(() => clearInterval(renewer));
+  await new Promise((r) => setTimeout(r, 2000));
+  t.same(probed, [], 'nothing to probe');
+  t.same(b.claims, [], 'the holder keeps the Lease while it renews it');
+});
