@@ -15,7 +15,7 @@ import {
   type InterfaceScan,
   type InterfaceSelection,
 } from './interfaces';
-import { macToBytes, normaliseMac, parseIp, solicitedNodeMac } from './addr';
+import { macToBytes, normaliseMac, parseIp, solicitedNodeAddress, solicitedNodeMac } from './addr';
 import { DropReason, claimOf, gratuitousFrames, probeFrame, respond, type Announcement, type ResponderContext } from './responder';
 import { defaultL2System, type L2Socket, type L2System } from './l2-system';
 import type { Logger } from '../util/log';
@@ -87,12 +87,19 @@ interface Served {
   request: 'all' | readonly string[];
   /** Interfaces currently serving the IP (resolved from request at announce and rescan). */
   interfaces: string[];
-  /** solicited-node MAC joined on each of `interfaces` (IPv6 only). */
-  groupMac?: string;
+  /** Solicited-node group joined on each of `interfaces` (IPv6 only): its MAC and address. */
+  group?: SolicitedNodeGroup;
+}
+
+interface SolicitedNodeGroup {
+  mac: string;
+  address: string;
 }
 
 interface SocketEntry {
   sock: L2Socket;
+  /** The interface instance the socket is bound to; undefined when the system cannot tell. */
+  ifindex: number | undefined;
   ctx: ResponderContext;
   /** Joined multicast MAC -> number of VIPs needing it (VIPs can share a solicited-node group). */
   groups: Map<string, number>;
@@ -130,11 +137,12 @@ export class L2Announcer extends EventEmitter {
   };
   private scan: InterfaceScan = { present: [], eligible: [], skipped: [] };
   private linkLocals = new Map<string, string>();
+  private ifindexes = new Map<string, number>();
   private garpTimer: unknown;
   private garpTimerAt: number | undefined;
   private rescanTimer: unknown;
   private scanSignature = '';
-  /** A socket failed to open: re-resolve on the next rescan even if the interfaces look the same. */
+  /** A socket failed to open or was replaced: re-resolve even if the interfaces look the same. */
   private socketsLost = false;
   private closed = false;
 
@@ -167,7 +175,7 @@ export class L2Announcer extends EventEmitter {
     const request = interfaces === 'all' || interfaces.length === 0 ? 'all' : [...interfaces];
     this.announced.set(addr.text, { interfaces: request === 'all' ? 'all' : new Set(request) });
     const served: Served = { ip: addr.text, family: addr.family, request, interfaces: [] };
-    if (addr.family === 6) served.groupMac = solicitedNodeMac(addr.bytes);
+    if (addr.family === 6) served.group = { mac: solicitedNodeMac(addr.bytes), address: solicitedNodeAddress(addr.bytes) };
     this.setServedInterfaces(served, selection.interfaces);
     this.served.set(addr.text, served);
     this.log.debug({ event: 'announce', ip: addr.text, interfaces: served.interfaces }, 'announcing');
@@ -250,6 +258,7 @@ export class L2Announcer extends EventEmitter {
       const descriptions = this.system.listInterfaces();
       this.linkLocals = this.system.linkLocalAddresses();
       this.scan = eligibleInterfaces(descriptions, this.exclude);
+      this.ifindexes = new Map(descriptions.flatMap((d) => (d.index === undefined ? [] : [[d.name, d.index] as const])));
       this.ownMacs.clear();
       for (const d of descriptions) if (d.mac !== '00:00:00:00:00:00') this.ownMacs.add(d.mac);
     } catch (err) {
@@ -259,7 +268,16 @@ export class L2Announcer extends EventEmitter {
     // view changed: with 1,000 VIPs that loop is the whole cost of an idle rescan), then idle ones.
     for (const [name, e] of this.sockets) {
       const eligible = this.scan.eligible.find((x) => x.name === name);
+      const ifindex = this.ifindexes.get(name);
       if (eligible === undefined || eligible.mac !== e.ctx.iface.mac) this.closeSocket(name);
+      else if (ifindex !== undefined && e.ifindex !== undefined && ifindex !== e.ifindex) {
+        // Same name and MAC, new interface (deleted and re-created): the kernel unbound the old
+        // socket when the old interface was unregistered, so it hears nothing. Upstream keys
+        // responders by ifindex for the same reason.
+        this.log.info({ event: 'interfaceRecreated', iface: name, ifindex }, 'interface re-created; reopening its socket');
+        this.closeSocket(name);
+        this.socketsLost = true; // the scan looks unchanged, but the VIPs must move to the new socket
+      }
     }
     const signature = JSON.stringify([this.scan.present, this.scan.eligible]);
     if (signature !== this.scanSignature || this.socketsLost) {
@@ -312,7 +330,7 @@ export class L2Announcer extends EventEmitter {
       }
       const e = this.socketFor(name);
       if (e === undefined) continue;
-      if (served.groupMac !== undefined) this.join(e, served.groupMac);
+      if (served.group !== undefined) this.join(e, served.group);
       keep.push(name);
     }
     for (const name of served.interfaces) {
@@ -320,34 +338,36 @@ export class L2Announcer extends EventEmitter {
       const e = this.sockets.get(name);
       if (e === undefined) continue;
       e.garp.delete(served.ip);
-      if (served.groupMac !== undefined) this.leave(e, served.groupMac);
+      if (served.group !== undefined) this.leave(e, served.group);
     }
     served.interfaces = keep;
   }
 
-  private join(e: SocketEntry, mac: string): void {
-    const n = e.groups.get(mac) ?? 0;
+  /** Refcounted by MAC: the MAC and the address are both the VIP's low 24 bits, so they pair 1:1. */
+  private join(e: SocketEntry, g: SolicitedNodeGroup): void {
+    const n = e.groups.get(g.mac) ?? 0;
     if (n === 0) {
       try {
-        e.sock.addMembership(macToBytes(mac));
+        e.sock.addMembership(macToBytes(g.mac), g.address);
       } catch (err) {
-        this.log.warn({ err, iface: e.sock.ifname, mac }, 'cannot join solicited-node group');
+        // Without the group, NS for the VIP may never arrive; still serve what does arrive.
+        this.log.warn({ err, iface: e.sock.ifname, group: g.address }, 'cannot join solicited-node group');
       }
     }
-    e.groups.set(mac, n + 1);
+    e.groups.set(g.mac, n + 1);
   }
 
-  private leave(e: SocketEntry, mac: string): void {
-    const n = e.groups.get(mac) ?? 0;
+  private leave(e: SocketEntry, g: SolicitedNodeGroup): void {
+    const n = e.groups.get(g.mac) ?? 0;
     if (n > 1) {
-      e.groups.set(mac, n - 1);
+      e.groups.set(g.mac, n - 1);
       return;
     }
-    e.groups.delete(mac);
+    e.groups.delete(g.mac);
     try {
-      e.sock.dropMembership(macToBytes(mac));
+      e.sock.dropMembership(macToBytes(g.mac), g.address);
     } catch (err) {
-      this.log.debug({ err, iface: e.sock.ifname, mac }, 'cannot leave solicited-node group');
+      this.log.debug({ err, iface: e.sock.ifname, group: g.address }, 'cannot leave solicited-node group');
     }
   }
 
@@ -359,6 +379,7 @@ export class L2Announcer extends EventEmitter {
     try {
       const entry: SocketEntry = {
         sock: undefined as unknown as L2Socket,
+        ifindex: undefined,
         ctx: { announced: this.announced, iface: { name, mac: eligible.mac }, ownMacs: this.ownMacs },
         groups: new Map(),
         garp: new Map(),
@@ -366,6 +387,8 @@ export class L2Announcer extends EventEmitter {
       entry.sock = this.system.openPacketSocket(name, (frame, pktType) => this.onFrame(entry, frame, pktType), (err) => {
         this.log.warn({ err, iface: name }, 'packet socket error');
       });
+      // The socket's own index is the truth (it resolved the name just now); the scan's may be older.
+      entry.ifindex = entry.sock.ifindex ?? this.ifindexes.get(name);
       this.sockets.set(name, entry);
       this.log.debug({ iface: name }, 'packet socket open');
       return entry;
@@ -380,7 +403,7 @@ export class L2Announcer extends EventEmitter {
     const e = this.sockets.get(name);
     if (e === undefined) return;
     this.sockets.delete(name);
-    e.sock.close(); // closing the socket drops its memberships too
+    e.sock.close(); // closing the socket drops its memberships too (MAC filter and IP layer)
     for (const s of this.served.values()) s.interfaces = s.interfaces.filter((n) => n !== name);
   }
 
