@@ -77,12 +77,29 @@ function decodeBase64(s: string): string {
   return Buffer.from(s, 'base64').toString('utf8');
 }
 
-/** Resolve `passwordSecret` against the Secrets given to the parser (§2.8 rule 11). */
-function resolveSecretPassword(r: FieldReader, secretName: string, secretNs: string, secrets: readonly unknown[]): string {
-  const secret = secrets.find((s) => {
-    const m = readMeta(s);
-    return m.name === secretName && (m.namespace === secretNs || m.namespace === '' || secretNs === '');
-  });
+/**
+ * Resolve `passwordSecret` against the Secrets given to the parser (§2.8 rule 11). Upstream looks
+ * the Secret up by name in the MetalLB namespace and never reads `passwordSecret.namespace`, so a
+ * peer naming another namespace worked there: the same-named Secret next to the peer is used, with
+ * a warning, rather than failing the whole configuration.
+ */
+function resolveSecretPassword(r: FieldReader, secretName: string, secretNs: string, peerNs: string, secrets: readonly unknown[]): string {
+  const named = secrets.filter((s) => readMeta(s).name === secretName);
+  const inNs = (ns: string) => (s: unknown) => {
+    const m = readMeta(s).namespace;
+    return m === ns || m === '' || ns === '';
+  };
+  let secret = named.find(inNs(secretNs));
+  if (secret === undefined && secretNs !== peerNs) {
+    secret = named.find(inNs(peerNs));
+    if (secret !== undefined) {
+      r.issues.warn(
+        r.ref,
+        'spec.passwordSecret.namespace',
+        `passwordSecret.namespace "${secretNs}" is not the namespace of the peer; using Secret "${peerNs}"/"${secretName}", as upstream reads it by name in its own namespace`,
+      );
+    }
+  }
   if (secret === undefined) {
     r.error('passwordSecret', `secret ref not found for peer config "${secretNs}"/"${secretName}"`, true);
     return '';
@@ -178,9 +195,14 @@ function parsePeer(raw: unknown, meta: Meta, issues: Issues, secrets: readonly u
       if (password !== '') {
         r.error('passwordSecret', `can not have both password and secret ref set in peer config "${meta.namespace}"/"${meta.name}"`);
       } else {
-        resolvedPassword = resolveSecretPassword(r, name, namespace, secrets);
+        resolvedPassword = resolveSecretPassword(r, name, namespace, meta.namespace, secrets);
       }
     }
+  }
+  // A key ending in a line break is almost always a Secret made with `echo pw | base64`: it is a
+  // valid key, but not the one the router has, and the session then just never comes up.
+  if (/[\r\n]$/.test(resolvedPassword)) {
+    r.issues.warn(ref, passwordSecret ? 'spec.passwordSecret' : 'spec.password', `password for peer ${addrRaw} ends with a line break, which is part of the TCP-MD5 key (a Secret encoded from "echo", not "echo -n"?)`);
   }
   // TCP-MD5 keys are at most 80 octets (RFC 2385 implementations, Linux TCP_MD5SIG_MAXKEYLEN).
   if (Buffer.byteLength(resolvedPassword, 'utf8') > 80) r.error('password', `password for peer ${addrRaw} is longer than 80 bytes (TCP-MD5 key limit)`);

@@ -82,6 +82,8 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
   let running = false;
   let synced = false;
   let fingerprint = '';
+  /** The configuration warnings last logged (once per change). */
+  let loggedWarnings = '';
   let verdict: ConfigVerdict | undefined;
   let workersDone: Promise<void> | undefined;
 
@@ -186,6 +188,9 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     const all = resources();
     const full = parseConfig(all);
     const res = full.ok ? full : parseConfig(poolsOnly(all));
+    const warnings = full.warnings.map(formatConfigError);
+    if (warnings.join('\n') !== loggedWarnings && warnings.length > 0) log.warn({ event: 'configWarning', warnings }, 'configuration accepted with warnings');
+    loggedWarnings = warnings.join('\n');
     if (!full.ok) {
       verdict = { valid: false, reason: ConditionReason.ConfigurationError, summary: configErrorSummary(full.errors) };
       metrics.updateError();

@@ -9,7 +9,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { L2Announcer } from '../arp/announcer';
 import { defaultL2System } from '../arp/l2-system';
 import { parseConfig, type ConfigResources } from '../config/parse';
-import { configErrorSummary, forNode } from '../config/scope';
+import { configErrorSummary, forNode, formatConfigError } from '../config/scope';
 import { ConditionReason, speakerState, writeConfigurationState, type ConfigVerdict } from '../k8s/configuration-state';
 import type { Config } from '../config/types';
 import { createKubeClient, loadKubeConfig } from '../k8s/client';
@@ -224,6 +224,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   // --- recompute ---------------------------------------------------------------------------
   let lastGood: Config | undefined;
   let lastErrorText = '';
+  let lastWarningText = '';
   let ready = false;
   const announcedBgp = new Set<string>();
   function recompute(): void {
@@ -237,6 +238,11 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       metrics.config.update();
       metrics.config.configStale(!parsed.ok);
       publishState(parsed.ok ? { valid: true } : { valid: false, reason: ConditionReason.ConfigurationError, summary: configErrorSummary(parsed.errors) });
+      // Accepted, but likely not what the user meant (a password Secret ending in a newline): said
+      // once per change, or the only trace is a session that never comes up.
+      const warningText = parsed.warnings.map(formatConfigError).join('; ');
+      if (warningText !== lastWarningText && warningText !== '') slog.warn({ event: 'configWarning', warnings: parsed.warnings.map(formatConfigError) }, 'configuration accepted with warnings');
+      lastWarningText = warningText;
       if (parsed.ok) {
         lastGood = parsed.config;
         lastErrorText = '';

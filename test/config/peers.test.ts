@@ -206,6 +206,24 @@ t.test('BGPPeer rule table (§2.8, §2.11 with our lifted restrictions)', async 
   t.match(transient, { ok: false, errors: [{ transient: true, field: 'spec.passwordSecret', kind: 'BGPPeer', name: 'p' }] });
 });
 
+// Upstream reads passwordSecret by name in its own namespace and ignores passwordSecret.namespace;
+// a peer naming another namespace made our whole configuration invalid.
+t.test('passwordSecret.namespace other than the peer\'s: the Secret next to the peer, with a warning', async (t) => {
+  const r = parseConfig({ secrets: [secret('md5', 's3cret')], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5', namespace: 'elsewhere' } }))] });
+  t.equal(configOf(r).peers[0]?.password, 's3cret');
+  t.match(r.warnings, [{ kind: 'BGPPeer', name: 'p', field: 'spec.passwordSecret.namespace', message: /passwordSecret.namespace "elsewhere" is not the namespace of the peer; using Secret ".*"\/"md5"/ }]);
+  const exact = parseConfig({ secrets: [secret('md5', 's3cret')], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5', namespace: NS } }))] });
+  t.same(exact.warnings, [], 'no warning when the namespace is right');
+});
+
+// `echo pw | base64` puts a newline in the key; the session then never comes up, silently.
+t.test('a password ending in a line break is accepted with a warning', async (t) => {
+  const r = parseConfig({ secrets: [secret('md5', 's3cret\n')], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5' } }))] });
+  t.equal(configOf(r).peers[0]?.password, 's3cret\n', 'used as given: it may really be the key');
+  t.match(r.warnings, [{ field: 'spec.passwordSecret', message: /ends with a line break/ }]);
+  t.same(parseConfig({ secrets: [secret('md5', 's3cret')], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5' } }))] }).warnings, []);
+});
+
 t.test('stringData secrets (manifests before the apiserver folds them into data)', async (t) => {
   const s = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'md5', namespace: NS }, type: 'kubernetes.io/basic-auth', stringData: { password: 'plain' } };
   const cfg = configOf(parseConfig({ secrets: [s], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5' } }))] }));
