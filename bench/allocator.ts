@@ -6,8 +6,9 @@
 // and the page faults of a growing heap are included): the bench machine is shared, and wall
 // time there measures the neighbours. Wall times are printed too. The requests are built and
 // promoted to the old generation before each clock starts, so the figures are the allocator's
-// work, not the copying of the bench's own inputs. Run: npx tsx bench/allocator.ts (last line
-// is the JSON).
+// work, not the copying of the bench's own inputs. Run as the report does, on the tsc output with
+// plain node: `npm run build:ts && node dist/bench/allocator.js` (last line is the JSON); `npx
+// tsx bench/allocator.ts` works too, but the loader alone costs 15-30 % on this VM.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import os from 'node:os';
@@ -248,6 +249,9 @@ async function report(): Promise<void> {
       gcNsPerAllocV6: Math.round(gc64),
       baselineNs: Math.round(baseNs),
       loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 10) / 10,
+      // How this process was started: a loader such as tsx alone costs 15-30 % here (the report
+      // runs dist/bench/allocator.js with plain node, as the image runs the controller).
+      runtime: process.execArgv.length === 0 ? 'node' : `node ${process.execArgv.join(' ')}`,
     }),
   );
 }

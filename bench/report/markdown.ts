@@ -48,6 +48,7 @@ export function renderMarkdown(d: ReportData): string {
       ? `The machine is shared and other work was running when the benches started (load average above, on ${m.nproc} cores): that load is part of every figure.`
       : `Nothing else was running when the benches started (load average above, on ${m.nproc} cores).`,
     'The benches load the machine themselves: kube-apiserver, etcd and the routers share its cores with the code under test. Benches that report CPU time besides wall time (allocator, controller-scale) are the steadier figures. Allocation-heavy code is slow on this VM (the allocator bench\'s `baselineNs`, two Map inserts per record and nothing else, is its floor).',
+    'The in-process CPU benches (allocator, bgp-codec) run the tsc output with plain node, as the image runs the product; the others run their TypeScript through tsx and drive compiled processes where the product is a process (controller-scale spawns the compiled controller). The tsx loader alone made the allocator 15-30 % slower on this VM.',
     '',
   );
   L.push('No comparison with upstream MetalLB or any other implementation is made: none runs on this machine (no container runtime or images, no network beyond the package registries), and a figure not measured in the same run on the same machine is not comparable.', '');
