@@ -26,6 +26,13 @@ const char *errno_name(int err) {
     case ENFILE: return "ENFILE";
     case EFAULT: return "EFAULT";
     case ENOENT: return "ENOENT";
+    case ENOTSOCK: return "ENOTSOCK";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case ENETUNREACH: return "ENETUNREACH";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case EINTR: return "EINTR";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
     default: return "EUNKNOWN";
   }
 }
@@ -44,13 +51,16 @@ napi_value throw_msg(napi_env env, const char *code, const char *msg) {
 
 int arg_string(napi_env env, napi_value v, char *buf, size_t len, const char *name) {
   size_t n = 0;
-  if (napi_get_value_string_utf8(env, v, buf, len, &n) != napi_ok) {
+  /* The full UTF-8 length first: a copy into `buf` stops before a multi-byte character that does
+   * not fit, so a too-long string could come back shorter than the buffer and pass (an 82-byte
+   * key truncated to 80, an interface name cut to another interface's). */
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) {
     char msg[128];
     snprintf(msg, sizeof msg, "%s must be a string", name);
     napi_throw_type_error(env, "EINVAL", msg);
     return -1;
   }
-  if (n >= len - 1) {
+  if (n >= len - 1 || napi_get_value_string_utf8(env, v, buf, len, &n) != napi_ok || strlen(buf) != n) {
     char msg[128];
     snprintf(msg, sizeof msg, "%s is too long", name);
     napi_throw_type_error(env, "EINVAL", msg);

@@ -114,6 +114,17 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   static unsigned char buf[MAX_FRAME];
   if (ps->closing) return;
   if (status < 0) {
+    /* On POLLERR libuv stops the watcher and reports UV_EBADF. For a packet socket POLLERR means
+     * a pending socket error, ENETDOWN when the interface went down: the socket works again once
+     * the link is back, but a stopped watcher never read another frame (an interface flap between
+     * two rescans left the node deaf). Read the error, which clears it, report it, watch again. */
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (getsockopt(ps->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0) {
+      deliver(ps, NULL, 0, 0, soerr);
+      if (!ps->closing) uv_poll_start(&ps->poll, UV_READABLE, on_readable);
+      return;
+    }
     deliver(ps, NULL, 0, 0, -status);
     return;
   }
@@ -163,7 +174,10 @@ static napi_value PacketOpen(napi_env env, napi_callback_info info) {
   if (arg_int32(env, argv[0], &ifindex, "ifindex") < 0) return NULL;
   if (arg_string(env, argv[1], filter, sizeof filter, "filter") < 0) return NULL;
 
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  /* Protocol 0: the socket receives nothing until bind() names the protocol and the interface.
+   * Opened with ETH_P_ALL it would queue frames of every interface until the bind, and those were
+   * delivered as if they had arrived on this one. */
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, errno, "socket(AF_PACKET)");
   if (strcmp(filter, "arp-ns") == 0) {
     struct sock_fprog prog = { .len = sizeof arp_ns_filter / sizeof arp_ns_filter[0], .filter = arp_ns_filter };

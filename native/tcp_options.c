@@ -74,17 +74,23 @@ static napi_value CreateTcpSocket(napi_env env, napi_callback_info info) {
   if (ttl > 0 && set_ttl(fd, family, ttl) < 0) { int e = errno; close(fd); return throw_errno(env, e, "setsockopt(TTL)"); }
 
   uint32_t n = 0;
+  bool is_array = false;
+  if (napi_is_array(env, argv[3], &is_array) != napi_ok || !is_array) { close(fd); return throw_msg(env, "EINVAL", "md5 must be an array of [peer, key] pairs"); }
   napi_get_array_length(env, argv[3], &n);
   for (uint32_t i = 0; i < n; i++) {
-    napi_value pair, pv, kv;
+    napi_value pair = NULL, pv = NULL, kv = NULL;
+    bool pair_is_array = false;
     char peer[INET6_ADDRSTRLEN + 1], key[TCP_MD5SIG_MAXKEYLEN + 2];
     size_t keylen = 0;
-    napi_get_element(env, argv[3], i, &pair);
-    napi_get_element(env, pair, 0, &pv);
-    napi_get_element(env, pair, 1, &kv);
+    /* Every step checked: an unset napi_value handed to the next call is a crash, not an error. */
+    if (napi_get_element(env, argv[3], i, &pair) != napi_ok || napi_is_array(env, pair, &pair_is_array) != napi_ok || !pair_is_array ||
+        napi_get_element(env, pair, 0, &pv) != napi_ok || napi_get_element(env, pair, 1, &kv) != napi_ok) {
+      close(fd);
+      return throw_msg(env, "EINVAL", "md5 entries must be [peer, key] pairs");
+    }
     if (arg_string(env, pv, peer, sizeof peer, "md5 peer") < 0) { close(fd); return NULL; }
-    if (napi_get_value_string_utf8(env, kv, key, sizeof key, &keylen) != napi_ok) { close(fd); return throw_msg(env, "EINVAL", "md5 key must be a string"); }
-    if (keylen > TCP_MD5SIG_MAXKEYLEN) { close(fd); return throw_msg(env, "EINVAL", "md5 key longer than 80 bytes"); }
+    if (arg_string(env, kv, key, sizeof key, "md5 key (at most 80 bytes)") < 0) { close(fd); return NULL; }
+    keylen = strlen(key);
     if (set_md5(fd, peer, key, keylen) < 0) { int e = errno; close(fd); return throw_errno(env, e, "setsockopt(TCP_MD5SIG)"); }
   }
   napi_value out;
@@ -102,7 +108,8 @@ static napi_value SetTcpMd5(napi_env env, napi_callback_info info) {
   size_t keylen = 0;
   if (arg_int32(env, argv[0], &fd, "fd") < 0) return NULL;
   if (arg_string(env, argv[1], peer, sizeof peer, "peer") < 0) return NULL;
-  if (napi_get_value_string_utf8(env, argv[2], key, sizeof key, &keylen) != napi_ok) return throw_msg(env, "EINVAL", "key must be a string");
+  if (arg_string(env, argv[2], key, sizeof key, "key (at most 80 bytes)") < 0) return NULL;
+  keylen = strlen(key);
   if (set_md5(fd, peer, key, keylen) < 0) return throw_errno(env, errno, "setsockopt(TCP_MD5SIG)");
   return NULL;
 }
