@@ -174,8 +174,12 @@ export class L2Announcer extends EventEmitter {
     }
     const request = interfaces === 'all' || interfaces.length === 0 ? 'all' : [...interfaces];
     this.announced.set(addr.text, { interfaces: request === 'all' ? 'all' : new Set(request) });
-    const served: Served = { ip: addr.text, family: addr.family, request, interfaces: [] };
-    if (addr.family === 6) served.group = { mac: solicitedNodeMac(addr.bytes), address: solicitedNodeAddress(addr.bytes) };
+    // A re-announce (new interface selection) updates the record it replaces: a fresh one forgot
+    // the interfaces already joined, which then stayed in the group (MLD reports for a VIP the
+    // node no longer serves there) and were counted twice on a repeat.
+    const served: Served = this.served.get(addr.text) ?? { ip: addr.text, family: addr.family, request, interfaces: [] };
+    served.request = request;
+    if (addr.family === 6) served.group ??= { mac: solicitedNodeMac(addr.bytes), address: solicitedNodeAddress(addr.bytes) };
     this.setServedInterfaces(served, selection.interfaces);
     this.served.set(addr.text, served);
     this.log.debug({ event: 'announce', ip: addr.text, interfaces: served.interfaces }, 'announcing');

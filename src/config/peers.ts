@@ -79,27 +79,23 @@ function decodeBase64(s: string): string {
 
 /**
  * Resolve `passwordSecret` against the Secrets given to the parser (§2.8 rule 11). Upstream looks
- * the Secret up by name in the MetalLB namespace and never reads `passwordSecret.namespace`, so a
- * peer naming another namespace worked there: the same-named Secret next to the peer is used, with
- * a warning, rather than failing the whole configuration.
+ * the Secret up by name in the MetalLB namespace and never reads `passwordSecret.namespace`; so do
+ * we (the speakers only list that namespace's Secrets, and `validate` must agree with them), with
+ * a warning when the field names another namespace. Failing instead made the whole configuration
+ * invalid for a field upstream ignores.
  */
 function resolveSecretPassword(r: FieldReader, secretName: string, secretNs: string, peerNs: string, secrets: readonly unknown[]): string {
-  const named = secrets.filter((s) => readMeta(s).name === secretName);
-  const inNs = (ns: string) => (s: unknown) => {
-    const m = readMeta(s).namespace;
-    return m === ns || m === '' || ns === '';
-  };
-  let secret = named.find(inNs(secretNs));
-  if (secret === undefined && secretNs !== peerNs) {
-    secret = named.find(inNs(peerNs));
-    if (secret !== undefined) {
-      r.issues.warn(
-        r.ref,
-        'spec.passwordSecret.namespace',
-        `passwordSecret.namespace "${secretNs}" is not the namespace of the peer; using Secret "${peerNs}"/"${secretName}", as upstream reads it by name in its own namespace`,
-      );
-    }
+  if (secretNs !== '' && peerNs !== '' && secretNs !== peerNs) {
+    r.issues.warn(
+      r.ref,
+      'spec.passwordSecret.namespace',
+      `passwordSecret.namespace "${secretNs}" is ignored: the Secret "${secretName}" is read from the peer's namespace "${peerNs}", as upstream does`,
+    );
   }
+  const secret = secrets.find((s) => {
+    const m = readMeta(s);
+    return m.name === secretName && (m.namespace === peerNs || m.namespace === '' || peerNs === '');
+  });
   if (secret === undefined) {
     r.error('passwordSecret', `secret ref not found for peer config "${secretNs}"/"${secretName}"`, true);
     return '';

@@ -182,6 +182,21 @@ t.test('IPv6: solicited-node groups joined per VIP (refcounted) and left on with
   a.close();
 });
 
+// Regression (docs audit): every announce built a fresh record, so a re-announce with another
+// interface selection never left the groups joined for the previous one, and a repeated
+// announce joined nothing but then never left either.
+t.test('IPv6: a re-announce on other interfaces moves the group; a repeat does not count twice', async (t) => {
+  const { sys, a } = setup();
+  a.announce('fd00:77::100', ['eth0']);
+  a.announce('fd00:77::100', ['eth1']);
+  t.same(sys.open('eth0').groups, ['+3333ff000100', '-3333ff000100'], 'left on eth0');
+  t.same(sys.open('eth1').groups, ['+3333ff000100'], 'joined on eth1');
+  a.announce('fd00:77::100', ['eth1']);
+  a.withdraw('fd00:77::100');
+  t.same(sys.open('eth1').groups, ['+3333ff000100', '-3333ff000100'], 'one join, one leave');
+  a.close();
+});
+
 t.test('conflict event from a GARP by another MAC', async (t) => {
   const { sys, a } = setup();
   a.announce('10.77.9.100');

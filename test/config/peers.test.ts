@@ -211,7 +211,12 @@ t.test('BGPPeer rule table (§2.8, §2.11 with our lifted restrictions)', async 
 t.test('passwordSecret.namespace other than the peer\'s: the Secret next to the peer, with a warning', async (t) => {
   const r = parseConfig({ secrets: [secret('md5', 's3cret')], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5', namespace: 'elsewhere' } }))] });
   t.equal(configOf(r).peers[0]?.password, 's3cret');
-  t.match(r.warnings, [{ kind: 'BGPPeer', name: 'p', field: 'spec.passwordSecret.namespace', message: /passwordSecret.namespace "elsewhere" is not the namespace of the peer; using Secret ".*"\/"md5"/ }]);
+  t.match(r.warnings, [{ kind: 'BGPPeer', name: 'p', field: 'spec.passwordSecret.namespace', message: /passwordSecret.namespace "elsewhere" is ignored: the Secret "md5" is read from the peer's namespace/ }]);
+  // What `validate` reads from files must agree with the cluster, where only the MetalLB
+  // namespace's Secrets are listed: a Secret in the named namespace is not used.
+  const otherNs = { ...secret('md5', 'wrong'), metadata: { name: 'md5', namespace: 'elsewhere' } };
+  const r2 = parseConfig({ secrets: [otherNs, secret('md5', 's3cret')], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5', namespace: 'elsewhere' } }))] });
+  t.equal(configOf(r2).peers[0]?.password, 's3cret', "the Secret of the peer's namespace, as in the cluster");
   const exact = parseConfig({ secrets: [secret('md5', 's3cret')], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5', namespace: NS } }))] });
   t.same(exact.warnings, [], 'no warning when the namespace is right');
 });
