@@ -5,7 +5,7 @@
 // after four misses (about a second) the successor took a live holder's VIP, its own successor
 // did the same, and the VIP moved every second or two. The Lease now carries the MACs of the
 // interfaces that serve the VIP, and successors probe each of them.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { anyAnswer, servingMacs } from '../../src/speaker/serving-macs';
 import { L2Election, DEFAULT_ELECTION_TIMING, type L2DataPlane } from '../../src/speaker/l2-election';
 import type { LeaseStore, WriteResult } from '../../src/speaker/lease-store';
@@ -71,6 +71,25 @@ function recordingStore(): { store: LeaseStore; claims: Record<string, string>[]
   return { store, claims };
 }
 
+/**
+ * Node b, first successor of a live holder a whose VIP Lease (renewed every 500 ms) publishes
+ * `holderMacs`; the L2Advertisement names eth1.
+ */
+function successorOf(t: Test, store: LeaseStore, plane: L2DataPlane, holderMacs: string): L2Election {
+  const successor = new L2Election({ me: 'b', store, dataPlane: plane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs: 50 }, apiHealthySince: () => Date.now() - 60_000 });
+  successor.start();
+  t.teardown(() => successor.stop());
+  const refresh = (): void => {
+    successor.onLease(lease('metallb-speaker-a', 'a', 'speaker'));
+    successor.onLease(lease('metallb-vip-x', 'a', 'vip', { 'metallb.io/ip': ip, 'metallb.io/holder-macs': holderMacs }));
+  };
+  refresh();
+  successor.setDesired(new Map([[ip, { ranked: ['a', 'b'], interfaces: ['eth1'] }]]));
+  const renewer = setInterval(refresh, 500);
+  t.teardown(() => clearInterval(renewer));
+  return successor;
+}
+
 t.test('the holder publishes the MACs serving the VIP; a successor probes each and leaves a live holder alone', async (t) => {
   const ifaces = [nic('eth0', '02:00:00:00:00:01'), nic('eth1', '02:00:00:00:00:02')];
   // Holder a: the L2Advertisement names eth1.
@@ -96,17 +115,7 @@ t.test('the holder publishes the MACs serving the VIP; a successor probes each a
     },
     localMacs: (vip, sel) => servingMacs(ifaces, undefined, vip, sel),
   };
-  const successor = new L2Election({ me: 'b', store: b.store, dataPlane: planeB, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs: 50 }, apiHealthySince: () => Date.now() - 60_000 });
-  successor.start();
-  t.teardown(() => successor.stop());
-  const refresh = (): void => {
-    successor.onLease(lease('metallb-speaker-a', 'a', 'speaker'));
-    successor.onLease(lease('metallb-vip-x', 'a', 'vip', { 'metallb.io/ip': ip, 'metallb.io/holder-macs': 'eth0=02:00:00:00:00:01,eth1=02:00:00:00:00:02' }));
-  };
-  refresh();
-  successor.setDesired(new Map([[ip, { ranked: ['a', 'b'], interfaces: ['eth1'] }]]));
-  const renewer = setInterval(refresh, 500);
-  t.teardown(() => clearInterval(renewer));
+  const successor = successorOf(t, b.store, planeB, 'eth0=02:00:00:00:00:01,eth1=02:00:00:00:00:02');
   // Four misses take about a second; watch for three.
   await new Promise((r) => setTimeout(r, 3000));
   t.ok(probed.includes('02:00:00:00:00:02'), 'the serving MAC was probed');
@@ -131,17 +140,7 @@ t.test('a holder serving on no interface publishes no MAC, and no successor prob
     },
     localMacs: (vip, sel) => servingMacs(ifaces, undefined, vip, sel),
   };
-  const successor = new L2Election({ me: 'b', store: b.store, dataPlane: plane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs: 50 }, apiHealthySince: () => Date.now() - 60_000 });
-  successor.start();
-  t.teardown(() => successor.stop());
-  const refresh = (): void => {
-    successor.onLease(lease('metallb-speaker-a', 'a', 'speaker'));
-    successor.onLease(lease('metallb-vip-x', 'a', 'vip', { 'metallb.io/ip': ip, 'metallb.io/holder-macs': '' }));
-  };
-  refresh();
-  successor.setDesired(new Map([[ip, { ranked: ['a', 'b'], interfaces: ['eth1'] }]]));
-  const renewer = setInterval(refresh, 500);
-  t.teardown(() => clearInterval(renewer));
+  successorOf(t, b.store, plane, '');
   await new Promise((r) => setTimeout(r, 2000));
   t.same(probed, [], 'nothing to probe');
   t.same(b.claims, [], 'the holder keeps the Lease while it renews it');
