@@ -15,9 +15,10 @@ import {
   type InterfaceScan,
   type InterfaceSelection,
 } from './interfaces';
-import { macToBytes, normaliseMac, parseIp, solicitedNodeAddress, solicitedNodeMac } from './addr';
+import { normaliseMac, parseIp, solicitedNodeAddress, solicitedNodeMac } from './addr';
 import { DropReason, claimOf, gratuitousFrames, probeFrame, respond, type Announcement, type ResponderContext } from './responder';
 import { defaultL2System, type L2Socket, type L2System } from './l2-system';
+import { joinGroup, leaveGroup, type GroupCounts, type SolicitedNodeGroup } from './solicited-groups';
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';
 
@@ -91,18 +92,13 @@ interface Served {
   group?: SolicitedNodeGroup;
 }
 
-interface SolicitedNodeGroup {
-  mac: string;
-  address: string;
-}
-
 interface SocketEntry {
   sock: L2Socket;
   /** The interface instance the socket is bound to; undefined when the system cannot tell. */
   ifindex: number | undefined;
   ctx: ResponderContext;
   /** Joined multicast MAC -> number of VIPs needing it (VIPs can share a solicited-node group). */
-  groups: Map<string, number>;
+  groups: GroupCounts;
   /** Encoded gratuitous frames per IP: a refresh of 1,000 VIPs then costs only the sends. */
   garp: Map<string, Buffer[]>;
 }
@@ -347,32 +343,12 @@ export class L2Announcer extends EventEmitter {
     served.interfaces = keep;
   }
 
-  /** Refcounted by MAC: the MAC and the address are both the VIP's low 24 bits, so they pair 1:1. */
   private join(e: SocketEntry, g: SolicitedNodeGroup): void {
-    const n = e.groups.get(g.mac) ?? 0;
-    if (n === 0) {
-      try {
-        e.sock.addMembership(macToBytes(g.mac), g.address);
-      } catch (err) {
-        // Without the group, NS for the VIP may never arrive; still serve what does arrive.
-        this.log.warn({ err, iface: e.sock.ifname, group: g.address }, 'cannot join solicited-node group');
-      }
-    }
-    e.groups.set(g.mac, n + 1);
+    joinGroup(e.groups, e.sock, g, this.log);
   }
 
   private leave(e: SocketEntry, g: SolicitedNodeGroup): void {
-    const n = e.groups.get(g.mac) ?? 0;
-    if (n > 1) {
-      e.groups.set(g.mac, n - 1);
-      return;
-    }
-    e.groups.delete(g.mac);
-    try {
-      e.sock.dropMembership(macToBytes(g.mac), g.address);
-    } catch (err) {
-      this.log.debug({ err, iface: e.sock.ifname, group: g.address }, 'cannot leave solicited-node group');
-    }
+    leaveGroup(e.groups, e.sock, g, this.log);
   }
 
   private socketFor(name: string): SocketEntry | undefined {
