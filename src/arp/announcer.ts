@@ -12,6 +12,7 @@ import {
   DEFAULT_EXCLUDED_INTERFACES,
   eligibleInterfaces,
   selectInterfaces,
+  servingMacsOf,
   type InterfaceScan,
   type InterfaceSelection,
 } from './interfaces';
@@ -195,6 +196,11 @@ export class L2Announcer extends EventEmitter {
     this.served.delete(text);
     this.log.debug({ event: 'withdraw', ip: text }, 'withdrawn');
     this.armGarpTimer();
+  }
+
+  /** `interface -> MAC` of the interfaces that would serve `ip` for this selection, from the last scan. */
+  servingMacs(ip: string, interfaces: 'all' | readonly string[]): Map<string, string> {
+    return servingMacsOf(this.scan, interfaces, parseIp(ip).family);
   }
 
   /** IPs currently announced, with the interfaces serving each. */

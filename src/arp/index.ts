@@ -3,7 +3,7 @@ export { L2Announcer, realClock } from './announcer';
 export type { Clock, ConflictEvent, L2AnnouncerOptions, L2Counters, ProbeOptions } from './announcer';
 export { DEFAULT_GARP_TIMING } from './garp-schedule';
 export type { GarpTiming } from './garp-schedule';
-export { DEFAULT_EXCLUDED_INTERFACES, eligibleInterfaces, selectInterfaces } from './interfaces';
+export { DEFAULT_EXCLUDED_INTERFACES, eligibleInterfaces, selectInterfaces, servingMacsOf } from './interfaces';
 export type { InterfaceDescription, InterfaceScan, InterfaceSelection } from './interfaces';
 export { DropReason } from './responder';
 export type { L2Socket, L2System } from './l2-system';

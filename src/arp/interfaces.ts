@@ -129,6 +129,17 @@ export function selectInterfaces(scan: InterfaceScan, requested: 'all' | readonl
 }
 
 /**
+ * `interface -> MAC` of the interfaces that would serve an address of `family` for this selection
+ * (empty when none): what a successor must probe, since a holder answers only there.
+ */
+export function servingMacsOf(scan: InterfaceScan, requested: 'all' | readonly string[], family: 4 | 6): Map<string, string> {
+  const selection = selectInterfaces(scan, requested, family);
+  if (!selection.ok) return new Map();
+  const macOf = new Map(scan.eligible.map((e) => [e.name, e.mac]));
+  return new Map(selection.interfaces.flatMap((name) => (macOf.has(name) ? [[name, macOf.get(name)!] as const] : [])));
+}
+
+/**
  * Parse /proc/net/if_inet6 (`addr32hex ifindex prefixlen scope flags name` per line) into the
  * link-local (scope 0x20) addresses per interface; the shell uses them for NDP eligibility and as
  * the source of NS probes.

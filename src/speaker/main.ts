@@ -7,7 +7,6 @@
 import { hostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { L2Announcer } from '../arp/announcer';
-import { defaultL2System } from '../arp/l2-system';
 import { parseConfig, type ConfigResources } from '../config/parse';
 import { configErrorSummary, forNode, formatConfigError } from '../config/scope';
 import { ConditionReason, speakerState, writeConfigurationState, type ConfigVerdict } from '../k8s/configuration-state';
@@ -31,7 +30,6 @@ import { announcedSeries, bgpRoutesOf, planSpeaker, type ServiceObject, type Spe
 import type { SpeakerOptions } from './speaker-options';
 import type { NodeView } from './view';
 import { StatusKind, StatusWriter, type DesiredStatuses } from './status-objects';
-import { servingMacs } from './serving-macs';
 
 export { addSpeakerFlags, speakerOptionsFrom, type SpeakerOptions } from './speaker-options';
 
@@ -61,15 +59,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   const client = createKubeClient(kc, { observe: kubeMetrics.observeRequest, userAgent: 'metallb-ts-speaker', maxSockets: 8 });
   const recorder = createEventRecorder({ client, log: slog, component: 'metallb-speaker', instance: opts.nodeName });
 
-  const l2System = defaultL2System();
-  const announcer = new L2Announcer({ logger: slog.child({ component: 'l2' }), garp: opts.garp, excludeInterfaces: opts.excludeInterfaces, rescanIntervalMs: 10_000, system: l2System });
-  // Read for every Lease write of a VIP (claims and renewals): one interface listing per second
-  // serves them all.
-  let interfaceList: { atMs: number; list: ReturnType<typeof l2System.listInterfaces> } = { atMs: -Infinity, list: [] };
-  const currentInterfaces = (): ReturnType<typeof l2System.listInterfaces> => {
-    if (Date.now() - interfaceList.atMs > 1000) interfaceList = { atMs: Date.now(), list: l2System.listInterfaces() };
-    return interfaceList.list;
-  };
+  const announcer = new L2Announcer({ logger: slog.child({ component: 'l2' }), garp: opts.garp, excludeInterfaces: opts.excludeInterfaces, rescanIntervalMs: 10_000 });
   /** IP -> the interface selection whose failure was reported (see announce below). */
   const announceFailures = new Map<string, string>();
   const dataPlane: L2DataPlane = {
@@ -98,7 +88,8 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       announcer.withdraw(ip);
     },
     probe: (ip, mac, timeoutMs) => announcer.probe(ip, mac, { timeoutMs }),
-    localMacs: (ip, interfaces) => servingMacs(currentInterfaces(), opts.excludeInterfaces, ip, interfaces),
+    // The announcer's own scan: the MACs published are those of the interfaces it would serve on.
+    localMacs: (ip, interfaces) => announcer.servingMacs(ip, interfaces),
   };
 
   let apiHealthySince: number | undefined;

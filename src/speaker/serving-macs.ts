@@ -6,9 +6,12 @@
  * had successors probe a MAC that never answers, take over a live holder after a few misses,
  * and the VIP moved every second or two.
  */
-import { eligibleInterfaces, selectInterfaces, type InterfaceDescription } from '../arp';
+import { eligibleInterfaces, servingMacsOf, type InterfaceDescription } from '../arp';
 
-/** `interface -> MAC` of the interfaces that would serve `ip` for this selection; empty when none. */
+/**
+ * `interface -> MAC` of the interfaces that would serve `ip` for this selection, from an interface
+ * listing (the speaker asks its announcer, which applies the same rules to its own scan).
+ */
 export function servingMacs(
   ifaces: readonly InterfaceDescription[],
   exclude: readonly string[] | undefined,
@@ -16,10 +19,7 @@ export function servingMacs(
   interfaces: 'all' | readonly string[],
 ): Map<string, string> {
   const scan = exclude === undefined ? eligibleInterfaces(ifaces) : eligibleInterfaces(ifaces, exclude);
-  const selection = selectInterfaces(scan, interfaces, ip.includes(':') ? 6 : 4);
-  if (!selection.ok) return new Map();
-  const macOf = new Map(scan.eligible.map((e) => [e.name, e.mac]));
-  return new Map(selection.interfaces.flatMap((name) => (macOf.has(name) ? [[name, macOf.get(name)!] as const] : [])));
+  return servingMacsOf(scan, interfaces, ip.includes(':') ? 6 : 4);
 }
 
 /**

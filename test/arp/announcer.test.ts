@@ -197,6 +197,14 @@ t.test('IPv6: a re-announce on other interfaces moves the group; a repeat does n
   a.close();
 });
 
+t.test('servingMacs: the MACs of the interfaces that would serve an IP, from the scan', async (t) => {
+  const { a } = setup();
+  t.same([...a.servingMacs('10.77.0.100', 'all')], [['eth0', MAC0], ['eth1', MAC1]]);
+  t.same([...a.servingMacs('10.77.0.100', ['eth1'])], [['eth1', MAC1]], 'only the selected interface');
+  t.same([...a.servingMacs('10.77.0.100', ['eth9'])], [], 'none when the selection names no interface here');
+  a.close();
+});
+
 t.test('conflict event from a GARP by another MAC', async (t) => {
   const { sys, a } = setup();
   a.announce('10.77.9.100');
