@@ -16,7 +16,7 @@
  */
 import type { Pool, PoolIndex } from '../../config/types';
 import { formatIp, goQuote, goQuoteList, isBuggyIp, type IpAddr, type IpFamily } from '../ip-addr';
-import { IntervalSet } from '../ip-interval-set';
+import { IntervalSet } from './ip-interval-set';
 import { PoolState, RangeTable, type ScanRange } from './pool-state';
 import { HolderIndex, firstHolder, holderList, type ExclusiveHold } from './holders';
 import { AllocationRecord } from './record';

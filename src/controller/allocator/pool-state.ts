@@ -8,7 +8,7 @@
  * buggy addresses are skipped in every /24 whatever the pool's prefix length).
  */
 import type { CidrRange, Pool } from '../../config/types';
-import { IntervalSet } from '../ip-interval-set';
+import { IntervalSet } from './ip-interval-set';
 import { isBuggyIp, type IpAddr, type IpFamily } from '../ip-addr';
 import { MAX_INT64 } from './types';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { IntervalSet } from '../../src/controller/ip-interval-set';
+import { IntervalSet } from '../../../src/controller/allocator/ip-interval-set';
 
 t.test('add/remove merge and split intervals', async (t) => {
   const s = new IntervalSet();
