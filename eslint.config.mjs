@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // src/net is the one address module everything else builds on: it imports nothing from src/.
+    files: ['src/net/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*'], message: 'src/net imports nothing else from src/' }] }] },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'src/cli/**/*.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -1,11 +1,11 @@
 /**
  * Address helpers for the L2 codecs: MAC and IP text <-> bytes. Decoded frames carry addresses as
  * canonical strings (lower-case colon MACs, dotted IPv4, RFC 5952 IPv6) so the pure responder can
- * key maps on them and tests can deep-compare them; the hot path formats by hand instead of going
- * through ipaddr.js, which allocates arrays and runs regexes per call.
+ * key maps on them and tests can deep-compare them; the hot path formats bytes by hand. Text is
+ * parsed by src/net, the one address parser, so a VIP reads the same here as in config.
  */
-import ipaddr from 'ipaddr.js';
-import { formatIpv6Groups } from '../util/ipv6-text';
+import { formatIp, ipToBytes, parseIp } from '../net/ip';
+import { formatIpv6Groups } from '../net/ipv6-text';
 import { ErrorCode, MetalLbError } from '../util/errors';
 
 /** ff:ff:ff:ff:ff:ff, the Ethernet broadcast address. */
@@ -63,27 +63,21 @@ export function ipv6ToString(buf: Uint8Array, off = 0): string {
   return formatIpv6Groups(groups);
 }
 
-/** A parsed IP address: family, canonical text and network-order bytes. */
-export interface IpAddress {
+/** An IP address as the L2 codecs need it: family, canonical text and network-order bytes. */
+export interface IpBytes {
   family: 4 | 6;
   text: string;
   bytes: Buffer;
 }
 
-/** Parse an IPv4 or IPv6 address into canonical form; throws MetalLbError(BadAddress). */
-export function parseIp(text: string): IpAddress {
-  // Strict forms only: ipaddr.parse alone would take inet_aton shorthands ("10.77.0", octal
-  // "010.0.0.1") and zone ids, none of which belong in a VIP.
-  let addr: ipaddr.IPv4 | ipaddr.IPv6;
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) addr = ipaddr.IPv4.parse(text);
-  else if (!text.includes('%') && ipaddr.IPv6.isValid(text)) addr = ipaddr.IPv6.parse(text);
-  else throw new MetalLbError(ErrorCode.BadAddress, `invalid IP address ${JSON.stringify(text)}`, { ip: text });
-  if (addr.kind() === 'ipv4') {
-    const bytes = Buffer.from(addr.toByteArray());
-    return { family: 4, text: ipv4ToString(bytes), bytes };
-  }
-  const bytes = Buffer.from(addr.toByteArray());
-  return { family: 6, text: ipv6ToString(bytes), bytes };
+/**
+ * Parse an IPv4 or IPv6 address (strict forms only: no inet_aton shorthands such as "10.77.0" or
+ * octal "010.0.0.1", no zone ids, none of which belong in a VIP); throws MetalLbError(BadAddress).
+ */
+export function parseIpBytes(text: string): IpBytes {
+  const ip = parseIp(text);
+  if (ip === undefined) throw new MetalLbError(ErrorCode.BadAddress, `invalid IP address ${JSON.stringify(text)}`, { ip: text });
+  return { family: ip.family, text: formatIp(ip), bytes: ipToBytes(ip) };
 }
 
 /** Write a dotted-quad IPv4 string into `buf` at `off`; throws BadAddress. */
@@ -103,7 +97,7 @@ export function writeIpv4(buf: Buffer, off: number, ip: string): void {
 
 /** Write an IPv6 string into `buf` at `off`; throws BadAddress (also for IPv4 text). */
 export function writeIpv6(buf: Buffer, off: number, ip: string): void {
-  const parsed = parseIp(ip);
+  const parsed = parseIpBytes(ip);
   if (parsed.family !== 6) throw new MetalLbError(ErrorCode.BadAddress, `not an IPv6 address ${JSON.stringify(ip)}`, { ip });
   parsed.bytes.copy(buf, off);
 }

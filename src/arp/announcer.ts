@@ -16,7 +16,7 @@ import {
   type InterfaceScan,
   type InterfaceSelection,
 } from './interfaces';
-import { normaliseMac, parseIp, solicitedNodeAddress, solicitedNodeMac } from './addr';
+import { normaliseMac, parseIpBytes, solicitedNodeAddress, solicitedNodeMac } from './addr';
 import { DropReason, claimOf, gratuitousFrames, probeFrame, respond, type Announcement, type ResponderContext } from './responder';
 import { defaultL2System, type L2Socket, type L2System } from './l2-system';
 import { joinGroup, leaveGroup, type GroupCounts, type SolicitedNodeGroup } from './solicited-groups';
@@ -161,7 +161,7 @@ export class L2Announcer extends EventEmitter {
    */
   announce(ip: string, interfaces: 'all' | readonly string[] = 'all'): InterfaceSelection {
     this.assertOpen();
-    const addr = parseIp(ip);
+    const addr = parseIpBytes(ip);
     const selection = selectInterfaces(this.scan, interfaces, addr.family);
     if (!selection.ok) {
       this.withdraw(addr.text);
@@ -187,7 +187,7 @@ export class L2Announcer extends EventEmitter {
 
   /** Stop announcing `ip`: from this call on no frame is answered for it. No goodbye is sent. */
   withdraw(ip: string): void {
-    const text = parseIp(ip).text;
+    const text = parseIpBytes(ip).text;
     const served = this.served.get(text);
     this.announced.delete(text);
     this.schedule.remove(text);
@@ -200,7 +200,7 @@ export class L2Announcer extends EventEmitter {
 
   /** `interface -> MAC` of the interfaces that would serve `ip` for this selection, from the last scan. */
   servingMacs(ip: string, interfaces: 'all' | readonly string[]): Map<string, string> {
-    return servingMacsOf(this.scan, interfaces, parseIp(ip).family);
+    return servingMacsOf(this.scan, interfaces, parseIpBytes(ip).family);
   }
 
   /** IPs currently announced, with the interfaces serving each. */
@@ -217,7 +217,7 @@ export class L2Announcer extends EventEmitter {
    */
   probe(ip: string, mac: string, opts: ProbeOptions = {}): Promise<boolean | undefined> {
     this.assertOpen();
-    const addr = parseIp(ip);
+    const addr = parseIpBytes(ip);
     const owner = normaliseMac(mac);
     const selection = selectInterfaces(this.scan, opts.interfaces ?? 'all', addr.family);
     const names = selection.ok ? selection.interfaces : [];

@@ -3,7 +3,7 @@
  * a frame arrived on and the decoded frame, answer it, report a conflict, or drop it with a reason.
  * No sockets, no timers, no logging: src/arp/announcer.ts does the I/O and logs drops at debug.
  */
-import { BROADCAST_MAC, IPV6_ALL_NODES, IPV6_UNSPECIFIED, ZERO_MAC, isGroupMac, parseIp, solicitedNodeAddress } from './addr';
+import { BROADCAST_MAC, IPV6_ALL_NODES, IPV6_UNSPECIFIED, ZERO_MAC, isGroupMac, parseIpBytes, solicitedNodeAddress } from './addr';
 import { ArpOp } from './arp-codec';
 import { EtherType } from './ethernet';
 import type { ArpFrame, Frame, NdpFrame } from './frame';
@@ -56,7 +56,7 @@ export interface LocalInterface {
 
 /** Everything respond() reads; the shell keeps it current. */
 export interface ResponderContext {
-  /** Announced IPs by canonical text (see parseIp). */
+  /** Announced IPs by canonical text (see parseIpBytes). */
   announced: ReadonlyMap<string, Announcement>;
   iface: LocalInterface;
   /** MACs of every local interface: a claim from one of them is ours, not a conflict. */
@@ -166,7 +166,7 @@ function respondNdp(ctx: ResponderContext, frame: NdpFrame): Decision {
   const miss = lookup(ctx, m.target);
   if (miss !== undefined) return miss;
   const dad = frame.ip6.src === IPV6_UNSPECIFIED;
-  const solicitedNode = solicitedNodeAddress(parseIp(m.target).bytes);
+  const solicitedNode = solicitedNodeAddress(parseIpBytes(m.target).bytes);
   if (dad && (frame.ip6.dst !== solicitedNode || m.sourceLinkLayerAddress !== undefined)) {
     return { kind: 'drop', reason: DropReason.InvalidDad, ip: m.target };
   }
@@ -194,7 +194,7 @@ function respondNdp(ctx: ResponderContext, frame: NdpFrame): Decision {
  * MAC ff:ff:ff:ff:ff:ff; IPv6, one unsolicited NA to all-nodes with S=0, O=1 (RFC 4861 §7.2.6).
  */
 export function gratuitousFrames(ip: string, mac: string): Array<ArpFrame | NdpFrame> {
-  const family = parseIp(ip).family;
+  const family = parseIpBytes(ip).family;
   if (family === 4) {
     const eth = { dst: BROADCAST_MAC, src: mac, etherType: EtherType.Arp };
     const arp = { senderMac: mac, senderIp: ip, targetMac: BROADCAST_MAC, targetIp: ip };
@@ -221,7 +221,7 @@ export function gratuitousFrames(ip: string, mac: string): Array<ArpFrame | NdpF
  * with claimOf.
  */
 export function probeFrame(ip: string, ownerMac: string, ourMac: string, sourceIp6?: string): ArpFrame | NdpFrame {
-  const target = parseIp(ip);
+  const target = parseIpBytes(ip);
   if (target.family === 4) {
     return {
       kind: 'arp',

@@ -10,7 +10,8 @@
  * as malformed.
  */
 import os from 'node:os';
-import ipaddr from 'ipaddr.js';
+import { cidrOf, parseCidr, rangeContains } from '../net/cidr';
+import { parseIp, type IpAddr } from '../net/ip';
 
 /** Interface addresses as os.networkInterfaces() reports them (injectable for tests). */
 export type InterfaceTable = NodeJS.Dict<os.NetworkInterfaceInfo[]>;
@@ -26,16 +27,22 @@ function stripMapped(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
+/** fe80::/10, link-local unicast (RFC 4291 §2.5.6). */
+const LINK_LOCAL = cidrOf(6, 0xfe80n << 112n, 10);
+/** ::ffff:0:0/96, IPv4-mapped IPv6 (RFC 4291 §2.5.5.2). */
+const V4_MAPPED = cidrOf(6, 0xffffn << 32n, 96);
+
 /** True when the IPv6 peer is on one of these interface addresses' subnets (or link-local). */
 function onSharedSubnet(peerAddress: string, addrs: readonly os.NetworkInterfaceInfo[]): boolean {
-  const peer = peerAddress.split('%')[0]!;
-  if (!ipaddr.IPv6.isValid(peer)) return false;
-  const ip = ipaddr.IPv6.parse(peer);
-  if (ip.range() === 'linkLocal') return true;
+  const peer = parseIp(peerAddress.split('%')[0]!);
+  if (peer?.family !== 6) return false;
+  if (rangeContains(LINK_LOCAL, peer)) return true;
   return addrs.some((a) => {
     if (a.family !== 'IPv6' || !a.cidr) return false;
-    const [net, bits] = ipaddr.parseCIDR(a.cidr);
-    return net.kind() === 'ipv6' && !(net as ipaddr.IPv6).isIPv4MappedAddress() && (net as ipaddr.IPv6).range() !== 'linkLocal' && ip.match(net, bits);
+    const subnet = parseCidr(a.cidr);
+    const own: IpAddr | undefined = parseIp(a.cidr.slice(0, a.cidr.indexOf('/')));
+    if (subnet === undefined || own?.family !== 6) return false;
+    return !rangeContains(V4_MAPPED, own) && !rangeContains(LINK_LOCAL, own) && rangeContains(subnet, peer);
   });
 }
 

@@ -5,7 +5,7 @@
  * connectTime and enableGracefulRestart are accepted; BFD, VRF, dynamicASN, localASN,
  * unnumbered peers, disableMP and dualStackAddressFamily are still rejected.
  */
-import { canonicalIp, parseIp } from './cidr';
+import { canonicalIp, parseIp } from '../net/ip';
 import { parseGoDuration } from './duration';
 import { asObject, FieldReader, type Issues, type Meta, readMeta, show } from './issues';
 import { readSelectorList } from './selector-list';

@@ -2,13 +2,12 @@
  * IPAddressPool parsing (metallb-spec.md §2.2-§2.4): address entries, serviceAllocation with
  * namespaceSelectors resolved at parse time, and the cross-pool overlap rule.
  */
-import { parseAddressEntry } from './cidr';
+import { parseAddressEntry, type IpCidr } from '../net/cidr';
 import { asObject, FieldReader, type Issues, type Meta, type ObjectRef, readMeta, show } from './issues';
 import { readSelectorList, selectNames } from './selector-list';
 import { everything, type LabelMatcher } from './selectors';
 import {
   type BgpAdvertisement,
-  type CidrRange,
   ConfigKind,
   type L2Advertisement,
   type PoolAddressEntry,
@@ -20,7 +19,7 @@ export interface PoolDraft {
   readonly name: string;
   readonly ref: ObjectRef;
   readonly labels: Readonly<Record<string, string>>;
-  readonly cidrs: CidrRange[];
+  readonly cidrs: IpCidr[];
   readonly addresses: PoolAddressEntry[];
   readonly autoAssign: boolean;
   readonly avoidBuggyIPs: boolean;
@@ -73,7 +72,7 @@ function parsePool(raw: unknown, meta: Meta, issues: Issues, namespaces: readonl
     r.error('addresses', 'pool has no prefixes defined');
   }
   const addresses: PoolAddressEntry[] = [];
-  const cidrs: CidrRange[] = [];
+  const cidrs: IpCidr[] = [];
   entries.forEach((entry, i) => {
     const p = parseAddressEntry(entry);
     if (!p.ok) {
@@ -102,7 +101,7 @@ function parsePool(raw: unknown, meta: Meta, issues: Issues, namespaces: readonl
 }
 
 interface Placed {
-  readonly c: CidrRange;
+  readonly c: IpCidr;
   readonly order: number;
   readonly pool: PoolDraft;
   parent: number;

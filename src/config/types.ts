@@ -5,23 +5,9 @@
  * reasoned about side by side with upstream. Everything here is plain immutable data: no
  * methods, no references back into Kubernetes objects.
  */
+import type { IpCidr } from '../net/cidr';
+import type { IpFamily } from '../net/ip';
 import type { LabelMatcher } from './selectors';
-
-/** Address family of a CIDR, IP or range. */
-export type IpFamily = 4 | 6;
-
-/**
- * One CIDR of a pool as an inclusive BigInt interval. `first`/`last` are the numeric network
- * and last address (IPv4 in the low 32 bits, IPv6 as 128 bits); `cidr` is the normalised text
- * form (host bits cleared), as upstream prints it in errors and status.
- */
-export interface CidrRange {
-  readonly family: IpFamily;
-  readonly first: bigint;
-  readonly last: bigint;
-  readonly cidr: string;
-  readonly prefixLength: number;
-}
 
 /**
  * One entry of `spec.addresses` as written by the user and the CIDRs it expanded to. Kept
@@ -30,7 +16,7 @@ export interface CidrRange {
 export interface PoolAddressEntry {
   readonly raw: string;
   readonly family: IpFamily | undefined;
-  readonly cidrs: readonly CidrRange[];
+  readonly cidrs: readonly IpCidr[];
 }
 
 /** `spec.serviceAllocation` after resolution (upstream `ServiceAllocation`). */
@@ -52,7 +38,7 @@ export interface Pool {
   /** The pool object's labels, matched by `ipAddressPoolSelectors`. */
   readonly labels: Readonly<Record<string, string>>;
   /** All CIDRs in `addresses` order; a range contributes its covering CIDRs in ascending order. */
-  readonly cidrs: readonly CidrRange[];
+  readonly cidrs: readonly IpCidr[];
   /** The original `addresses` entries with their expansion. */
   readonly addresses: readonly PoolAddressEntry[];
   readonly autoAssign: boolean;

@@ -3,7 +3,8 @@
  * rules (metallb-spec.md §3.2, §3.4, §3.5): the stable `metallb.io/` key wins whenever it is
  * present, even with an empty value; otherwise the deprecated `metallb.universe.tf/` key.
  */
-import { goQuote, goQuoteList, parseIp, type IpAddr } from './ip-addr';
+import { parseIp, type IpAddr } from '../net/ip';
+import { goQuote, goQuoteList } from './go-quote';
 import { familyOfIps } from './allocator/allocator';
 import { IpFamilyPolicy, type AllocRequest, type Port, type ServiceFamily } from './allocator/types';
 import type { ServiceView } from './service-reconcile-types';

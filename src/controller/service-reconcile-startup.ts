@@ -22,7 +22,7 @@ import {
 import type { Allocator } from './allocator/allocator';
 import { familyOfIps } from './allocator/allocator';
 import { AllocErrorCode, IpFamilyPolicy, allocErrorText } from './allocator/types';
-import { formatIp, parseIp, type IpAddr } from './ip-addr';
+import { formatIp, parseIp, type IpAddr } from '../net/ip';
 import type { ServiceView } from './service-reconcile-types';
 
 /** What the startup adoption did. */

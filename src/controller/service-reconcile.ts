@@ -25,7 +25,8 @@ import {
 import type { Allocator } from './allocator/allocator';
 import { familyOfIps } from './allocator/allocator';
 import { IpFamilyPolicy, allocErrorText, type AllocRequest, type AllocResult, type ServiceFamily } from './allocator/types';
-import { formatIp, goQuote, goQuoteList, parseIp, type IpAddr } from './ip-addr';
+import { formatIp, parseIp, type IpAddr } from '../net/ip';
+import { goQuote, goQuoteList } from './go-quote';
 import {
   EventReason,
   EventType,

@@ -5,7 +5,8 @@
  * upstream merges them: the first LOCAL_PREF wins and communities are united and re-sorted.
  * Unlike upstream native mode, IPv6 prefixes and large communities are advertised.
  */
-import { cidrRange, parseIp } from '../config/cidr';
+import { cidrOf } from '../net/cidr';
+import { parseIp } from '../net/ip';
 import type { BgpAdvertisement, Community } from '../config/types';
 
 /** One advertisement produced by one Service. */
@@ -32,7 +33,7 @@ export function serviceRoutes(ingressIps: readonly string[], ads: readonly BgpAd
     if (!ip) continue;
     for (const ad of ads) {
       const len = ip.family === 4 ? ad.aggregationLength : ad.aggregationLengthV6;
-      out.push({ prefix: cidrRange(ip.family, ip.value, len).cidr, localPref: ad.localPref, communities: ad.communities, peers: ad.peers });
+      out.push({ prefix: cidrOf(ip.family, ip.value, len).cidr, localPref: ad.localPref, communities: ad.communities, peers: ad.peers });
     }
   }
   return out;

@@ -5,7 +5,8 @@
  * It is recomputed level-triggered on every change; the shells diff its output against what is
  * running (election desires, adj-RIB-out), so an unchanged result costs nothing on the wire.
  */
-import { canonicalIp, cidrContains, parseIp } from '../config/cidr';
+import { rangeContains } from '../net/cidr';
+import { canonicalIp, parseIp } from '../net/ip';
 import type { Config, Peer, Pool } from '../config/types';
 import { matchesAny } from '../config/selectors';
 import { decideBgp, decideL2, type SkipReason } from './should-announce';
@@ -79,7 +80,7 @@ function toView(svc: ServiceObject, ips: string[]): ServiceView {
 function poolFor(config: Config, ips: readonly string[]): Pool | undefined {
   const parsed = ips.map((ip) => parseIp(ip)!);
   for (const pool of config.pools.values()) {
-    if (parsed.every((ip) => pool.cidrs.some((c) => cidrContains(c, ip)))) return pool;
+    if (parsed.every((ip) => pool.cidrs.some((c) => rangeContains(c, ip)))) return pool;
   }
   return undefined;
 }

@@ -6,7 +6,7 @@ import {
   isGroupMac,
   macToBytes,
   normaliseMac,
-  parseIp,
+  parseIpBytes,
   solicitedNodeAddress,
   solicitedNodeMac,
   writeIpv4,
@@ -31,12 +31,12 @@ t.test('ipv6ToString matches ipaddr.js RFC 5952 text for any 16 bytes', async (t
   t.equal(ipv6ToString(Buffer.from('20010db8000000000001000000000001', 'hex')), '2001:db8::1:0:0:1', 'first of two equal runs');
 });
 
-t.test('parseIp canonicalises and rejects garbage with BadAddress', async (t) => {
-  t.same(parseIp('10.77.0.100').text, '10.77.0.100');
-  t.equal(parseIp('FD00:0077:0000::0100').text, 'fd00:77::100');
-  t.equal(parseIp('fd00:77::100').family, 6);
+t.test('parseIpBytes canonicalises and rejects garbage with BadAddress', async (t) => {
+  t.same(parseIpBytes('10.77.0.100').text, '10.77.0.100');
+  t.equal(parseIpBytes('FD00:0077:0000::0100').text, 'fd00:77::100');
+  t.equal(parseIpBytes('fd00:77::100').family, 6);
   for (const bad of ['', '10.77.0', '010.77.0.1', '10.77.0.256', 'fd00:::1', 'fe80::1%eth0', 'eth0']) {
-    t.throws(() => parseIp(bad), { name: "MetalLbError", code: ErrorCode.BadAddress }, bad);
+    t.throws(() => parseIpBytes(bad), { name: "MetalLbError", code: ErrorCode.BadAddress }, bad);
   }
 });
 
@@ -60,7 +60,7 @@ t.test('MAC helpers', async (t) => {
 });
 
 t.test('solicited-node group and MAC (RFC 4291 §2.7.1, RFC 2464 §7)', async (t) => {
-  const ip = parseIp('fd00:77::1:2:3:4567').bytes;
+  const ip = parseIpBytes('fd00:77::1:2:3:4567').bytes;
   t.equal(solicitedNodeAddress(ip), 'ff02::1:ff03:4567');
   t.equal(solicitedNodeMac(ip), '33:33:ff:03:45:67');
 });

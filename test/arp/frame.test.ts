@@ -5,7 +5,7 @@ import { decodeFrame, encodeFrame, type ArpFrame, type Frame, type NdpFrame } fr
 import { BadFrameReason, isBadFrame } from '../../src/arp/ethernet';
 import { ErrorCode } from '../../src/util/errors';
 import * as v from '../fixtures/arp/vectors';
-import { parseIp } from '../../src/arp/addr';
+import { parseIpBytes } from '../../src/arp/addr';
 
 const MAC_A = '02:00:00:00:00:0a';
 const MAC_B = '02:00:00:00:00:0b';
@@ -239,7 +239,7 @@ const ipv4Arb = fc.ipV4();
 // Uncompressed text from random bytes, then canonicalised (RFC 5952 conformance is in addr.test.ts).
 const ipv6Arb = fc
   .uint8Array({ minLength: 16, maxLength: 16 })
-  .map((b) => parseIp([...Array(8).keys()].map((i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16)).join(':')).text);
+  .map((b) => parseIpBytes([...Array(8).keys()].map((i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16)).join(':')).text);
 
 t.test('property: decode(encode(x)) deep-equals x', async () => {
   const arpArb: fc.Arbitrary<ArpFrame> = rec({

@@ -3,7 +3,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import type { Allocator } from '../../src/controller/allocator/allocator';
-import { isBuggyIp, formatIp, type IpAddr } from '../../src/controller/ip-addr';
+import { isBuggyIp, formatIp, type IpAddr } from '../../src/net/ip';
 import type { Pool } from '../../src/config/types';
 import { allocatorWith, buildPool, fmt, req, type ReqOpts } from '../fixtures/controller/allocator';
 

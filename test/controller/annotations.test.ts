@@ -70,6 +70,15 @@ t.test('requested IPs (§3.4)', async (t) => {
   });
   t.same(desiredIps(lbService('ns', 'd', { loadBalancerIP: '10.0.0.999' })), { ok: false, error: 'invalid spec.loadBalancerIP "10.0.0.999"' });
   t.same(desiredIps(lbService('ns', 'e')), { ok: true, value: { ips: [], family: undefined } });
+  // A v4-mapped address is IPv6 here, as in the pool parser and the speaker (docs/controller.md).
+  t.same(desiredIps(lbService('ns', 'f', { loadBalancerIP: '::ffff:10.0.0.5' })), {
+    ok: true,
+    value: { ips: [{ family: 6, value: 0xffff0a000005n }], family: 'ipv6' },
+  });
+  t.same(desiredIps(lbService('ns', 'g', { annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.5,::ffff:10.0.0.5' } })), {
+    ok: true,
+    value: { ips: [{ family: 4, value: 0x0a000005n }, { family: 6, value: 0xffff0a000005n }], family: 'dual' },
+  });
 });
 
 t.test('loadBalancerClass filter (§3.9)', async (t) => {

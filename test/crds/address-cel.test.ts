@@ -3,11 +3,11 @@
  * IPv6 ranges (written compressed, uncompressed, zero-padded, upper case, with spaces around the
  * dash) and CIDRs with random prefix lengths. A range is rejected exactly when its start is after
  * its end (compared as BigInt here), a CIDR exactly when its length exceeds the family's bits, and
- * the controller's own parser (src/config/cidr.ts) agrees with the CRD on every entry.
+ * the controller's own parser (src/net/cidr.ts) agrees with the CRD on every entry.
  */
 import fc from 'fast-check';
 import t from 'tap';
-import { parseAddressEntry } from '../../src/config/cidr';
+import { parseAddressEntry } from '../../src/net/cidr';
 import { startControlPlane } from '../harness/apiserver';
 import { apiRequest, installCrds, NAMESPACE } from '../fixtures/crs/kit';
 

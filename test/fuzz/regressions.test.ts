@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MAX_YAML_NESTING, runValidate } from '../../src/cli/validate';
-import { rangeToCidrs } from '../../src/config/cidr';
+import { rangeToCidrs } from '../../src/net/cidr';
 import { collectManifests } from '../../src/config/manifests';
 
 async function validateTexts(texts: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -114,7 +114,7 @@ t.test('F5 rangeToCidrs: the bit-length summarisation gives exactly the per-bit 
     { numRuns: 500 },
   );
   for (const [family, a, b] of cases) {
-    const got = rangeToCidrs(family, a, b).map((c) => `${c.first}/${c.prefixLength}`);
+    const got = rangeToCidrs({ family, first: a, last: b }).map((c) => `${c.first}/${c.prefixLength}`);
     if (!isDeepStrictEqual(got, referenceRangeToCidrs(family === 4 ? 32 : 128, a, b))) t.fail(`IPv${family} ${a}-${b}`);
   }
   t.pass(`${cases.length} ranges agree`);

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { cidrRange, parseIp } from '../../src/config/cidr';
+import { cidrOf } from '../../src/net/cidr';
+import { parseIp } from '../../src/net/ip';
 import { matcherFrom, SelectorOperator } from '../../src/config/selectors';
 import type { BgpAdvertisement, L2Advertisement, Pool } from '../../src/config/types';
 import { decideBgp, decideL2, SkipReason, type DecisionInput } from '../../src/speaker/should-announce';
@@ -18,7 +19,7 @@ function bgpAd(over: Partial<BgpAdvertisement> = {}): BgpAdvertisement {
 }
 function pool(over: Partial<Pool> = {}): Pool {
   const ip = parseIp('10.0.0.0')!;
-  return { name: 'p', labels: {}, cidrs: [cidrRange(4, ip.value, 24)], addresses: [], autoAssign: true, avoidBuggyIPs: false, serviceAllocation: undefined, l2Advertisements: [l2Ad()], bgpAdvertisements: [bgpAd()], ...over };
+  return { name: 'p', labels: {}, cidrs: [cidrOf(4, ip.value, 24)], addresses: [], autoAssign: true, avoidBuggyIPs: false, serviceAllocation: undefined, l2Advertisements: [l2Ad()], bgpAdvertisements: [bgpAd()], ...over };
 }
 const svc: ServiceView = { namespace: 'ns', name: 's', labels: { app: 'web' }, annotations: {}, externalTrafficPolicy: 'Cluster', ingressIps: ['10.0.0.1'] };
 const ep = (nodeName: string, usable = true): EndpointView => ({ nodeName, usable, addressCount: 1 });

@@ -15,7 +15,8 @@
  * pool size; memory grows with the number of allocations, never with pool size.
  */
 import type { Pool, PoolIndex } from '../../config/types';
-import { formatIp, goQuote, goQuoteList, isBuggyIp, type IpAddr, type IpFamily } from '../ip-addr';
+import { formatIp, isBuggyIp, type IpAddr, type IpFamily } from '../../net/ip';
+import { goQuote, goQuoteList } from '../go-quote';
 import { IntervalSet } from './ip-interval-set';
 import { PoolState, RangeTable, type ScanRange } from './pool-state';
 import { HolderIndex, firstHolder, holderList, type ExclusiveHold } from './holders';

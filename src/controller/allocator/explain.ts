@@ -6,7 +6,8 @@
  */
 import type { Pool } from '../../config/types';
 import { matches } from '../../config/selectors';
-import { formatIp, goQuote, isBuggyIp, type IpAddr, type IpFamily } from '../ip-addr';
+import { formatIp, isBuggyIp, type IpAddr, type IpFamily } from '../../net/ip';
+import { goQuote } from '../go-quote';
 import type { Allocator } from './allocator';
 import type { PoolState } from './pool-state';
 import { IpFamilyPolicy, type AllocRequest } from './types';

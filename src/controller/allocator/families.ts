@@ -2,7 +2,8 @@
  * Address-family helpers of the allocator: upstream's family names for lists of addresses
  * (`internal/ipfamily`), per-pool candidates, and the family/policy selection of §3.5 C.3.
  */
-import { goQuoteList, type IpAddr, type IpFamily } from '../ip-addr';
+import type { IpAddr, IpFamily } from '../../net/ip';
+import { goQuoteList } from '../go-quote';
 import type { PoolState } from './pool-state';
 import { AllocErrorCode, IpFamilyPolicy, fail, ok, type AllocResult, type ServiceFamily } from './types';
 

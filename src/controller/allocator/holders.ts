@@ -13,7 +13,7 @@
  * an allocation (the Map's rehashing touches fresh memory, which this VM pays for dearly), and
  * the common Service never shares and never conflicts.
  */
-import type { IpFamily } from '../ip-addr';
+import type { IpFamily } from '../../net/ip';
 
 /** The key of an address's only holder, or the keys of all holders when shared. */
 export type IpUse = string | string[];

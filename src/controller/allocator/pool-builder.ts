@@ -3,9 +3,10 @@
  * config parser: for unit tests, the allocator benchmark and the demo. Production code gets its
  * pools from src/config, which validates far more (overlaps, names, selectors).
  */
-import type { CidrRange, Pool, PoolIndex, ServiceAllocation } from '../../config/types';
+import type { Pool, PoolIndex, ServiceAllocation } from '../../config/types';
 import { everything, type LabelMatcher } from '../../config/selectors';
-import { formatCidr, parseCidr, parseIp, rangeToCidrs, type IpCidr } from '../ip-addr';
+import { parseCidr, rangeToCidrs, type IpCidr } from '../../net/cidr';
+import { parseIp } from '../../net/ip';
 
 /** Options of `buildPool`; everything optional, defaults as upstream's CRD defaults. */
 export interface PoolSpec {
@@ -19,24 +20,20 @@ export interface PoolSpec {
   };
 }
 
-function toRange(c: IpCidr): CidrRange {
-  return { family: c.family, first: c.first, last: c.last, cidr: formatCidr(c), prefixLength: c.prefixLen };
-}
-
 /** Expand one `addresses` entry (`a.b.c.d/n` or `first-last`); throws RangeError when invalid. */
-export function expandAddress(entry: string): CidrRange[] {
+export function expandAddress(entry: string): IpCidr[] {
   const dash = entry.indexOf('-');
   if (dash < 0) {
     const c = parseCidr(entry);
     if (c === undefined) throw new RangeError(`invalid CIDR ${JSON.stringify(entry)}`);
-    return [toRange(c)];
+    return [c];
   }
   const a = parseIp(entry.slice(0, dash).trim());
   const b = parseIp(entry.slice(dash + 1).trim());
   if (a === undefined || b === undefined || a.family !== b.family || a.value > b.value) {
     throw new RangeError(`invalid IP range ${JSON.stringify(entry)}`);
   }
-  return rangeToCidrs({ family: a.family, first: a.value, last: b.value }).map(toRange);
+  return rangeToCidrs({ family: a.family, first: a.value, last: b.value });
 }
 
 /** A Pool from a name and address entries. */

@@ -7,9 +7,10 @@
  * instead of a walk that steps over two forbidden addresses per /24 (metallb-spec.md §10.2:
  * buggy addresses are skipped in every /24 whatever the pool's prefix length).
  */
-import type { CidrRange, Pool } from '../../config/types';
+import type { Pool } from '../../config/types';
+import type { IpCidr } from '../../net/cidr';
+import { isBuggyIp, type IpAddr, type IpFamily } from '../../net/ip';
 import { IntervalSet } from './ip-interval-set';
-import { isBuggyIp, type IpAddr, type IpFamily } from '../ip-addr';
 import { MAX_INT64 } from './types';
 
 /** A maximal run of consecutive CIDRs of one family, in the pool's scan order. */
@@ -39,7 +40,7 @@ function satAdd(a: bigint, b: bigint): bigint {
  * avoidBuggyIPs. Upstream lets the sum overflow when such a huge CIDR is not the last one;
  * we saturate at MaxInt64 instead.
  */
-export function poolCapacity(cidrs: readonly CidrRange[], avoidBuggyIPs: boolean): PoolCapacity {
+export function poolCapacity(cidrs: readonly IpCidr[], avoidBuggyIPs: boolean): PoolCapacity {
   let total = 0n;
   let v4 = 0n;
   let v6 = 0n;

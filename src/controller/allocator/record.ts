@@ -6,7 +6,7 @@
  * address values in fields and builds the IpAddr list when someone reads `ips`. The IPv4 value is
  * kept as a 32-bit integer, which V8 stores inside the record (a BigInt is one more object).
  */
-import type { IpAddr } from '../ip-addr';
+import type { IpAddr } from '../../net/ip';
 import type { Allocation, Port } from './types';
 
 /** One Service's recorded allocation: one or two addresses, never two of one family. */

@@ -5,7 +5,7 @@
  * (metallb-spec.md §3.5-§3.6, §3.11-§3.12).
  */
 import type { Labels } from '../../config/selectors';
-import type { IpAddr, IpFamily } from '../ip-addr';
+import type { IpAddr, IpFamily } from '../../net/ip';
 
 /** One (protocol, port) a Service exposes; sharing an IP requires disjoint sets (§3.6). */
 export interface Port {

@@ -2,7 +2,7 @@
  * RFC 5952 text of an IPv6 address given as eight 16-bit groups: lower case, no leading zeros,
  * the longest run of two or more zero groups (the first on a tie) compressed to `::`
  * (RFC 5952 §4.2; a single zero group is never compressed, §4.2.2). One implementation shared by
- * the config parser, the allocator and the ARP/NDP codecs, so the three always print alike.
+ * the address formatter (ip.ts) and the ARP/NDP codecs, so they always print alike.
  */
 export function formatIpv6Groups(groups: readonly number[]): string {
   let bestStart = -1;

@@ -1,63 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
-import ipaddr from 'ipaddr.js';
-import {
-  canonicalIp,
-  cidrsOverlap,
-  formatIp,
-  parseAddressEntry,
-  parseCidr,
-  parseIp,
-  rangeToCidrs,
-} from '../../src/config/cidr';
-
-t.test('parseIp is strict like Go net.ParseIP', async (t) => {
-  const table: [string, string | undefined][] = [
-    ['10.0.0.1', '10.0.0.1'],
-    ['255.255.255.255', '255.255.255.255'],
-    ['0.0.0.0', '0.0.0.0'],
-    ['010.0.0.1', undefined], // leading zeros rejected (Go ≥ 1.17)
-    ['256.0.0.1', undefined],
-    ['1.2.3', undefined],
-    ['1.2.3.4.5', undefined],
-    [' 1.2.3.4', undefined],
-    ['1.2.3.4 ', undefined],
-    ['', undefined],
-    ['::', '::'],
-    ['::1', '::1'],
-    ['fd00:77::1', 'fd00:77::1'],
-    ['FD00:0077:0:0:0:0:0:0001', 'fd00:77::1'],
-    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], // RFC 5952 §4.2.3: leftmost longest run
-    ['2001:db8::0:1', '2001:db8::1'],
-    ['1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:0'], // a single zero group is not compressed
-    ['::ffff:1.2.3.4', '::ffff:102:304'],
-    ['::1.2.3.4', '::102:304'],
-    ['1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:102:304'],
-    ['1:2:3:4:5:6:7:8:9', undefined],
-    ['1::2::3', undefined],
-    ['1:::2', undefined],
-    ['12345::', undefined],
-    ['fe80::1%eth0', undefined], // zones are not addresses
-    ['1:2:3:4:5:6:7:8::', undefined],
-  ];
-  for (const [input, want] of table) t.equal(canonicalIp(input), want, JSON.stringify(input));
-});
-
-t.test('formatIp agrees with ipaddr.js RFC 5952 text for any IPv6 address', async (t) => {
-  const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
-  fc.assert(
-    fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
-      const value = groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
-      const text = formatIp(6, value);
-      const ref = new ipaddr.IPv6(groups).toRFC5952String();
-      if (text !== ref) throw new Error(`${text} != ${ref}`);
-      const back = parseIp(text);
-      if (back?.value !== value) throw new Error(`round trip of ${text}`);
-    }),
-    { numRuns: 500 },
-  );
-  t.pass('ok');
-});
+import { parseAddressEntry, parseCidr, rangeContains, rangeToCidrs, rangesOverlap } from '../../src/net/cidr';
+import { mustParseIp } from '../../src/net/ip';
 
 t.test('parseCidr normalises host bits and rejects bad forms', async (t) => {
   const table: [string, string | undefined][] = [
@@ -76,10 +20,15 @@ t.test('parseCidr normalises host bits and rejects bad forms', async (t) => {
     ['fd00:77::5/120', 'fd00:77::/120'],
     ['fd00::/129', undefined],
     ['::/0', '::/0'],
+    ['1000::4:0/120', '1000::4:0/120'],
+    ['::/129', undefined],
+    ['1.2.3.4/-1', undefined],
+    ['1.2.3.4/', undefined],
   ];
   for (const [input, want] of table) t.equal(parseCidr(input)?.cidr, want, JSON.stringify(input));
   const c = parseCidr('10.0.0.0/30');
   t.same([c?.first, c?.last, c?.family, c?.prefixLength], [0x0a000000n, 0x0a000003n, 4, 30]);
+  t.equal(parseCidr('10.20.30.40/24')?.last, mustParseIp('10.20.30.255').value);
   const v6 = parseCidr('fd00::/64');
   t.equal(v6 && v6.last - v6.first + 1n, 1n << 64n, 'a /64 is a BigInt interval, not an array');
 });
@@ -89,7 +38,7 @@ t.test('ranges expand to upstream minimal CIDR lists', async (t) => {
     const r = parseAddressEntry(e);
     return r.ok ? r.cidrs.map((c) => c.cidr) : r.error;
   };
-  // The spec's derived vector (§2.2).
+  // Upstream's range summarisation vector.
   t.same(
     (expand('3.3.3.2-3.3.3.254') as string[]).map((c) => c.split('/')[1]),
     ['31', '30', '29', '28', '27', '26', '26', '27', '28', '29', '30', '31', '32'],
@@ -111,11 +60,34 @@ t.test('ranges expand to upstream minimal CIDR lists', async (t) => {
   t.match(parseAddressEntry('2001::1-1.2.3.4'), { ok: false, error: /is after the end IP/ });
 });
 
+t.test("rangeToCidrs gives upstream's minimal ordered list", async (t) => {
+  const cidrs = rangeToCidrs({ family: 4, first: mustParseIp('3.3.3.2').value, last: mustParseIp('3.3.3.254').value });
+  t.same(
+    cidrs.map((c) => `/${c.prefixLength}`),
+    ['/31', '/30', '/29', '/28', '/27', '/26', '/26', '/27', '/28', '/29', '/30', '/31', '/32'],
+  );
+  t.equal(cidrs[0]!.cidr, '3.3.3.2/31');
+  t.equal(cidrs[12]!.cidr, '3.3.3.254/32');
+  t.same(rangeToCidrs({ family: 6, first: 0n, last: (1n << 128n) - 1n }).map((c) => c.cidr), ['::/0']);
+  fc.assert(
+    fc.property(fc.bigInt({ min: 0n, max: 0xffffffffn }), fc.bigInt({ min: 0n, max: 0xffffffffn }), (a, b) => {
+      const [first, last] = a <= b ? [a, b] : [b, a];
+      const list = rangeToCidrs({ family: 4, first, last });
+      let next = first;
+      for (const c of list) {
+        if (c.first !== next) return false;
+        next = c.last + 1n;
+      }
+      return next === last + 1n && list.length <= 62;
+    }),
+  );
+});
+
 t.test('range summary covers exactly [first, last] with aligned, maximal blocks', async (t) => {
   fc.assert(
     fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), fc.bigInt({ min: 0n, max: 1n << 20n }), (first, span) => {
       const last = first + span > (1n << 128n) - 1n ? (1n << 128n) - 1n : first + span;
-      const cidrs = rangeToCidrs(6, first, last);
+      const cidrs = rangeToCidrs({ family: 6, first, last });
       let cur = first;
       for (const c of cidrs) {
         if (c.first !== cur) throw new Error('gap or overlap');
@@ -130,11 +102,20 @@ t.test('range summary covers exactly [first, last] with aligned, maximal blocks'
   t.pass('ok');
 });
 
-t.test('cidrsOverlap: equal, nested, disjoint, other family', async (t) => {
+t.test('rangesOverlap: equal, nested, disjoint, other family', async (t) => {
   const c = (s: string) => parseCidr(s)!;
-  t.ok(cidrsOverlap(c('10.0.0.0/24'), c('10.0.0.0/24')));
-  t.ok(cidrsOverlap(c('10.0.0.0/24'), c('10.0.0.128/25')));
-  t.ok(cidrsOverlap(c('10.0.0.128/25'), c('10.0.0.0/16')));
-  t.notOk(cidrsOverlap(c('10.0.0.0/25'), c('10.0.0.128/25')));
-  t.notOk(cidrsOverlap(c('0.0.0.0/0'), c('::/0')));
+  t.ok(rangesOverlap(c('10.0.0.0/24'), c('10.0.0.0/24')));
+  t.ok(rangesOverlap(c('10.0.0.0/24'), c('10.0.0.128/25')));
+  t.ok(rangesOverlap(c('10.0.0.128/25'), c('10.0.0.0/16')));
+  t.notOk(rangesOverlap(c('10.0.0.0/25'), c('10.0.0.128/25')));
+  t.notOk(rangesOverlap(c('0.0.0.0/0'), c('::/0')));
+});
+
+t.test('rangeContains: inclusive bounds, family must match', async (t) => {
+  const c = parseCidr('10.0.0.0/24')!;
+  t.ok(rangeContains(c, mustParseIp('10.0.0.0')));
+  t.ok(rangeContains(c, mustParseIp('10.0.0.255')));
+  t.notOk(rangeContains(c, mustParseIp('10.0.1.0')));
+  t.notOk(rangeContains(c, mustParseIp('::ffff:10.0.0.1')), 'a v4-mapped address is not in an IPv4 CIDR');
+  t.ok(rangeContains(parseCidr('::ffff:10.0.0.0/120')!, mustParseIp('::ffff:10.0.0.1')));
 });
