@@ -17,7 +17,7 @@
 import type { Pool, PoolIndex } from '../../config/types';
 import { formatIp, isBuggyIp, type IpAddr, type IpFamily } from '../../net/ip';
 import { goQuote, goQuoteList } from '../go-quote';
-import { IntervalSet } from './ip-interval-set';
+import { ShareIndex, namespaceOf, sharingMismatch } from './sharing';
 import { PoolState, RangeTable, type ScanRange } from './pool-state';
 import { HolderIndex, firstHolder, holderList, type ExclusiveHold } from './holders';
 import { AllocationRecord } from './record';
@@ -54,7 +54,7 @@ export class Allocator {
    */
   private holders = this.newHolderIndex();
   /** Sharing key -> addresses (per family) currently recorded with that key. */
-  private shareIndex = new Map<string, [IntervalSet, IntervalSet]>();
+  private shareIndex = new ShareIndex();
   private readonly dirty = new Set<string>();
 
   /** True once a configuration with at least one pool is loaded. */
@@ -91,7 +91,7 @@ export class Allocator {
     const old = [...this.allocated.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     this.allocated.clear();
     this.holders = this.newHolderIndex();
-    this.shareIndex = new Map();
+    this.shareIndex = new ShareIndex();
     const released: { service: string; ips: IpAddr[]; pool: string }[] = [];
     const moved: { service: string; from: string; to: string }[] = [];
     for (const [service, a] of old) {
@@ -158,29 +158,13 @@ export class Allocator {
   private hold(ps: PoolState | undefined, a: AllocationRecord, service: string, family: IpFamily, value: bigint): void {
     if (!this.holders.add(family, value, service, a.sharingKey !== '')) return;
     ps?.markUsed(family, value);
-    this.indexShare(a.sharingKey, family, value, true);
+    this.shareIndex.update(a.sharingKey, family, value, true);
   }
 
   private release(ps: PoolState | undefined, a: AllocationRecord, service: string, family: IpFamily, value: bigint): void {
     if (!this.holders.remove(family, value, service, a.sharingKey !== '')) return;
     ps?.markFree(family, value);
-    this.indexShare(a.sharingKey, family, value, false);
-  }
-
-  private indexShare(key: string, family: IpFamily, value: bigint, add: boolean): void {
-    if (key === '') return;
-    let sets = this.shareIndex.get(key);
-    if (sets === undefined) {
-      if (!add) return;
-      sets = [new IntervalSet(), new IntervalSet()];
-      this.shareIndex.set(key, sets);
-    }
-    const set = sets[family === 4 ? 0 : 1];
-    if (add) set.add(value);
-    else {
-      set.remove(value);
-      if (sets[0].size === 0n && sets[1].size === 0n) this.shareIndex.delete(key);
-    }
+    this.shareIndex.update(a.sharingKey, family, value, false);
   }
 
   /** Free the Service's addresses; false if it had none (upstream `Unassign`). */
@@ -276,7 +260,7 @@ export class Allocator {
     if (req.sharingKey === '' && own === undefined) return free;
     const bound = free === undefined ? range.last : free - 1n;
     let best: bigint | undefined;
-    const shared = req.sharingKey === '' ? undefined : this.shareIndex.get(req.sharingKey)?.[range.family === 4 ? 0 : 1];
+    const shared = this.shareIndex.members(req.sharingKey, range.family);
     if (shared !== undefined) {
       for (let m = shared.nextMember(range.first); m !== undefined && m <= bound; m = shared.nextMember(m + 1n)) {
         if (this.acceptable(ps, range.family, m, req)) {
@@ -495,7 +479,7 @@ export class Allocator {
 
   /** Internal: addresses of a pool family recorded under a sharing key (ascending, at most `limit`). */
   sharedAddresses(key: string, family: IpFamily, first: bigint, last: bigint, limit: number): bigint[] {
-    const set = key === '' ? undefined : this.shareIndex.get(key)?.[family === 4 ? 0 : 1];
+    const set = this.shareIndex.members(key, family);
     const out: bigint[] = [];
     for (let m = set?.nextMember(first); set && m !== undefined && m <= last && out.length < limit; m = set.nextMember(m + 1n)) out.push(m);
     return out;
@@ -510,24 +494,4 @@ const NO_AVAILABLE: AllocResult<readonly IpAddr[]> = { ok: false, error: { code:
 function priorityRank(p: PoolState): number {
   const v = p.pool.serviceAllocation?.priority ?? 0;
   return v > 0 ? v : Number.MAX_SAFE_INTEGER;
-}
-
-/**
- * Upstream `sharingOK` text, or undefined when the keys are compatible. Upstream discards this
- * text; we put it in the Event of the refused Service, so the existing holder's keys are shown
- * only when it is in the same namespace: a sharing key is what lets a Service onto another's
- * address, and another tenant's Events must not hand it out.
- */
-function sharingMismatch(existing: Allocation, sharing: string, backend: string, sameNamespace: boolean): string | undefined {
-  if (existing.sharingKey === '') return 'existing service does not allow sharing';
-  if (sharing === '') return 'new service does not allow sharing';
-  const theirs = (key: string): string => (sameNamespace ? goQuote(key) : '(held in another namespace, not shown)');
-  if (existing.sharingKey !== sharing) return `sharing key ${goQuote(sharing)} does not match existing sharing key ${theirs(existing.sharingKey)}`;
-  if (existing.backendKey !== backend) return `backend key ${goQuote(backend)} does not match existing sharing key ${theirs(existing.backendKey)}`;
-  return undefined;
-}
-
-/** Namespace part of a `namespace/name` Service key. */
-function namespaceOf(key: string): string {
-  return key.slice(0, key.indexOf('/'));
 }
