@@ -24,11 +24,12 @@ import { Allocator } from './allocator/allocator';
 import { adoptExistingAssignments, reprocessOrder } from './service-reconcile-startup';
 import { reconcileService } from './service-reconcile';
 import { ReconcileOutcome, SyncResult, type ServiceView } from './service-reconcile-types';
-import { CONFIG_SOURCES, type ConfigSource, allocationFingerprint, poolsOnly, sourcePath } from './controller-config';
+import { allocationFingerprint, poolsOnly } from './controller-config';
+import { CONFIG_SOURCES, type ConfigSource, sourcePath } from '../k8s/config-sources';
 import { ConditionReason, type ConfigVerdict, writeConfigurationState } from '../k8s/configuration-state';
 import { type PoolObject, poolStatusCurrent, writePoolStatus } from './controller-status';
 import type { ControllerMetrics } from './metrics';
-import type { ProbeResult } from './health';
+import type { ProbeResult } from '../k8s/health';
 
 /** A Service as the informer holds it. */
 export interface ServiceObject extends KubeObject, ServiceView {

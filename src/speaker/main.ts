@@ -17,8 +17,8 @@ import { createInformer, type Informer, type KubeObject } from '../k8s/informer'
 import type { Lease } from '../k8s/lease';
 import { createKubeMetrics } from '../k8s/metrics';
 import { podOwnerSource, type OwnerReference } from '../k8s/pod-owner';
-import { CONFIG_SOURCES, sourcePath } from '../controller/controller-config';
-import { startHttpEndpoint, type HttpEndpoint, type ProbeResult } from '../controller/health';
+import { CONFIG_SOURCES, sourcePath } from '../k8s/config-sources';
+import { startHttpEndpoint, type HttpEndpoint, type ProbeResult } from '../k8s/health';
 import { errorMessage } from '../util/errors';
 import type { Logger } from '../util/log';
 import { BgpPeers, routerIdFromName } from './bgp-peers';
