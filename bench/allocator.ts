@@ -256,4 +256,7 @@ async function report(): Promise<void> {
   );
 }
 
-void report();
+report().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,5 +1,6 @@
 /**
- * What the controller watches to build its configuration, and when a new parse matters.
+ * When a new parse of the configuration matters to the controller (the collections it is built
+ * from are listed in src/k8s/config-sources.ts).
  *
  * The controller parses the whole metallb.io configuration (not only pools and communities as
  * upstream's PoolReconciler does) because without admission webhooks its ConfigurationState is
@@ -9,34 +10,6 @@
  */
 import type { Config } from '../config/types';
 import type { ConfigResources } from '../config/parse';
-
-/** One watched collection: the informer path and the ConfigResources field it feeds. */
-export interface ConfigSource {
-  readonly field: keyof ConfigResources;
-  readonly kind: string;
-  readonly apiVersion: string;
-  /** Collection path; `{ns}` is replaced by the release namespace. */
-  readonly path: string;
-}
-
-/** Every collection the controller's configuration is built from (spec §2.1, §1.11). */
-export const CONFIG_SOURCES: readonly ConfigSource[] = [
-  { field: 'pools', kind: 'IPAddressPool', apiVersion: 'metallb.io/v1beta1', path: '/apis/metallb.io/v1beta1/namespaces/{ns}/ipaddresspools' },
-  { field: 'l2Advertisements', kind: 'L2Advertisement', apiVersion: 'metallb.io/v1beta1', path: '/apis/metallb.io/v1beta1/namespaces/{ns}/l2advertisements' },
-  { field: 'bgpAdvertisements', kind: 'BGPAdvertisement', apiVersion: 'metallb.io/v1beta1', path: '/apis/metallb.io/v1beta1/namespaces/{ns}/bgpadvertisements' },
-  // v1beta2 is the storage version; the apiserver serves v1beta1 objects in this shape too.
-  { field: 'peers', kind: 'BGPPeer', apiVersion: 'metallb.io/v1beta2', path: '/apis/metallb.io/v1beta2/namespaces/{ns}/bgppeers' },
-  { field: 'communities', kind: 'Community', apiVersion: 'metallb.io/v1beta1', path: '/apis/metallb.io/v1beta1/namespaces/{ns}/communities' },
-  { field: 'bfdProfiles', kind: 'BFDProfile', apiVersion: 'metallb.io/v1beta1', path: '/apis/metallb.io/v1beta1/namespaces/{ns}/bfdprofiles' },
-  { field: 'secrets', kind: 'Secret', apiVersion: 'v1', path: '/api/v1/namespaces/{ns}/secrets' },
-  { field: 'namespaces', kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces' },
-  { field: 'nodes', kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes' },
-];
-
-/** Path of a source for a release namespace. */
-export function sourcePath(s: ConfigSource, namespace: string): string {
-  return s.path.replace('{ns}', encodeURIComponent(namespace));
-}
 
 /**
  * A canonical text of everything in a Config that the allocator depends on. Equal texts mean

@@ -13,7 +13,8 @@
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';
 import { parseConfig, type ConfigResources } from '../config/parse';
-import { formatConfigError, configErrorSummary } from '../config/scope';
+import { formatConfigError } from '../config/scope';
+import { assessConfig, ConditionReason, NOTHING_REPORTED, type ConfigReport, type ConfigVerdict } from '../config/verdict';
 import type { ConfigError } from '../config/types';
 import { type KubeClient, isConflict, isNotFound } from '../k8s/client';
 import { type EventRecorder, EventType, refTo } from '../k8s/events';
@@ -24,11 +25,12 @@ import { Allocator } from './allocator/allocator';
 import { adoptExistingAssignments, reprocessOrder } from './service-reconcile-startup';
 import { reconcileService } from './service-reconcile';
 import { ReconcileOutcome, SyncResult, type ServiceView } from './service-reconcile-types';
-import { CONFIG_SOURCES, type ConfigSource, allocationFingerprint, poolsOnly, sourcePath } from './controller-config';
-import { ConditionReason, type ConfigVerdict, writeConfigurationState } from '../k8s/configuration-state';
+import { allocationFingerprint, poolsOnly } from './controller-config';
+import { CONFIG_SOURCES, type ConfigSource, sourcePath } from '../k8s/config-sources';
+import { writeConfigurationState } from '../k8s/configuration-state';
 import { type PoolObject, poolStatusCurrent, writePoolStatus } from './controller-status';
 import type { ControllerMetrics } from './metrics';
-import type { ProbeResult } from './health';
+import type { ProbeResult } from '../k8s/health';
 
 /** A Service as the informer holds it. */
 export interface ServiceObject extends KubeObject, ServiceView {
@@ -82,8 +84,8 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
   let running = false;
   let synced = false;
   let fingerprint = '';
-  /** The configuration warnings last logged (once per change). */
-  let loggedWarnings = '';
+  /** What was last logged about the configuration (warnings once per change). */
+  let reported: ConfigReport = NOTHING_REPORTED;
   let verdict: ConfigVerdict | undefined;
   let workersDone: Promise<void> | undefined;
 
@@ -188,17 +190,19 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     const all = resources();
     const full = parseConfig(all);
     const res = full.ok ? full : parseConfig(poolsOnly(all));
-    const warnings = full.warnings.map(formatConfigError);
-    if (warnings.join('\n') !== loggedWarnings && warnings.length > 0) log.warn({ event: 'configWarning', warnings }, 'configuration accepted with warnings');
-    loggedWarnings = warnings.join('\n');
+    const assessed = assessConfig(reported, full);
+    reported = assessed.reported;
+    verdict = assessed.verdict;
+    if (assessed.newWarnings) log.warn({ event: 'configWarning', warnings: assessed.newWarnings }, 'configuration accepted with warnings');
+    // Every invalid parse is logged and reported as Events, not only a changed one: handleConfig
+    // runs only when a configuration object's spec or labels changed.
     if (!full.ok) {
-      verdict = { valid: false, reason: ConditionReason.ConfigurationError, summary: configErrorSummary(full.errors) };
       metrics.updateError();
       const errors = full.errors.map(formatConfigError);
       if (res.ok) log.error({ event: 'configInvalid', errors, poolsValid: true }, 'invalid configuration outside the IPAddressPools; allocation goes on with the pools');
       else log.error({ event: 'configInvalid', errors, stale: loaded }, loaded ? 'invalid configuration; the last valid one stays in force' : 'invalid configuration; nothing is allocated until it is fixed');
       reportInvalid(full.errors, res.ok ? 'IP allocation goes on: the IPAddressPools are valid' : 'the last valid configuration stays in force');
-    } else verdict = { valid: true };
+    }
     queue.add('state');
     metrics.configStale(!res.ok);
     if (!res.ok) return;

@@ -4,12 +4,12 @@
  * Flags upstream has but that only concern webhooks, memberlist secrets or pprof are accepted
  * and ignored, so a Deployment written for upstream's controller still starts.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { LogLevels, type LogLevel } from '../util/log';
 import { ErrorCode, MetalLbError } from '../util/errors';
 import { LEADER_DEFAULTS } from '../k8s/leader-elector';
 import { parseGoDuration } from '../config/duration';
+import { defaultNamespace } from '../k8s/release-namespace';
 
 /** Everything `runController` needs. */
 export interface ControllerOptions {
@@ -33,20 +33,6 @@ export interface ControllerOptions {
   readonly tlsMinVersion: string | undefined;
   /** Concurrent Service reconciles (status writes in flight). */
   readonly workers: number;
-}
-
-const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-/** Upstream's namespace chain: flag, else METALLB_NAMESPACE, else the service-account namespace file; we end with `metallb-system`. */
-export function defaultNamespace(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.METALLB_NAMESPACE) return env.METALLB_NAMESPACE;
-  try {
-    const ns = readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
-    if (ns) return ns;
-  } catch {
-    // not in a pod
-  }
-  return 'metallb-system';
 }
 
 /** Register the controller flags on a commander command. */

@@ -12,7 +12,7 @@ import type { Logger } from '../util/log';
 import type { KubeClient } from '../k8s/client';
 import { EventType, type EventRecorder } from '../k8s/events';
 import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
-import { CONFIG_SOURCES } from './controller-config';
+import { CONFIG_SOURCES } from '../k8s/config-sources';
 
 /** The metallb.io kinds users create (config sources minus core objects). */
 const CONFIG_KINDS = CONFIG_SOURCES.filter((s) => s.apiVersion.startsWith('metallb.io/'));

@@ -19,7 +19,7 @@ import { createLeaderElector, type LeaderElector } from '../k8s/leader-elector';
 import { createControllerLoop, type ControllerLoop } from './controller-loop';
 import { watchForeignConfig } from './foreign-config';
 import type { ControllerOptions } from './controller-options';
-import { type HttpEndpoint, startHttpEndpoint } from './health';
+import { type HttpEndpoint, startHttpEndpoint } from '../k8s/health';
 import { createControllerMetrics } from './metrics';
 
 export type { ControllerOptions } from './controller-options';

@@ -6,6 +6,9 @@
 import type { KubeClient } from './client';
 import { PatchType, isConflict, isNotFound } from './client';
 import { podOwnerReference } from './pod-owner';
+import { ConditionReason, type ConfigVerdict } from '../config/verdict';
+import { errorMessage } from '../util/errors';
+import type { Logger } from '../util/log';
 
 /** ConfigurationState condition type written by the controller. */
 export const POOL_CONDITION_TYPE = 'poolReconcilerValid';
@@ -39,20 +42,6 @@ export function speakerState(node: string): ConfigurationStateTarget {
     fieldManager: 'configReconciler',
   };
 }
-
-/** Condition reasons (spec Appendix A). */
-export const ConditionReason = {
-  Reconciled: 'Reconciled',
-  ConfigurationError: 'ConfigurationError',
-  UnknownError: 'UnknownError',
-} as const;
-/** One condition reason. */
-export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
-
-/** The controller's verdict on the latest configuration. */
-export type ConfigVerdict =
-  | { readonly valid: true }
-  | { readonly valid: false; readonly reason: ConditionReason; readonly summary: string };
 
 /** `status` of the ConfigurationState for a verdict: result, errorSummary, one condition. */
 export function configurationStateStatus(v: ConfigVerdict, now: Date, conditionType: string = POOL_CONDITION_TYPE): Record<string, unknown> {
@@ -107,4 +96,56 @@ export async function writeConfigurationState(
     contentType: PatchType.Apply,
     body: { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata: { name: target.name, namespace }, status: configurationStateStatus(verdict, now, target.conditionType) },
   });
+}
+
+/** Dependencies of {@link ConfigurationStatePublisher}. */
+export interface ConfigurationStatePublisherDeps {
+  readonly client: KubeClient;
+  readonly namespace: string;
+  readonly target: ConfigurationStateTarget;
+  /** The owning Pod, looked up before each write. */
+  readonly owner: () => Promise<{ readonly name: string; readonly uid: string } | undefined>;
+  readonly log: Logger;
+  /** Delay before a failed write is tried again. */
+  readonly retryMs?: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * Keeps one ConfigurationState in line with a verdict that may change at any moment: written when
+ * the verdict differs from the one last written, one write at a time, the newest verdict next
+ * (a change during a write is written after it), a failed write retried `retryMs` later.
+ */
+export class ConfigurationStatePublisher {
+  private latest: ConfigVerdict | undefined;
+  private written = '';
+  private writing = false;
+
+  constructor(private readonly deps: ConfigurationStatePublisherDeps) {}
+
+  /** Publish `verdict` (or, without one, retry the latest). Never throws; failures are logged. */
+  publish(verdict?: ConfigVerdict): void {
+    if (verdict) this.latest = verdict;
+    if (!this.latest || this.writing) return;
+    const current = this.latest;
+    const key = JSON.stringify(current);
+    if (key === this.written) return;
+    this.writing = true;
+    const { client, namespace, target, owner, log } = this.deps;
+    // Fire and forget: both outcomes are handled below, and the caller (a recompute) must not wait.
+    void owner()
+      .then((pod) => writeConfigurationState(client, namespace, current, pod, this.deps.now?.() ?? new Date(), target))
+      .then(
+        () => {
+          this.writing = false;
+          this.written = key;
+          this.publish();
+        },
+        (err: unknown) => {
+          this.writing = false;
+          log.warn({ event: 'configurationStateFailed', err: errorMessage(err) }, 'could not write the ConfigurationState; retrying');
+          setTimeout(() => this.publish(), this.deps.retryMs ?? 5_000).unref();
+        },
+      );
+  }
 }

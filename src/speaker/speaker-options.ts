@@ -13,7 +13,7 @@ import { DEFAULT_EXCLUDED_INTERFACES } from '../arp/interfaces';
 import { DEFAULT_GARP_TIMING, type GarpTiming } from '../arp/garp-schedule';
 import { ErrorCode, MetalLbError } from '../util/errors';
 import { LogLevels, type LogLevel } from '../util/log';
-import { defaultNamespace } from '../controller/controller-options';
+import { defaultNamespace } from '../k8s/release-namespace';
 import { DEFAULT_ELECTION_TIMING, type ElectionTiming } from './l2-election';
 
 /** Everything `runSpeaker` needs. */

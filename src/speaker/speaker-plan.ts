@@ -156,6 +156,12 @@ function key(svc: ServiceObject): string {
   return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 }
 
+/** A Service's namespace and name, from its plan key (`namespace/name`). */
+export function serviceName(svc: ServicePlan): { readonly namespace: string; readonly name: string } {
+  const [namespace = '', name = ''] = svc.key.split('/');
+  return { namespace, name };
+}
+
 /** The BGP routes this node advertises for a Service; empty when it advertises none. */
 export function bgpRoutesOf(svc: ServicePlan): readonly ServiceRoute[] {
   return svc.bgp && 'routes' in svc.bgp ? svc.bgp.routes : [];

@@ -4,7 +4,7 @@
 // exited (the soak saw the route of a "stopped" node come back). Here a churn loop creates
 // Services throughout the shutdown; the speaker must exit, its session with FRR must go down and
 // stay down, and its route must leave the router while the other node's stays. With the guard
-// removed from src/speaker/main.ts this test hung in round 2 (checked when it was written).
+// removed (now in src/speaker/speaker-loop.ts) this test hung in round 2 (checked when it was written).
 import t from 'tap';
 import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
 import { startFrr } from '../harness/routers/frr';

@@ -25,9 +25,9 @@ interface Evidence {
 type Role = 'controller' | 'speaker';
 
 const INFORMER: Evidence = { file: 'src/k8s/informer.ts', pattern: /opts\.client\.list<T>\(opts\.path/ };
-const cfg = (plural: string): Evidence => ({ file: 'src/controller/controller-config.ts', pattern: new RegExp(`path: '/apis/metallb\\.io/v1beta\\d/namespaces/\\{ns\\}/${plural}'`) });
+const cfg = (plural: string): Evidence => ({ file: 'src/k8s/config-sources.ts', pattern: new RegExp(`path: '/apis/metallb\\.io/v1beta\\d/namespaces/\\{ns\\}/${plural}'`) });
 const CTL_CONFIG_INFORMERS: Evidence = { file: 'src/controller/controller-loop.ts', pattern: /CONFIG_SOURCES\.map\(\(s\) => \(\{[\s\S]{0,80}createInformer<KubeObject>\(\{[\s\S]{0,40}path: sourcePath\(s, namespace\)/ };
-const SPK_CONFIG_INFORMERS: Evidence = { file: 'src/speaker/main.ts', pattern: /CONFIG_SOURCES\.filter\(\(s\) => s\.field !== 'nodes'\)\.map\(\(s\) => \(\{ field: s\.field, inf: informer<KubeObject>\(sourcePath\(s, opts\.namespace\)\)/ };
+const SPK_CONFIG_INFORMERS: Evidence = { file: 'src/speaker/speaker-loop.ts', pattern: /CONFIG_SOURCES\.filter\(\(s\) => s\.field !== 'nodes'\)\.map\(\(s\) => \(\{ field: s\.field, inf: informer<KubeObject>\(sourcePath\(s, opts\.namespace\)\)/ };
 /** Cluster-wide list/watch of the config kinds: src/controller/foreign-config.ts. */
 const FOREIGN_CONFIG: Evidence = { file: 'src/controller/foreign-config.ts', pattern: /createInformer<KubeObject>\(\{\s*client,\s*path: clusterWidePath\(s\.path\)/ };
 const POD_GET: Evidence = { file: 'src/k8s/pod-owner.ts', pattern: /method: 'GET', path: `\/api\/v1\/namespaces\/\$\{encodeURIComponent\(namespace\)\}\/pods\/\$\{encodeURIComponent\(podName\)\}`/ };
@@ -55,12 +55,12 @@ const USED: Record<Role, Record<string, readonly Evidence[]>> = {
     'core/services: list': [{ file: 'src/controller/controller-loop.ts', pattern: /createInformer<ServiceObject>\(\{\s*client,\s*path: '\/api\/v1\/services'/ }, INFORMER, { file: 'src/controller/controller-loop.ts', pattern: /client\.list<ServiceObject>\('\/api\/v1\/services'\)/ }],
     'core/services: watch': [{ file: 'src/controller/controller-loop.ts', pattern: /path: '\/api\/v1\/services'/ }, INFORMER],
     'core/services/status: update': [{ file: 'src/controller/controller-loop.ts', pattern: /method: 'PUT', path: `\/api\/v1\/namespaces\/\$\{encodeURIComponent\(ns\)\}\/services\/\$\{encodeURIComponent\(name\)\}\/status`/ }],
-    'core/namespaces: list': [{ file: 'src/controller/controller-config.ts', pattern: /path: '\/api\/v1\/namespaces' \}/ }, CTL_CONFIG_INFORMERS, INFORMER],
-    'core/namespaces: watch': [{ file: 'src/controller/controller-config.ts', pattern: /path: '\/api\/v1\/namespaces' \}/ }, CTL_CONFIG_INFORMERS, INFORMER],
-    'core/nodes: list': [{ file: 'src/controller/controller-config.ts', pattern: /path: '\/api\/v1\/nodes' \}/ }, CTL_CONFIG_INFORMERS, INFORMER],
-    'core/nodes: watch': [{ file: 'src/controller/controller-config.ts', pattern: /path: '\/api\/v1\/nodes' \}/ }, CTL_CONFIG_INFORMERS, INFORMER],
-    'core/secrets: list': [{ file: 'src/controller/controller-config.ts', pattern: /path: '\/api\/v1\/namespaces\/\{ns\}\/secrets'/ }, CTL_CONFIG_INFORMERS, INFORMER],
-    'core/secrets: watch': [{ file: 'src/controller/controller-config.ts', pattern: /path: '\/api\/v1\/namespaces\/\{ns\}\/secrets'/ }, CTL_CONFIG_INFORMERS, INFORMER],
+    'core/namespaces: list': [{ file: 'src/k8s/config-sources.ts', pattern: /path: '\/api\/v1\/namespaces' \}/ }, CTL_CONFIG_INFORMERS, INFORMER],
+    'core/namespaces: watch': [{ file: 'src/k8s/config-sources.ts', pattern: /path: '\/api\/v1\/namespaces' \}/ }, CTL_CONFIG_INFORMERS, INFORMER],
+    'core/nodes: list': [{ file: 'src/k8s/config-sources.ts', pattern: /path: '\/api\/v1\/nodes' \}/ }, CTL_CONFIG_INFORMERS, INFORMER],
+    'core/nodes: watch': [{ file: 'src/k8s/config-sources.ts', pattern: /path: '\/api\/v1\/nodes' \}/ }, CTL_CONFIG_INFORMERS, INFORMER],
+    'core/secrets: list': [{ file: 'src/k8s/config-sources.ts', pattern: /path: '\/api\/v1\/namespaces\/\{ns\}\/secrets'/ }, CTL_CONFIG_INFORMERS, INFORMER],
+    'core/secrets: watch': [{ file: 'src/k8s/config-sources.ts', pattern: /path: '\/api\/v1\/namespaces\/\{ns\}\/secrets'/ }, CTL_CONFIG_INFORMERS, INFORMER],
     'core/events: create': [EVENTS_CREATE, { file: 'src/controller/main.ts', pattern: /createEventRecorder\(\{ client/ }],
     'core/events: patch': [EVENTS_PATCH, { file: 'src/controller/main.ts', pattern: /createEventRecorder\(\{ client/ }],
     'core/pods: get': [POD_GET, { file: 'src/controller/main.ts', pattern: /podOwnerSource\(client, opts\.namespace, opts\.podName/ }],
@@ -81,20 +81,20 @@ const USED: Record<Role, Record<string, readonly Evidence[]>> = {
         ['core/services', /informer<ServiceObject & KubeObject>\('\/api\/v1\/services'\)/],
         ['discovery.k8s.io/endpointslices', /informer<EndpointSliceObject & KubeObject>\('\/apis\/discovery\.k8s\.io\/v1\/endpointslices'\)/],
         ['core/nodes', /informer<NodeObject & KubeObject>\('\/api\/v1\/nodes'\)/],
-      ].flatMap(([res, re]) => ['list', 'watch'].map((v) => [`${String(res)}: ${v}`, [{ file: 'src/speaker/main.ts', pattern: re as RegExp }, INFORMER]])),
+      ].flatMap(([res, re]) => ['list', 'watch'].map((v) => [`${String(res)}: ${v}`, [{ file: 'src/speaker/speaker-loop.ts', pattern: re as RegExp }, INFORMER]])),
     ),
     ...Object.fromEntries(
       [
         ['core/namespaces', /path: '\/api\/v1\/namespaces' \}/],
         ['core/secrets', /path: '\/api\/v1\/namespaces\/\{ns\}\/secrets'/],
         ...['ipaddresspools', 'l2advertisements', 'bgpadvertisements', 'bgppeers', 'communities', 'bfdprofiles'].map((p) => [`metallb.io/${p}`, cfg(p).pattern]),
-      ].flatMap(([res, re]) => ['list', 'watch'].map((v) => [`${String(res)}: ${v}`, [{ file: 'src/controller/controller-config.ts', pattern: re as RegExp }, SPK_CONFIG_INFORMERS, INFORMER]])),
+      ].flatMap(([res, re]) => ['list', 'watch'].map((v) => [`${String(res)}: ${v}`, [{ file: 'src/k8s/config-sources.ts', pattern: re as RegExp }, SPK_CONFIG_INFORMERS, INFORMER]])),
     ),
     'core/pods: get': [POD_GET, { file: 'src/speaker/main.ts', pattern: /podOwnerSource\(client, opts\.namespace, opts\.podName/ }],
     'core/events: create': [EVENTS_CREATE, { file: 'src/speaker/main.ts', pattern: /createEventRecorder\(\{ client/ }],
     'core/events: patch': [EVENTS_PATCH, { file: 'src/speaker/main.ts', pattern: /createEventRecorder\(\{ client/ }],
-    'coordination.k8s.io/leases: list': [{ file: 'src/speaker/main.ts', pattern: /createInformer<Lease>\(\{\s*client,\s*path: `\/apis\/coordination\.k8s\.io\/v1\/namespaces\/\$\{encodeURIComponent\(opts\.namespace\)\}\/leases`/ }, INFORMER],
-    'coordination.k8s.io/leases: watch': [{ file: 'src/speaker/main.ts', pattern: /createInformer<Lease>\(\{/ }, INFORMER],
+    'coordination.k8s.io/leases: list': [{ file: 'src/speaker/speaker-loop.ts', pattern: /createInformer<Lease>\(\{\s*client,\s*path: `\/apis\/coordination\.k8s\.io\/v1\/namespaces\/\$\{encodeURIComponent\(opts\.namespace\)\}\/leases`/ }, INFORMER],
+    'coordination.k8s.io/leases: watch': [{ file: 'src/speaker/speaker-loop.ts', pattern: /createInformer<Lease>\(\{/ }, INFORMER],
     'coordination.k8s.io/leases: create': [{ file: 'src/speaker/lease-store.ts', pattern: /method: 'POST',\s*path: leasePath\(this\.namespace\)/ }],
     'coordination.k8s.io/leases: update': [LEASE_UPDATE, { file: 'src/speaker/lease-store.ts', pattern: /return updateLease\(this\.client/ }],
     'coordination.k8s.io/leases: delete': [LEASE_DELETE, { file: 'src/speaker/lease-store.ts', pattern: /return deleteLease\(this\.client, prev\)/ }],
@@ -107,7 +107,7 @@ const USED: Record<Role, Record<string, readonly Evidence[]>> = {
         [`metallb.io/${p}/status: update`, [{ file: 'src/speaker/status-objects.ts', pattern: /method: 'PUT', path: `\$\{this\.collection\(obj\.metadata\?\.name \?\? ''\)\}\/status`/ }]],
       ]),
     ),
-    ...configurationStateUse({ file: 'src/speaker/main.ts', pattern: /writeConfigurationState\(client, opts\.namespace, current, owner, new Date\(\), speakerState\(opts\.nodeName\)\)/ }),
+    ...configurationStateUse({ file: 'src/speaker/speaker-loop.ts', pattern: /new ConfigurationStatePublisher\(\{ client, namespace: opts\.namespace, target: speakerState\(opts\.nodeName\)/ }),
   },
 };
 

@@ -1,8 +1,9 @@
 /**
- * The controller's HTTP endpoint: `/metrics` (Prometheus text from the injected registry),
- * `/healthz` (the process is alive and its loops turn) and `/readyz` (informers synced and
- * existing assignments adopted, so a Service seen now gets a correct answer). The chart points
- * its liveness and readiness probes at this port (charts/metallb-ts/templates/controller.yaml).
+ * The HTTP endpoint of both processes: `/metrics` (Prometheus text from the injected registry),
+ * `/healthz` (the process is alive and its loops turn) and `/readyz` (what "ready" means is the
+ * caller's: for the controller, informers synced and existing assignments adopted; for a
+ * speaker, a valid configuration applied). The chart points the liveness and readiness probes at
+ * this port (charts/metallb-ts/templates/controller.yaml and speaker.yaml).
  * With `--metrics-cert-dir` it serves HTTPS with `tls.crt`/`tls.key` from that directory, as
  * upstream does; upstream's TokenReview/SubjectAccessReview filter is not reproduced.
  */

@@ -1,0 +1,296 @@
+/**
+ * The speaker's I/O shell: informers -> one debounced, level-triggered recompute -> the L2 Lease
+ * election, the BGP sessions, the status objects, Events, metrics and the ConfigurationState,
+ * each of which diffs against what it already does. Lease events go straight to the election:
+ * ownership must react in milliseconds, not wait for a recompute.
+ *
+ * The decisions are pure and live beside it: the configuration verdict (src/config/verdict.ts),
+ * the plan (speaker-plan.ts), the status objects (status-plan.ts), the `nodeAssigned` Events
+ * (node-assigned.ts) and the announce-failure reports (announce-failures.ts). Everything the loop
+ * remembers between events is in one {@link LoopState}.
+ */
+import type { Registry } from 'prom-client';
+import type { L2Announcer } from '../arp/announcer';
+import { parseConfig, type ConfigResources } from '../config/parse';
+import { forNode } from '../config/scope';
+import type { Config } from '../config/types';
+import { assessConfig, NOTHING_REPORTED, type ConfigReport } from '../config/verdict';
+import type { KubeClient } from '../k8s/client';
+import { CONFIG_SOURCES, sourcePath } from '../k8s/config-sources';
+import { ConfigurationStatePublisher, speakerState } from '../k8s/configuration-state';
+import { EventType, type EventRecorder } from '../k8s/events';
+import type { ProbeResult } from '../k8s/health';
+import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
+import type { Lease } from '../k8s/lease';
+import type { OwnerReference, PodOwnerSource } from '../k8s/pod-owner';
+import { errorMessage } from '../util/errors';
+import type { Logger } from '../util/log';
+import { ANNOUNCE_FAILED, announceFailedMessage, announceOutcome } from './announce-failures';
+import { BgpPeers, routerIdFromName } from './bgp-peers';
+import { endpointsByService, nodeIpv4, nodeView, type EndpointSliceObject, type NodeObject } from './cluster-view';
+import { L2Election, type L2DataPlane } from './l2-election';
+import { LeaseLabel, LeaseStore } from './lease-store';
+import { createSpeakerMetrics } from './metrics';
+import { diffBgpAssigned, NODE_ASSIGNED, nodeAssignedMessage, servicesWithIp } from './node-assigned';
+import { announcedSeries, planSpeaker, serviceName, type ServiceObject, type ServicePlan, type SpeakerPlan } from './speaker-plan';
+import type { SpeakerOptions } from './speaker-options';
+import { bgpStatuses, l2Statuses } from './status-plan';
+import { StatusKind, StatusWriter } from './status-objects';
+import type { NodeView } from './view';
+
+/** Coalesce bursts of watch events into one recompute (keeps BGP e2e latency low, CPU flat). */
+const RECOMPUTE_DEBOUNCE_MS = 10;
+
+/** Dependencies of {@link createSpeakerLoop}. */
+export interface SpeakerLoopDeps {
+  readonly client: KubeClient;
+  /** The speaker's logger (component and node already bound). */
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly recorder: EventRecorder;
+  readonly announcer: L2Announcer;
+  readonly ownerPod: PodOwnerSource;
+  readonly opts: Pick<SpeakerOptions, 'nodeName' | 'namespace' | 'lbClass' | 'ignoreExcludeLB' | 'election'>;
+  readonly now?: () => number;
+}
+
+/** The running shell. */
+export interface SpeakerLoop {
+  readonly election: L2Election;
+  /** Start the informers and status writers, then the election and a first recompute. */
+  start(): Promise<void>;
+  /**
+   * Stop. Graceful: hand every VIP over and delete this node's status objects, after closing the
+   * BGP sessions for the BGP ones. Otherwise stop at once (tests). Informer events arriving
+   * meanwhile schedule nothing.
+   */
+  stop(graceful: boolean): Promise<void>;
+  /** The latest plan (undefined until a valid configuration was seen). */
+  plan(): SpeakerPlan | undefined;
+  healthy(): ProbeResult;
+  ready(): ProbeResult;
+}
+
+/** Everything the loop remembers between events. */
+interface LoopState {
+  plan: SpeakerPlan | undefined;
+  /** The last valid configuration: an invalid one leaves it in force. */
+  lastGood: Config | undefined;
+  /** What was last logged about the configuration (once per change). */
+  reported: ConfigReport;
+  /** A plan has been applied. */
+  ready: boolean;
+  /** Services advertised over BGP by the last recompute, for `nodeAssigned`. */
+  bgpAssigned: ReadonlySet<string>;
+  /** IP -> the interface selection whose announce failure was reported. */
+  announceFailures: Map<string, string>;
+  /** When the Lease watch last became healthy; undefined while it is broken. */
+  apiHealthySince: number | undefined;
+  recomputeTimer: NodeJS.Timeout | undefined;
+  /**
+   * Shutdown began: informer events that arrive while we hand over or stop must not schedule a
+   * recompute, or bgp.sync() would re-open the sessions bgp.stop() just closed.
+   */
+  stopping: boolean;
+}
+
+/** Build the speaker shell; nothing runs until `start()`. */
+export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
+  const { client, log: slog, recorder, announcer, ownerPod, opts } = deps;
+  const now = deps.now ?? Date.now;
+  const state: LoopState = {
+    plan: undefined,
+    lastGood: undefined,
+    reported: NOTHING_REPORTED,
+    ready: false,
+    bgpAssigned: new Set(),
+    announceFailures: new Map(),
+    apiHealthySince: undefined,
+    recomputeTimer: undefined,
+    stopping: false,
+  };
+  const planned = (): Iterable<ServicePlan> => state.plan?.services.values() ?? [];
+  const recordOn = (svc: ServicePlan, type: EventType, reason: string, message: string): void =>
+    recorder.record({ apiVersion: 'v1', kind: 'Service', ...serviceName(svc) }, type, reason, message);
+
+  const dataPlane: L2DataPlane = {
+    announce: (ip, ifaces) => {
+      const ok = announcer.announce(ip, ifaces).ok;
+      const outcome = announceOutcome(state.announceFailures.get(ip), ifaces, ok);
+      if (outcome.failedSelection === undefined) state.announceFailures.delete(ip);
+      else state.announceFailures.set(ip, outcome.failedSelection);
+      if (outcome.report) {
+        const message = announceFailedMessage(ip, opts.nodeName);
+        slog.warn({ event: ANNOUNCE_FAILED, ip, interfaces: ifaces }, message);
+        for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Warning, ANNOUNCE_FAILED, message);
+      }
+      return ok;
+    },
+    withdraw: (ip) => {
+      state.announceFailures.delete(ip);
+      announcer.withdraw(ip);
+    },
+    probe: (ip, mac, timeoutMs) => announcer.probe(ip, mac, { timeoutMs }),
+    // The announcer's own scan: the MACs published are those of the interfaces it would serve on.
+    localMacs: (ip, interfaces) => announcer.servingMacs(ip, interfaces),
+  };
+
+  // Leases outlive any one Pod, so they are owned by the DaemonSet: `helm uninstall` deletes it and
+  // the garbage collector takes the Leases with it.
+  const leaseOwners = (): OwnerReference[] => {
+    const ds = ownerPod.known()?.controller;
+    return ds ? [ds] : [];
+  };
+  const store = new LeaseStore(client, opts.namespace, Math.ceil(opts.election.leaseDurationMs / 1000), leaseOwners);
+  const election = new L2Election({
+    me: opts.nodeName,
+    store,
+    dataPlane,
+    log: slog.child({ component: 'election' }),
+    timing: opts.election,
+    apiHealthySince: () => state.apiHealthySince,
+    onOwnership: (ip, owned) => {
+      queueMicrotask(syncL2Status);
+      queueMicrotask(syncAnnouncedMetric);
+      if (!owned) return;
+      for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Normal, NODE_ASSIGNED, nodeAssignedMessage(opts.nodeName, 'layer2'));
+    },
+  });
+  announcer.on('conflict', (c) => election.onConflict(c.ip, c.mac));
+  const bgp = new BgpPeers(slog.child({ component: 'bgp' }));
+  const l2Status = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.L2, slog, ownerPod.get);
+  const bgpStatus = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.Bgp, slog, ownerPod.get);
+  const metrics = createSpeakerMetrics(deps.registry, { l2: () => announcer.counters(), election: () => election.stats, peers: () => bgp.status(), leaseWrites: () => store.writeCount }, opts.nodeName);
+  // ConfigurationState speaker-<node>: written when the verdict changes.
+  const configState = new ConfigurationStatePublisher({ client, namespace: opts.namespace, target: speakerState(opts.nodeName), owner: ownerPod.get, log: slog });
+
+  /** ServiceL2Status: Services with an IP this node announces right now. */
+  function syncL2Status(): void {
+    l2Status.set(l2Statuses(planned(), new Set(election.announced()), opts.nodeName));
+  }
+  /** metallb_speaker_announced: the Services this node announces now, per protocol and IP. */
+  function syncAnnouncedMetric(): void {
+    metrics.setAnnounced(announcedSeries(planned(), new Set(election.announced())));
+  }
+
+  // --- informers --------------------------------------------------------------------------
+  const schedule = (): void => {
+    if (state.stopping || state.recomputeTimer) return;
+    state.recomputeTimer = setTimeout(() => {
+      state.recomputeTimer = undefined;
+      recompute();
+    }, RECOMPUTE_DEBOUNCE_MS);
+  };
+  const informer = <T extends KubeObject>(path: string, extra: Partial<Parameters<typeof createInformer<T>>[0]> = {}): Informer<T> =>
+    createInformer<T>({ client, path, log: slog, onEvent: () => schedule(), ...extra });
+  const services = informer<ServiceObject & KubeObject>('/api/v1/services');
+  const slices = informer<EndpointSliceObject & KubeObject>('/apis/discovery.k8s.io/v1/endpointslices');
+  const nodes = informer<NodeObject & KubeObject>('/api/v1/nodes');
+  const configInformers = CONFIG_SOURCES.filter((s) => s.field !== 'nodes').map((s) => ({ field: s.field, inf: informer<KubeObject>(sourcePath(s, opts.namespace)) }));
+  const leases = createInformer<Lease>({
+    client,
+    path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(opts.namespace)}/leases`,
+    labelSelector: `${LeaseLabel.ManagedBy}=metallb-ts`,
+    log: slog,
+    onEvent: (ev, lease) => {
+      if (ev === 'delete') election.onLeaseDeleted(lease);
+      else election.onLease(lease);
+      // Presence changes alter the live-speaker set, hence the candidates.
+      if (lease.metadata?.labels?.[LeaseLabel.Kind] === 'speaker') schedule();
+    },
+    onRestart: () => {
+      state.apiHealthySince = now();
+      schedule();
+    },
+    onError: () => {
+      state.apiHealthySince = undefined;
+    },
+  });
+  const all: Informer<KubeObject>[] = [services, slices, nodes, leases, ...configInformers.map((c) => c.inf)];
+  const synced = (): boolean => all.every((i) => i.hasSynced());
+
+  /** Parse the configuration; the one in force afterwards (the last valid one), if any. */
+  function loadConfig(): Config | undefined {
+    const resources: Record<string, unknown[]> = { nodes: [...nodes.list()] };
+    for (const c of configInformers) resources[c.field] = [...c.inf.list()];
+    // Upstream's pre-filter: peers and BGPAdvertisements for other nodes are left out, so a
+    // broken peer meant for another node does not invalidate this node's configuration.
+    const parsed = parseConfig(forNode(resources as ConfigResources, nodes.get(opts.nodeName)?.metadata?.labels ?? {}));
+    metrics.config.update();
+    metrics.config.configStale(!parsed.ok);
+    const assessed = assessConfig(state.reported, parsed);
+    state.reported = assessed.reported;
+    configState.publish(assessed.verdict);
+    // Warnings (a password Secret ending in a newline) are said once per change, or the only
+    // trace is a session that never comes up.
+    if (assessed.newWarnings) slog.warn({ event: 'configWarning', warnings: assessed.newWarnings }, 'configuration accepted with warnings');
+    if (parsed.ok) {
+      state.lastGood = parsed.config;
+      metrics.config.configLoaded(true);
+    } else {
+      metrics.config.updateError();
+      if (assessed.newErrors !== undefined) slog.error({ event: 'configInvalid', errors: parsed.errors.length, summary: assessed.newErrors }, 'invalid configuration; keeping the last good one');
+    }
+    return state.lastGood;
+  }
+
+  function recompute(): void {
+    if (!synced()) return;
+    try {
+      const config = loadConfig();
+      if (!config) return;
+      const nodeViews = new Map<string, NodeView>();
+      for (const n of nodes.list()) nodeViews.set(n.metadata?.name ?? '', nodeView(n));
+      const plan = planSpeaker({
+        me: opts.nodeName,
+        config,
+        nodes: nodeViews,
+        services: services.list(),
+        endpoints: endpointsByService(slices.list()),
+        lbClass: opts.lbClass,
+        ignoreExcludeLB: opts.ignoreExcludeLB,
+        liveSpeakers: election.liveSpeakers(),
+      });
+      state.plan = plan;
+      election.setDesired(plan.l2);
+      const routerId = nodeIpv4(nodes.get(opts.nodeName)) ?? routerIdFromName(opts.nodeName);
+      bgp.sync(plan.peers, plan.bgpRoutes, routerId);
+      bgpStatus.set(bgpStatuses(plan.services.values(), plan.peers, opts.nodeName));
+      syncL2Status();
+      const assigned = diffBgpAssigned(state.bgpAssigned, plan.services.values());
+      for (const svc of assigned.assigned) recordOn(svc, EventType.Normal, NODE_ASSIGNED, nodeAssignedMessage(opts.nodeName, 'bgp'));
+      for (const key of assigned.withdrawn) slog.info({ event: 'bgpWithdraw', service: key }, 'withdrawing BGP routes of service');
+      state.bgpAssigned = assigned.current;
+      syncAnnouncedMetric();
+      state.ready = true;
+    } catch (err) {
+      // A bug in one recompute must not take announcements down; the next event retries.
+      slog.error({ event: 'recomputeFailed', err: errorMessage(err) }, 'recompute failed');
+    }
+  }
+
+  return {
+    election,
+    async start(): Promise<void> {
+      await Promise.all([...all.map((i) => i.start()), l2Status.start(), bgpStatus.start()]);
+      if (leases.hasSynced()) state.apiHealthySince = now();
+      election.start();
+      schedule();
+    },
+    async stop(graceful: boolean): Promise<void> {
+      state.stopping = true;
+      if (state.recomputeTimer) clearTimeout(state.recomputeTimer);
+      if (graceful) {
+        await election.handover();
+        await l2Status.clear();
+      } else election.stop();
+      await Promise.all([...all.map((i) => i.stop()), l2Status.stop(), bgpStatus.stop()]);
+      await bgp.stop();
+      // The sessions are closed and the routes withdrawn: this node advertises nothing now.
+      if (graceful) await bgpStatus.clear();
+    },
+    plan: () => state.plan,
+    healthy: () => ({ ok: true }),
+    ready: () => (state.ready ? { ok: true } : { ok: false, reason: synced() ? 'no valid configuration yet' : 'informers not synced' }),
+  };
+}
