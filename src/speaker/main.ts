@@ -20,6 +20,7 @@ import { podOwnerSource, type OwnerReference } from '../k8s/pod-owner';
 import { CONFIG_SOURCES, sourcePath } from '../controller/controller-config';
 import { startHttpEndpoint, type HttpEndpoint, type ProbeResult } from '../controller/health';
 import { errorMessage } from '../util/errors';
+import { realClock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { BgpPeers, routerIdFromName } from './bgp-peers';
 import { endpointsByService, nodeIpv4, nodeView, type EndpointSliceObject, type NodeObject } from './cluster-view';
@@ -109,6 +110,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
     dataPlane,
     log: slog.child({ component: 'election' }),
     timing: opts.election,
+    clock: realClock,
     apiHealthySince: () => apiHealthySince,
     onOwnership: (ip, owned) => {
       queueMicrotask(syncL2Status);
@@ -173,7 +175,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
       if (lease.metadata?.labels?.[LeaseLabel.Kind] === 'speaker') schedule();
     },
     onRestart: () => {
-      apiHealthySince = Date.now();
+      apiHealthySince = realClock.now();
       schedule();
     },
     onError: () => {
@@ -311,7 +313,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
 
   slog.info({ event: 'speakerStarting', namespace: opts.namespace, lbClass: opts.lbClass, identity: opts.podName || `${hostname()}_${process.pid}` }, 'starting speaker');
   await Promise.all([...all.map((i) => i.start()), l2Status.start(), bgpStatus.start()]);
-  if (leases.hasSynced()) apiHealthySince = Date.now();
+  if (leases.hasSynced()) apiHealthySince = realClock.now();
   election.start();
   schedule();
 
