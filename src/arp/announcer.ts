@@ -22,20 +22,7 @@ import { defaultL2System, type L2Socket, type L2System } from './l2-system';
 import { joinGroup, leaveGroup, type GroupCounts, type SolicitedNodeGroup } from './solicited-groups';
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';
-
-/** Timers the announcer uses; injected by tests, real ones by default. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** Real time; timers are unref'd so a pending GARP refresh never keeps a process alive. */
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+import { backgroundClock, type Clock } from '../util/clock';
 
 /** Options for {@link L2Announcer}. */
 export interface L2AnnouncerOptions {
@@ -46,6 +33,7 @@ export interface L2AnnouncerOptions {
   excludeInterfaces?: readonly string[];
   /** Rescan interfaces this often (upstream: 10 s); 0 = only on demand. */
   rescanIntervalMs?: number;
+  /** Real time by default, with unref'd timers: a pending GARP refresh never keeps a process alive. */
   clock?: Clock;
   /** Interface listing and packet sockets; the native addon by default. */
   system?: L2System;
@@ -146,7 +134,7 @@ export class L2Announcer extends EventEmitter {
   constructor(private readonly opts: L2AnnouncerOptions) {
     super();
     this.log = opts.logger.child({ component: 'l2-announcer' });
-    this.clock = opts.clock ?? realClock;
+    this.clock = opts.clock ?? backgroundClock;
     this.system = opts.system ?? defaultL2System();
     this.exclude = opts.excludeInterfaces ?? DEFAULT_EXCLUDED_INTERFACES;
     this.schedule = new GarpSchedule({ ...DEFAULT_GARP_TIMING, ...opts.garp });

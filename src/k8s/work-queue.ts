@@ -6,22 +6,10 @@
  *   is queued again once the worker is done (no lost update, no concurrent reconcile);
  * - failed keys come back after a per-key exponential backoff (`addRateLimited`) until the
  *   handler succeeds (`forget`).
- * Timers are injected so the unit tests do not sleep.
+ * The clock is injected so the unit tests do not sleep.
  */
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelayMs } from './backoff';
-
-/** Timer functions; the default is the global ones. */
-export interface QueueTimers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: QueueTimers = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+import { realClock, type Clock } from '../util/clock';
 
 /** Observes queue activity, for the `workqueue_*` metrics. */
 export interface QueueObserver {
@@ -47,7 +35,8 @@ export type WorkResult = (typeof WorkResult)[keyof typeof WorkResult];
 /** Options of {@link WorkQueue}. */
 export interface WorkQueueOptions {
   readonly backoff?: BackoffPolicy;
-  readonly timers?: QueueTimers;
+  /** Real time by default. */
+  readonly clock?: Clock;
   readonly observer?: QueueObserver;
   readonly random?: () => number;
 }
@@ -63,13 +52,13 @@ export class WorkQueue<K = string> {
   private readonly delayed = new Map<K, unknown>();
   private readonly waiters: ((k: K | undefined) => void)[] = [];
   private shuttingDown = false;
-  private readonly timers: QueueTimers;
+  private readonly clock: Clock;
   private readonly backoff: BackoffPolicy;
   private readonly observer: QueueObserver;
   private readonly random: () => number;
 
   constructor(opts: WorkQueueOptions = {}) {
-    this.timers = opts.timers ?? realTimers;
+    this.clock = opts.clock ?? realClock;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.observer = opts.observer ?? {};
     this.random = opts.random ?? Math.random;
@@ -90,7 +79,7 @@ export class WorkQueue<K = string> {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.observer.add?.();
     this.dirty.add(key);
-    this.enqueuedAt.set(key, this.timers.now());
+    this.enqueuedAt.set(key, this.clock.now());
     if (this.processing.has(key)) return;
     const waiter = this.waiters.shift();
     if (waiter) {
@@ -110,7 +99,7 @@ export class WorkQueue<K = string> {
       return;
     }
     if (this.delayed.has(key)) return;
-    const h = this.timers.setTimeout(() => {
+    const h = this.clock.setTimeout(() => {
       this.delayed.delete(key);
       this.add(key);
     }, ms);
@@ -170,7 +159,7 @@ export class WorkQueue<K = string> {
   /** Stop handing out keys; waiting `get()` calls resolve undefined, delayed adds are cancelled. */
   shutDown(): void {
     this.shuttingDown = true;
-    for (const h of this.delayed.values()) this.timers.clearTimeout(h);
+    for (const h of this.delayed.values()) this.clock.clearTimeout(h);
     this.delayed.clear();
     for (const w of this.waiters.splice(0)) w(undefined);
   }
@@ -189,7 +178,7 @@ export class WorkQueue<K = string> {
       for (;;) {
         const key = await this.get();
         if (key === undefined) return;
-        const started = this.timers.now();
+        const started = this.clock.now();
         let result: WorkResult;
         try {
           result = await handle(key);
@@ -197,7 +186,7 @@ export class WorkQueue<K = string> {
           onError?.(key, err);
           result = WorkResult.Retry;
         }
-        this.observer.worked?.((this.timers.now() - started) / 1000);
+        this.observer.worked?.((this.clock.now() - started) / 1000);
         if (result === WorkResult.Retry) this.addRateLimited(key);
         else this.forget(key);
         this.done(key);
@@ -211,6 +200,6 @@ export class WorkQueue<K = string> {
     this.processing.add(key);
     const at = this.enqueuedAt.get(key);
     this.enqueuedAt.delete(key);
-    if (at !== undefined) this.observer.queued?.((this.timers.now() - at) / 1000);
+    if (at !== undefined) this.observer.queued?.((this.clock.now() - at) / 1000);
   }
 }

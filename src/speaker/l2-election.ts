@@ -10,8 +10,10 @@
  * Lease expiry.
  */
 import type { Lease } from '../k8s/lease';
+import { after, every, realClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
-import { decideVip, leaseExpired, type LeaseView, type VipAction } from './lease-decision';
+import { interfaceKey, liveSpeakersOf, observedAt, ownHoldLapsed, probeWaitMs, type ElectionTiming, type InterfaceKey, type LeaseRecord } from './l2-election-core';
+import { decideVip, type LeaseView, type VipAction } from './lease-decision';
 import { anyAnswer } from './serving-macs';
 import { holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type LeaseStore, type WriteResult } from './lease-store';
 
@@ -36,36 +38,7 @@ export interface L2DataPlane {
   localMacs(ip: string, interfaces: 'all' | readonly string[]): Map<string, string>;
 }
 
-/** Timing knobs (flags with documented defaults; see docs/l2.md and the chart's values). */
-export interface ElectionTiming {
-  /** Lease duration; a holder silent this long is considered gone by the API. Default 30 s. */
-  leaseDurationMs: number;
-  /** How often a holder renews its Leases and its presence. Default 10 s. */
-  renewIntervalMs: number;
-  /** Probe period of the first successor. Default 250 ms. */
-  probeIntervalMs: number;
-  /** Probe answer deadline. Default 150 ms. */
-  probeTimeoutMs: number;
-  /** Consecutive misses that prove the holder dead on the wire. Default 4. */
-  probeMisses: number;
-  /** Re-evaluation tick. Default 1 s. */
-  tickMs: number;
-}
-
-/**
- * The defaults: failover in about 1-1.2 s (a probe every 250 ms while the holder answers; after a
- * miss, re-probed at once, so 4 misses take 4 × 230 ms; then one Lease write and a GARP),
- * tolerant of a holder stalling for most of a second on a loaded node, and a steady-state
- * cost of VIPs/10 s + nodes/10 s writes.
- */
-export const DEFAULT_ELECTION_TIMING: ElectionTiming = {
-  leaseDurationMs: 30_000,
-  renewIntervalMs: 10_000,
-  probeIntervalMs: 250,
-  probeTimeoutMs: 230,
-  probeMisses: 4,
-  tickMs: 1_000,
-};
+export { DEFAULT_ELECTION_TIMING, type ElectionTiming } from './l2-election-core';
 
 /** What the reconcile wants for one VIP. */
 export interface VipDesire {
@@ -73,17 +46,10 @@ export interface VipDesire {
   readonly interfaces: 'all' | readonly string[];
 }
 
-/** An interface selection as a comparable string: 'all' (an empty list means all too), or the sorted names. */
-type InterfaceKey = string;
-
-function interfaceKey(interfaces: 'all' | readonly string[]): InterfaceKey {
-  return interfaces === 'all' || interfaces.length === 0 ? 'all' : `=${[...interfaces].sort().join(',')}`;
-}
-
 interface VipState {
   desire: VipDesire | undefined;
   lease: Lease | undefined;
-  /** Local time at which the current (holder, renewTime) record was first seen. */
+  /** When (this node's monotonic clock) the current (holder, renewTime) record was first seen. */
   observedAtMs: number;
   announcing: boolean;
   /** The interface selection the data plane announces on ('' while nothing is announced). */
@@ -93,7 +59,7 @@ interface VipState {
   written: Promise<void>;
   /** Set after a conflict proved another node answers while our own hold had lapsed. */
   yielded: boolean;
-  /** When our last successful write of this Lease happened. */
+  /** When our last successful write of this Lease landed; -Infinity before the first. */
   lastOwnWriteMs: number;
   /** Set when a graceful stop starts handing this VIP to its successor. */
   handingOver: boolean;
@@ -102,6 +68,7 @@ interface VipState {
 interface HolderProbe {
   misses: number;
   inFlight: boolean;
+  /** When the last probe went out; -Infinity before the first. */
   lastMs: number;
 }
 
@@ -120,8 +87,9 @@ export interface ElectionDeps {
   dataPlane: L2DataPlane;
   log: Logger;
   timing: ElectionTiming;
-  now?: () => number;
-  /** When the Lease watch last became healthy; undefined while it is broken. */
+  /** Timers and monotonic time; real ones by default. */
+  clock?: Clock;
+  /** When the Lease watch last became healthy, on `clock`; undefined while it is broken. */
   apiHealthySince: () => number | undefined;
   /** Called when this node starts or stops announcing a VIP (status objects, events, metrics). */
   onOwnership?: (ip: string, owned: boolean) => void;
@@ -130,44 +98,41 @@ export interface ElectionDeps {
 /** Per-VIP Lease election for one node. */
 export class L2Election {
   private readonly vips = new Map<string, VipState>();
-  private readonly presence = new Map<string, { view: LeaseView; renewTime: string | null | undefined }>();
+  private readonly presence = new Map<string, { view: LeaseView; record: LeaseRecord }>();
   private presenceLease: Lease | undefined;
   private readonly probes = new Map<string, HolderProbe>();
   /** Nodes proven dead on the wire, until their presence Lease is renewed again. */
   private readonly deadOnWire = new Map<string, number>();
-  private tickTimer: NodeJS.Timeout | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
+  /** Stop the tick and the probe loops; undefined while they do not run. */
+  private stopLoops: (() => void) | undefined;
   private presenceWriting = false;
   private stopped = false;
   readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0 };
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly deps: ElectionDeps) {
-    this.now = deps.now ?? Date.now;
+    this.clock = deps.clock ?? realClock;
+  }
+
+  private now(): number {
+    return this.clock.now();
   }
 
   /** Start the tick and probe loops. */
   start(): void {
-    this.tickTimer = setInterval(() => this.evaluateAll(), this.deps.timing.tickMs);
-    this.probeTimer = setInterval(() => this.probeHolders(), this.deps.timing.probeIntervalMs);
+    this.clearTimers();
+    const stopTick = every(this.clock, this.deps.timing.tickMs, () => this.evaluateAll());
+    const stopProbe = every(this.clock, this.deps.timing.probeIntervalMs, () => this.probeHolders());
+    this.stopLoops = () => {
+      stopTick();
+      stopProbe();
+    };
     void this.renewPresence();
   }
 
   /** Nodes whose presence Lease is fresh (memberlist's replacement). */
   liveSpeakers(): Set<string> {
-    const now = this.now();
-    const live = new Set<string>();
-    for (const [node, { view }] of this.presence) {
-      if (view.holder !== node || leaseExpired(view, now)) continue;
-      // A node whose data plane failed our probes is not a candidate, even while its presence
-      // Lease has not expired yet, unless it renewed presence after we saw it fail.
-      const deadAt = this.deadOnWire.get(node);
-      if (deadAt !== undefined && view.renewTimeMs <= deadAt) continue;
-      live.add(node);
-    }
-    // We are alive by definition, even before our own presence write is visible.
-    live.add(this.deps.me);
-    return live;
+    return liveSpeakersOf(this.presence, this.deadOnWire, this.deps.me, this.now());
   }
 
   /** The reconcile's desired state: VIP -> candidates. VIPs missing here are withdrawn. */
@@ -183,9 +148,9 @@ export class L2Election {
     if (kind === LeaseKind.Presence) {
       const node = lease.metadata?.name?.replace(/^metallb-speaker-/, '') ?? '';
       const prev = this.presence.get(node);
-      const renewTime = lease.spec?.renewTime;
-      const observed = prev && prev.renewTime === renewTime ? prev.view.renewTimeMs : this.now();
-      this.presence.set(node, { view: leaseView(lease, observed), renewTime });
+      const record = { holder: lease.spec?.holderIdentity, renewTime: lease.spec?.renewTime };
+      const observed = observedAt(prev?.record, prev?.view.renewTimeMs ?? 0, record, this.now());
+      this.presence.set(node, { view: leaseView(lease, observed), record });
       if (node === this.deps.me) this.presenceLease = lease;
       return;
     }
@@ -196,7 +161,8 @@ export class L2Election {
     // Never go back to an older version than one our own write returned.
     if (st.lease && rv(lease) < rv(st.lease)) return;
     const before = st.lease?.spec?.holderIdentity;
-    if (before !== lease.spec?.holderIdentity || st.lease?.spec?.renewTime !== lease.spec?.renewTime) st.observedAtMs = this.now();
+    const record = (l: Lease): LeaseRecord => ({ holder: l.spec?.holderIdentity, renewTime: l.spec?.renewTime });
+    st.observedAtMs = observedAt(st.lease && record(st.lease), st.observedAtMs, record(lease), this.now());
     st.lease = lease;
     if (before !== lease.spec?.holderIdentity) st.yielded = false;
     this.evaluate(ip);
@@ -228,11 +194,9 @@ export class L2Election {
       this.setAnnouncing(ip, st, false);
       return;
     }
-    const view = st.lease ? leaseView(st.lease) : undefined;
-    const ours = view?.holder === this.deps.me;
-    const lapsed = this.now() - st.lastOwnWriteMs > this.deps.timing.leaseDurationMs;
-    if (!ours || lapsed) {
-      this.deps.log.warn({ event: 'l2Yield', ip, mac, holder: view?.holder }, 'another node announces this IP; yielding');
+    const holder = st.lease?.spec?.holderIdentity;
+    if (holder !== this.deps.me || ownHoldLapsed(st.lastOwnWriteMs, this.deps.timing.leaseDurationMs, this.now())) {
+      this.deps.log.warn({ event: 'l2Yield', ip, mac, holder }, 'another node announces this IP; yielding');
       st.yielded = true;
       this.setAnnouncing(ip, st, false);
     }
@@ -254,7 +218,7 @@ export class L2Election {
     }
     await Promise.all(handovers);
     // Keep answering briefly so the successor's first GARP lands before we go quiet.
-    if (handovers.length > 0) await new Promise((r) => setTimeout(r, waitMs));
+    if (handovers.length > 0) await after(this.clock, waitMs);
     for (const [ip, st] of this.vips) this.setAnnouncing(ip, st, false);
     if (this.presenceLease) await this.deps.store.release(this.presenceLease);
   }
@@ -276,7 +240,7 @@ export class L2Election {
         return res;
       }
       if (!res.conflict) return res;
-      await new Promise((r) => setTimeout(r, 50));
+      await after(this.clock, 50);
     }
     return res;
   }
@@ -293,16 +257,14 @@ export class L2Election {
   }
 
   private clearTimers(): void {
-    if (this.tickTimer) clearInterval(this.tickTimer);
-    if (this.probeTimer) clearInterval(this.probeTimer);
-    this.tickTimer = undefined;
-    this.probeTimer = undefined;
+    this.stopLoops?.();
+    this.stopLoops = undefined;
   }
 
   private state(ip: string): VipState {
     let st = this.vips.get(ip);
     if (!st) {
-      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, announcedOn: '', writing: false, written: Promise.resolve(), yielded: false, lastOwnWriteMs: 0, handingOver: false };
+      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, announcedOn: '', writing: false, written: Promise.resolve(), yielded: false, lastOwnWriteMs: -Infinity, handingOver: false };
       this.vips.set(ip, st);
     }
     return st;
@@ -317,12 +279,13 @@ export class L2Election {
   private action(st: VipState): VipAction {
     const since = this.deps.apiHealthySince();
     const holder = st.lease?.spec?.holderIdentity ?? '';
+    const live = this.liveSpeakers();
     return decideVip({
       me: this.deps.me,
       nowMs: this.now(),
-      ranked: st.desire ? st.desire.ranked.filter((n) => this.liveSpeakers().has(n)) : [],
+      ranked: st.desire ? st.desire.ranked.filter((n) => live.has(n)) : [],
       lease: st.lease ? leaseView(st.lease, st.observedAtMs) : undefined,
-      liveSpeakers: this.liveSpeakers(),
+      liveSpeakers: live,
       holderProbeMisses: this.probes.get(holder)?.misses ?? 0,
       probeMissesToTakeOver: this.deps.timing.probeMisses,
       apiHealthyForMs: since === undefined ? 0 : this.now() - since,
@@ -350,7 +313,7 @@ export class L2Election {
         break;
       case 'watch-holder':
         this.setAnnouncing(ip, st, false);
-        if (!this.probes.has(act.holder)) this.probes.set(act.holder, { misses: 0, inFlight: false, lastMs: 0 });
+        if (!this.probes.has(act.holder)) this.probes.set(act.holder, { misses: 0, inFlight: false, lastMs: -Infinity });
         break;
       case 'idle':
         this.setAnnouncing(ip, st, false);
@@ -462,14 +425,8 @@ export class L2Election {
   private probeHolders(): void {
     if (this.stopped) return;
     const now = this.now();
-    const interval = this.deps.timing.probeIntervalMs;
     for (const [holder, pr] of this.probes) {
-      // After a miss the probe timeout already was the wait: probe again at once, so detection
-      // takes misses × timeout, not misses × a timer period that jitter could stretch by whole
-      // ticks. After an answer, wait one period; a tick arriving a little early (setInterval
-      // jitter) still counts, or it would skip a whole period (seen as a +250 ms failover mode).
-      const wait = pr.misses > 0 ? 0 : interval - Math.min(25, interval / 10);
-      if (pr.inFlight || now - pr.lastMs < wait) continue;
+      if (pr.inFlight || now - pr.lastMs < probeWaitMs(pr.misses, this.deps.timing.probeIntervalMs)) continue;
       const target = [...this.vips].find(([, st]) => st.lease?.spec?.holderIdentity === holder && this.action(st).kind !== 'idle');
       if (!target) {
         this.probes.delete(holder);
@@ -493,7 +450,7 @@ export class L2Election {
             if (pr.misses >= this.deps.timing.probeMisses) {
               this.deadOnWire.set(holder, this.now());
               for (const [vip, s] of this.vips) if (s.lease?.spec?.holderIdentity === holder) this.evaluate(vip);
-            } else if (!this.stopped) setImmediate(() => this.probeHolders());
+            } else if (!this.stopped) this.clock.setTimeout(() => this.probeHolders(), 0);
           }
         });
     }

@@ -21,7 +21,10 @@
 export interface LeaseView {
   /** '' when released. */
   readonly holder: string;
-  /** Epoch ms of the last renew (or acquire). */
+  /**
+   * When this node saw the last renew (or acquire), on its monotonic clock (src/util/clock.ts);
+   * never the record's own renewTime, which another node's wall clock wrote.
+   */
   readonly renewTimeMs: number;
   readonly durationMs: number;
 }

@@ -39,15 +39,15 @@ export function presenceLeaseName(node: string): string {
 export type WriteResult = CasResult;
 
 /**
- * Read a Lease into the decision's view. `observedAtMs` replaces the holder's renewTime when
- * given: like client-go's leader election we time expiry from when *we* saw the record change,
- * so clock skew between nodes cannot expire a live holder early.
+ * Read a Lease into the decision's view. `observedAtMs`, when this node saw the record change on
+ * its monotonic clock, stands for the holder's renewTime: like client-go's leader election we time
+ * expiry from when *we* saw the record change, so neither clock skew between nodes nor a step of
+ * our own wall clock can expire a live holder early.
  */
-export function leaseView(lease: Lease, observedAtMs?: number): LeaseView {
-  const renew = lease.spec?.renewTime ?? lease.spec?.acquireTime;
+export function leaseView(lease: Lease, observedAtMs: number): LeaseView {
   return {
     holder: lease.spec?.holderIdentity ?? '',
-    renewTimeMs: observedAtMs ?? (renew ? new Date(renew).getTime() : 0),
+    renewTimeMs: observedAtMs,
     durationMs: (lease.spec?.leaseDurationSeconds ?? 0) * 1000,
   };
 }
@@ -86,6 +86,8 @@ export class LeaseStore {
    */
   async claim(name: string, kind: string, holder: string, annotations: Record<string, string>, prev: Lease | undefined): Promise<WriteResult> {
     this.writes++;
+    // Wall-clock time: renewTime is a timestamp for people and other tools; the election times
+    // expiry from when it saw the record change, on its monotonic clock, and never reads it.
     const now = microTime(Date.now());
     const sameHolder = prev?.spec?.holderIdentity === holder;
     const spec = {

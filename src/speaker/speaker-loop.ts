@@ -24,6 +24,7 @@ import { createInformer, type Informer, type KubeObject } from '../k8s/informer'
 import type { Lease } from '../k8s/lease';
 import type { OwnerReference, PodOwnerSource } from '../k8s/pod-owner';
 import { errorMessage } from '../util/errors';
+import { realClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { ANNOUNCE_FAILED, announceFailedMessage, announceOutcome } from './announce-failures';
 import { BgpPeers, routerIdFromName } from './bgp-peers';
@@ -51,7 +52,8 @@ export interface SpeakerLoopDeps {
   readonly announcer: L2Announcer;
   readonly ownerPod: PodOwnerSource;
   readonly opts: Pick<SpeakerOptions, 'nodeName' | 'namespace' | 'lbClass' | 'ignoreExcludeLB' | 'election'>;
-  readonly now?: () => number;
+  /** Monotonic time for the election and the Lease-watch health stamp; realClock in production. */
+  readonly clock?: Clock;
 }
 
 /** The running shell. */
@@ -97,7 +99,8 @@ interface LoopState {
 /** Build the speaker shell; nothing runs until `start()`. */
 export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
   const { client, log: slog, recorder, announcer, ownerPod, opts } = deps;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? realClock;
+  const now = (): number => clock.now();
   const state: LoopState = {
     plan: undefined,
     lastGood: undefined,
@@ -148,6 +151,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     dataPlane,
     log: slog.child({ component: 'election' }),
     timing: opts.election,
+    clock,
     apiHealthySince: () => state.apiHealthySince,
     onOwnership: (ip, owned) => {
       queueMicrotask(syncL2Status);

@@ -1,41 +1,12 @@
 import t from 'tap';
-import { L2Announcer, type Clock, type ConflictEvent } from '../../src/arp/announcer';
+import { L2Announcer, type ConflictEvent } from '../../src/arp/announcer';
 import { decodeFrame, encodeFrame, type Frame } from '../../src/arp/frame';
 import { IfFlags, type InterfaceDescription } from '../../src/arp/interfaces';
 import type { L2Socket, L2System } from '../../src/arp/l2-system';
 import { probeFrame } from '../../src/arp/responder';
 import { silentLogger } from '../../src/util/log';
 import * as v from '../fixtures/arp/vectors';
-
-/** A clock whose timers fire only when the test advances it. */
-class FakeClock implements Clock {
-  t = 0;
-  private seq = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  now = (): number => this.t;
-  setTimeout = (fn: () => void, ms: number): unknown => {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  };
-  clearTimeout = (h: unknown): void => {
-    this.timers.delete(h as number);
-  };
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const next = [...this.timers].sort((a, b) => a[1].at - b[1].at)[0];
-      if (next === undefined || next[1].at > end) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-    }
-    this.t = end;
-  }
-  get pending(): number {
-    return this.timers.size;
-  }
-}
+import { FakeClock } from '../harness/fake-clock';
 
 const MAC0 = '02:00:00:00:00:b0';
 const MAC1 = '02:00:00:00:00:b1';

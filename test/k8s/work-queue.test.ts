@@ -1,35 +1,8 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { backoffDelayMs } from '../../src/k8s/backoff';
-import { type QueueTimers, WorkQueue, WorkResult } from '../../src/k8s/work-queue';
-
-/** Manual clock: timers fire only when the test advances time. */
-function fakeTimers(): QueueTimers & { advance(ms: number): void; pending(): number } {
-  let now = 0;
-  let seq = 0;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  return {
-    now: () => now,
-    setTimeout(fn, ms) {
-      const id = ++seq;
-      timers.set(id, { at: now + ms, fn });
-      return id;
-    },
-    clearTimeout(h) {
-      timers.delete(h as number);
-    },
-    advance(ms) {
-      now += ms;
-      for (const [id, tm] of [...timers.entries()].sort((a, b) => a[1].at - b[1].at)) {
-        if (tm.at <= now) {
-          timers.delete(id);
-          tm.fn();
-        }
-      }
-    },
-    pending: () => timers.size,
-  };
-}
+import { WorkQueue, WorkResult } from '../../src/k8s/work-queue';
+import { FakeClock } from '../harness/fake-clock';
 
 t.test('backoff doubles from the base up to the cap, jitter bounded', async (t) => {
   const p = { baseMs: 100, maxMs: 1000, jitter: 0 };
@@ -43,7 +16,7 @@ t.test('backoff doubles from the base up to the cap, jitter bounded', async (t) 
 });
 
 t.test('adds of a waiting key coalesce', async (t) => {
-  const q = new WorkQueue<string>({ timers: fakeTimers() });
+  const q = new WorkQueue<string>({ clock: new FakeClock() });
   q.add('a');
   q.add('b');
   q.add('a');
@@ -54,7 +27,7 @@ t.test('adds of a waiting key coalesce', async (t) => {
 });
 
 t.test('a key added while in flight is handed out again only after done()', async (t) => {
-  const q = new WorkQueue<string>({ timers: fakeTimers() });
+  const q = new WorkQueue<string>({ clock: new FakeClock() });
   q.add('a');
   const k = await q.get();
   t.equal(k, 'a');
@@ -70,7 +43,7 @@ t.test('a key added while in flight is handed out again only after done()', asyn
 });
 
 t.test('a waiting get() receives the next add', async (t) => {
-  const q = new WorkQueue<string>({ timers: fakeTimers() });
+  const q = new WorkQueue<string>({ clock: new FakeClock() });
   const p = q.get();
   q.add('x');
   t.equal(await p, 'x');
@@ -79,20 +52,20 @@ t.test('a waiting get() receives the next add', async (t) => {
 });
 
 t.test('addRateLimited backs off per key and forget resets it', async (t) => {
-  const timers = fakeTimers();
-  const q = new WorkQueue<string>({ timers, backoff: { baseMs: 10, maxMs: 1000, jitter: 0 } });
+  const clock = new FakeClock();
+  const q = new WorkQueue<string>({ clock, backoff: { baseMs: 10, maxMs: 1000, jitter: 0 } });
   q.addRateLimited('a');
   t.equal(q.length, 0);
-  timers.advance(9);
+  clock.advance(9);
   t.equal(q.length, 0, 'not before 10 ms');
-  timers.advance(1);
+  clock.advance(1);
   t.equal(q.length, 1, 'after 10 ms');
   await q.get();
   q.done('a');
   q.addRateLimited('a');
-  timers.advance(19);
+  clock.advance(19);
   t.equal(q.length, 0, 'second failure waits 20 ms');
-  timers.advance(1);
+  clock.advance(1);
   t.equal(q.length, 1);
   t.equal(q.retries('a'), 2);
   q.forget('a');

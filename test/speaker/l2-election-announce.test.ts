@@ -8,12 +8,13 @@ import { L2Election, DEFAULT_ELECTION_TIMING, type L2DataPlane } from '../../src
 import type { LeaseStore, WriteResult } from '../../src/speaker/lease-store';
 import { microTime, type Lease } from '../../src/k8s/lease';
 import { silentLogger } from '../../src/util/log';
+import { FakeClock } from '../harness/fake-clock';
 
 const ip = '10.77.0.100';
 const TICK_MS = 50;
 
 /** A store where every write succeeds: this node takes and keeps the VIP. */
-function grantingStore(): LeaseStore {
+function grantingStore(clock: FakeClock): LeaseStore {
   let rv = 1;
   const grant = (name: string, holder: string, annotations: Record<string, string>): Promise<WriteResult> => {
     rv++;
@@ -21,15 +22,15 @@ function grantingStore(): LeaseStore {
       metadata: { name, namespace: 'metallb-system', resourceVersion: String(rv), labels: { 'metallb.io/lease-kind': name.startsWith('metallb-vip-') ? 'vip' : 'speaker' }, annotations },
       spec: { holderIdentity: holder, leaseDurationSeconds: 6, renewTime: microTime(Date.now()), acquireTime: microTime(Date.now()) },
     };
-    // Answered a moment later, as a server would (an at-once answer lets the election's write
-    // loop run in microtasks and starve the timers).
-    return new Promise((r) => setTimeout(() => r({ ok: true, lease }), 2));
+    // Answered 2 ms of fake time later, as a server would (an at-once answer lets the election's
+    // write loop run in microtasks and starve the timers).
+    return new Promise((r) => clock.setTimeout(() => r({ ok: true, lease }), 2));
   };
   return {
     writeCount: 0,
     claim: (name: string, _kind: string, holder: string, annotations: Record<string, string>) => grant(name, holder, annotations),
     release: (prev: Lease, to = '') => grant(prev.metadata?.name ?? '', to, {}),
-    remove: () => new Promise((r) => setTimeout(() => r({ ok: true }), 2)),
+    remove: () => new Promise((r) => clock.setTimeout(() => r({ ok: true }), 2)),
   } as unknown as LeaseStore;
 }
 
@@ -48,49 +49,50 @@ function recordingPlane(exists: (name: string) => boolean): { plane: L2DataPlane
   return { plane, calls };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function election(plane: L2DataPlane): L2Election {
+function election(plane: L2DataPlane, clock: FakeClock): L2Election {
   return new L2Election({
     me: 'a',
-    store: grantingStore(),
+    store: grantingStore(clock),
     dataPlane: plane,
     log: silentLogger(),
     timing: { ...DEFAULT_ELECTION_TIMING, tickMs: TICK_MS },
-    apiHealthySince: () => Date.now() - 60_000,
+    clock,
+    apiHealthySince: () => clock.now() - 60_000,
   });
 }
 
 t.test('a held VIP is announced once, not on every tick; a new interface selection is announced', async (t) => {
   const { plane, calls } = recordingPlane(() => true);
-  const el = election(plane);
+  const clock = new FakeClock();
+  const el = election(plane, clock);
   el.start();
   t.teardown(() => el.stop());
   el.setDesired(new Map([[ip, { ranked: ['a'], interfaces: 'all' as const }]]));
-  await sleep(TICK_MS * 8);
+  await clock.run(TICK_MS * 8);
   t.same(el.announced(), [ip], 'we hold the VIP');
   t.same(calls, ['all'], 'one announce across eight ticks');
   el.setDesired(new Map([[ip, { ranked: ['a'], interfaces: ['eth0'] }]]));
-  await sleep(TICK_MS * 4);
+  await clock.run(TICK_MS * 4);
   t.same(calls, ['all', 'eth0'], 'the new selection, once');
   el.setDesired(new Map([[ip, { ranked: ['a'], interfaces: [] }]]));
-  await sleep(TICK_MS * 4);
+  await clock.run(TICK_MS * 4);
   t.same(calls, ['all', 'eth0', ''], 'an empty list (all interfaces) is a change from eth0');
 });
 
 t.test('a selection naming no interface of this node is retried each tick until one appears', async (t) => {
   let present = false;
   const { plane, calls } = recordingPlane(() => present);
-  const el = election(plane);
+  const clock = new FakeClock();
+  const el = election(plane, clock);
   el.start();
   t.teardown(() => el.stop());
   el.setDesired(new Map([[ip, { ranked: ['a'], interfaces: ['eth9'] }]]));
-  await sleep(TICK_MS * 5);
+  await clock.run(TICK_MS * 5);
   const failing = calls.length;
   t.ok(failing >= 3, `retried while eth9 is missing (${failing} calls)`);
   present = true;
-  await sleep(TICK_MS * 3);
+  await clock.run(TICK_MS * 3);
   const settled = calls.length;
-  await sleep(TICK_MS * 5);
+  await clock.run(TICK_MS * 5);
   t.equal(calls.length, settled, 'no further announce once eth9 exists and the VIP is announced');
 });

@@ -7,9 +7,10 @@ import { L2Election, DEFAULT_ELECTION_TIMING, type L2DataPlane } from '../../src
 import type { LeaseStore, WriteResult } from '../../src/speaker/lease-store';
 import { microTime, type Lease } from '../../src/k8s/lease';
 import { silentLogger } from '../../src/util/log';
+import { FakeClock } from '../harness/fake-clock';
 
-/** One Lease on a fake server: writes are applied on arrival and answered `latencyMs` later. */
-function fakeStore(initial: Lease, latencyMs: number): { store: LeaseStore; current: () => Lease } {
+/** One Lease on a fake server: writes are applied on arrival and answered `latencyMs` later on `clock`. */
+function fakeStore(initial: Lease, latencyMs: number, clock: FakeClock): { store: LeaseStore; current: () => Lease } {
   let current = initial;
   const rv = (l: Lease): number => Number(l.metadata?.resourceVersion ?? 0);
   const apply = (prev: Lease, holder: string): WriteResult => {
@@ -17,7 +18,7 @@ function fakeStore(initial: Lease, latencyMs: number): { store: LeaseStore; curr
     current = { ...current, metadata: { ...current.metadata, resourceVersion: String(rv(current) + 1) }, spec: { ...current.spec, holderIdentity: holder, renewTime: microTime(Date.now()) } };
     return { ok: true, lease: current };
   };
-  const later = (r: WriteResult): Promise<WriteResult> => new Promise((res) => setTimeout(() => res(r), latencyMs));
+  const later = (r: WriteResult): Promise<WriteResult> => new Promise((res) => clock.setTimeout(() => res(r), latencyMs));
   const unmodelled = (): Promise<WriteResult> => Promise.resolve({ ok: false, conflict: false, error: new Error('not modelled') });
   const store = {
     writeCount: 0,
@@ -47,17 +48,18 @@ function presenceOfB(): Lease {
 
 t.test('SIGTERM while a renew is in flight still hands the Lease to the successor', async (t) => {
   const lease = vipLeaseHeldByA();
-  const { store, current } = fakeStore(lease, 100);
+  const clock = new FakeClock();
+  const { store, current } = fakeStore(lease, 100, clock);
   const dataPlane: L2DataPlane = { announce: () => true, withdraw: () => undefined, probe: async () => true, localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]) };
   // renewIntervalMs 0: the renew is due at once, so one is in flight when the handover starts.
-  const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, renewIntervalMs: 0, tickMs: 60_000 }, apiHealthySince: () => Date.now() });
+  const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, renewIntervalMs: 0, tickMs: 60_000 }, clock, apiHealthySince: () => clock.now() });
   el.onLease(presenceOfB());
   el.onLease(lease);
   // (Seen before any desire, our own Lease looks unwanted; that unmodelled cleanup fails at once.)
   await new Promise((r) => setImmediate(r));
   el.setDesired(new Map([[ip, { ranked: ['a', 'b'], interfaces: 'all' as const }]]));
   t.equal(current().metadata?.resourceVersion, '11', 'a renew reached the server and its answer is still on the way');
-  await el.handover(0);
+  await clock.settle(el.handover(0));
   t.equal(current().spec?.holderIdentity, 'b', 'the Lease was handed to the successor');
 });
 
@@ -66,26 +68,27 @@ t.test('SIGTERM while a renew is in flight still hands the Lease to the successo
 // kept answering ARP for the whole handover wait; the client was pulled back to us for ~0.5 s.
 t.test('during a handover the successor announcing silences us at once, even before our release is answered', async (t) => {
   const lease = vipLeaseHeldByA();
-  const { store, current } = fakeStore(lease, 300);
+  const clock = new FakeClock();
+  const { store, current } = fakeStore(lease, 300, clock);
   const withdrawn: string[] = [];
   const dataPlane: L2DataPlane = { announce: () => true, withdraw: (v) => void withdrawn.push(v), probe: async () => true, localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]) };
   // renewIntervalMs 0: we renew as soon as the last renew lands, so our own hold is fresh (a
   // claim against a lapsed hold is yielded to anyway, and would not show the race).
-  const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, renewIntervalMs: 0, tickMs: 60_000 }, apiHealthySince: () => Date.now() });
+  const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, renewIntervalMs: 0, tickMs: 60_000 }, clock, apiHealthySince: () => clock.now() });
   el.onLease(presenceOfB());
   el.onLease(lease);
   await new Promise((r) => setImmediate(r));
   el.setDesired(new Map([[ip, { ranked: ['a', 'b'], interfaces: 'all' as const }]]));
-  await new Promise((r) => setTimeout(r, 400));
+  await clock.run(400);
   t.same(el.announced(), [ip], 'we hold and announce the VIP, and have renewed it');
 
   const done = el.handover(1_000);
-  for (let i = 0; i < 100 && current().spec?.holderIdentity !== 'b'; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 100 && current().spec?.holderIdentity !== 'b'; i++) await clock.run(10);
   t.equal(current().spec?.holderIdentity, 'b', 'the release is committed on the server');
   t.same(withdrawn, [], 'its reply has not reached us yet, and we still answer (make-before-break)');
   el.onConflict(ip, '02:00:00:00:00:02');
   t.same(withdrawn, [ip], "the successor's GARP silences us at once, not after the handover wait");
   t.same(el.announced(), []);
-  await done;
+  await clock.settle(done);
   t.same(withdrawn, [ip], 'and the end of the handover withdraws nothing twice');
 });

@@ -7,14 +7,17 @@ import { L2Election, DEFAULT_ELECTION_TIMING, type L2DataPlane } from '../../src
 import type { LeaseStore } from '../../src/speaker/lease-store';
 import { microTime, type Lease } from '../../src/k8s/lease';
 import { silentLogger } from '../../src/util/log';
+import { FakeClock } from '../harness/fake-clock';
 
 t.test('a failing renew is retried on the tick, not in a loop', async (t) => {
   const vipClaims: number[] = [];
+  const clock = new FakeClock();
   const store = {
     writeCount: 0,
     claim: async (name: string) => {
-      if (name.startsWith('metallb-vip-')) vipClaims.push(Date.now());
-      await new Promise((r) => setImmediate(r));
+      if (name.startsWith('metallb-vip-')) vipClaims.push(clock.now());
+      // Refused 1 ms (of fake time) later: a retry loop would write about 3,500 times below.
+      await new Promise((r) => clock.setTimeout(() => r(undefined), 1));
       return { ok: false as const, conflict: false, error: new Error('connect ECONNREFUSED 127.0.0.1:6443') };
     },
     release: async () => ({ ok: false as const, conflict: false, error: new Error('down') }),
@@ -28,7 +31,7 @@ t.test('a failing renew is retried on the tick, not in a loop', async (t) => {
     localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]),
   };
   const tickMs = 400;
-  const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs, renewIntervalMs: 2_000, leaseDurationMs: 6_000 }, apiHealthySince: () => undefined });
+  const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs, renewIntervalMs: 2_000, leaseDurationMs: 6_000 }, clock, apiHealthySince: () => undefined });
   t.teardown(() => el.stop());
   const ip = '10.77.0.100';
   // Our own Lease. Expiry and renewal are timed from when this node saw the record (clock-skew
@@ -42,9 +45,9 @@ t.test('a failing renew is retried on the tick, not in a loop', async (t) => {
   el.start();
   el.onLease(lease);
   el.setDesired(new Map([[ip, { ranked: ['a'], interfaces: 'all' as const }]]));
-  const started = Date.now();
-  await new Promise((r) => setTimeout(r, 3_500));
-  const elapsed = Date.now() - started;
+  const started = clock.now();
+  await clock.run(3_500);
+  const elapsed = clock.now() - started;
   t.ok(announced.has(ip), 'the holder keeps announcing while it cannot renew');
   // At most one write per trigger and per tick once due: a handful, not hundreds.
   const bound = 3 + Math.ceil(elapsed / tickMs);

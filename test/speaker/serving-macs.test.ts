@@ -11,7 +11,9 @@ import { L2Election, DEFAULT_ELECTION_TIMING, type L2DataPlane } from '../../src
 import type { LeaseStore, WriteResult } from '../../src/speaker/lease-store';
 import { microTime, type Lease } from '../../src/k8s/lease';
 import type { InterfaceDescription } from '../../src/arp';
+import { every } from '../../src/util/clock';
 import { silentLogger } from '../../src/util/log';
+import { FakeClock } from '../harness/fake-clock';
 
 const UP_BCAST = 0x1 | 0x2;
 const nic = (name: string, mac: string, over: Partial<InterfaceDescription> = {}): InterfaceDescription => ({
@@ -38,13 +40,14 @@ t.test('servingMacs: the MACs of the interfaces that would serve the VIP', async
 });
 
 t.test('anyAnswer: alive if any MAC answers; a miss only if a probe went out', async (t) => {
-  const later = <T>(v: T, ms: number): Promise<T> => new Promise((r) => setTimeout(() => r(v), ms));
-  const started = Date.now();
-  t.equal(await anyAnswer([later(false, 200), later(true, 5)]), true);
-  t.ok(Date.now() - started < 150, 'resolves on the first answer, not after the slowest probe');
-  t.equal(await anyAnswer([later(false, 5), later(undefined, 5)]), false);
-  t.equal(await anyAnswer([later(undefined, 5), later(undefined, 5)]), undefined, 'nothing sent is not a miss');
-  t.equal(await anyAnswer([Promise.reject(new Error('x')), later(undefined, 5)]), false);
+  const clock = new FakeClock();
+  const later = <T>(v: T, ms: number): Promise<T> => new Promise((r) => clock.setTimeout(() => r(v), ms));
+  const started = clock.now();
+  t.equal(await clock.settle(anyAnswer([later(false, 200), later(true, 5)])), true);
+  t.ok(clock.now() - started < 150, 'resolves on the first answer, not after the slowest probe');
+  t.equal(await clock.settle(anyAnswer([later(false, 5), later(undefined, 5)])), false);
+  t.equal(await clock.settle(anyAnswer([later(undefined, 5), later(undefined, 5)])), undefined, 'nothing sent is not a miss');
+  t.equal(await clock.settle(anyAnswer([Promise.reject(new Error('x')), later(undefined, 5)])), false);
   t.equal(await anyAnswer([]), undefined);
 });
 
@@ -54,12 +57,12 @@ const lease = (name: string, holder: string, kind: 'vip' | 'speaker', annotation
   spec: { holderIdentity: holder, leaseDurationSeconds: 30, renewTime: microTime(Date.now()), acquireTime: microTime(Date.now()) },
 });
 
-/** A store that grants and records every VIP claim. */
-function recordingStore(): { store: LeaseStore; claims: Record<string, string>[] } {
+/** A store that grants and records every VIP claim, answering 2 ms (of fake time) later. */
+function recordingStore(clock: FakeClock): { store: LeaseStore; claims: Record<string, string>[] } {
   const claims: Record<string, string>[] = [];
   let rv = 10;
   const grant = (name: string, holder: string, annotations: Record<string, string>): Promise<WriteResult> =>
-    new Promise((r) => setTimeout(() => r({ ok: true, lease: { ...lease(name, holder, name.startsWith('metallb-vip-') ? 'vip' : 'speaker', annotations), metadata: { ...lease(name, holder, 'vip', annotations).metadata, resourceVersion: String(++rv), labels: { 'metallb.io/lease-kind': name.startsWith('metallb-vip-') ? 'vip' : 'speaker' } } } }), 2));
+    new Promise((r) => clock.setTimeout(() => r({ ok: true, lease: { ...lease(name, holder, name.startsWith('metallb-vip-') ? 'vip' : 'speaker', annotations), metadata: { ...lease(name, holder, 'vip', annotations).metadata, resourceVersion: String(++rv), labels: { 'metallb.io/lease-kind': name.startsWith('metallb-vip-') ? 'vip' : 'speaker' } } } }), 2));
   const store = {
     claim: (name: string, _kind: string, holder: string, annotations: Record<string, string>) => {
       if (name.startsWith('metallb-vip-')) claims.push(annotations);
@@ -75,8 +78,8 @@ function recordingStore(): { store: LeaseStore; claims: Record<string, string>[]
  * Node b, first successor of a live holder a whose VIP Lease (renewed every 500 ms) publishes
  * `holderMacs`; the L2Advertisement names eth1.
  */
-function successorOf(t: Test, store: LeaseStore, plane: L2DataPlane, holderMacs: string): L2Election {
-  const successor = new L2Election({ me: 'b', store, dataPlane: plane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs: 50 }, apiHealthySince: () => Date.now() - 60_000 });
+function successorOf(t: Test, clock: FakeClock, store: LeaseStore, plane: L2DataPlane, holderMacs: string): L2Election {
+  const successor = new L2Election({ me: 'b', store, dataPlane: plane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs: 50 }, clock, apiHealthySince: () => clock.now() - 60_000 });
   successor.start();
   t.teardown(() => successor.stop());
   const refresh = (): void => {
@@ -85,39 +88,39 @@ function successorOf(t: Test, store: LeaseStore, plane: L2DataPlane, holderMacs:
   };
   refresh();
   successor.setDesired(new Map([[ip, { ranked: ['a', 'b'], interfaces: ['eth1'] }]]));
-  const renewer = setInterval(refresh, 500);
-  t.teardown(() => clearInterval(renewer));
+  t.teardown(every(clock, 500, refresh));
   return successor;
 }
 
 t.test('the holder publishes the MACs serving the VIP; a successor probes each and leaves a live holder alone', async (t) => {
   const ifaces = [nic('eth0', '02:00:00:00:00:01'), nic('eth1', '02:00:00:00:00:02')];
+  const clock = new FakeClock();
   // Holder a: the L2Advertisement names eth1.
-  const a = recordingStore();
+  const a = recordingStore(clock);
   const planeA: L2DataPlane = { announce: () => true, withdraw: () => undefined, probe: async () => true, localMacs: (vip, sel) => servingMacs(ifaces, undefined, vip, sel) };
-  const holder = new L2Election({ me: 'a', store: a.store, dataPlane: planeA, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs: 50 }, apiHealthySince: () => Date.now() - 60_000 });
+  const holder = new L2Election({ me: 'a', store: a.store, dataPlane: planeA, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs: 50 }, clock, apiHealthySince: () => clock.now() - 60_000 });
   holder.start();
   t.teardown(() => holder.stop());
   holder.setDesired(new Map([[ip, { ranked: ['a', 'b'], interfaces: ['eth1'] }]]));
-  for (const end = Date.now() + 3000; a.claims.length === 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  for (const end = clock.now() + 3000; a.claims.length === 0 && clock.now() < end; ) await clock.run(20);
   t.same(a.claims[0]?.['metallb.io/holder-macs'], 'eth1=02:00:00:00:00:02', 'the claim names eth1 only');
 
   // Successor b sees a Lease of an older holder that lists eth0 first; only eth1 answers.
-  const b = recordingStore();
+  const b = recordingStore(clock);
   const probed: string[] = [];
   const planeB: L2DataPlane = {
     announce: () => true,
     withdraw: () => undefined,
     probe: async (_vip, mac) => {
       probed.push(mac);
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => clock.setTimeout(() => r(undefined), 5));
       return mac === '02:00:00:00:00:02';
     },
     localMacs: (vip, sel) => servingMacs(ifaces, undefined, vip, sel),
   };
-  const successor = successorOf(t, b.store, planeB, 'eth0=02:00:00:00:00:01,eth1=02:00:00:00:00:02');
+  const successor = successorOf(t, clock, b.store, planeB, 'eth0=02:00:00:00:00:01,eth1=02:00:00:00:00:02');
   // Four misses take about a second; watch for three.
-  await new Promise((r) => setTimeout(r, 3000));
+  await clock.run(3000);
   t.ok(probed.includes('02:00:00:00:00:02'), 'the serving MAC was probed');
   t.same(b.claims, [], 'the live holder kept its VIP: no takeover');
   t.same(successor.announced(), [], 'and the successor does not announce it');
@@ -129,7 +132,8 @@ t.test('the holder publishes the MACs serving the VIP; a successor probes each a
 t.test('a holder serving on no interface publishes no MAC, and no successor probes it away', async (t) => {
   const ifaces = [nic('eth0', '02:00:00:00:00:01')];
   t.same([...servingMacs(ifaces, undefined, ip, ['eth1'])], [], 'nothing serves eth1 here');
-  const b = recordingStore();
+  const clock = new FakeClock();
+  const b = recordingStore(clock);
   const probed: string[] = [];
   const plane: L2DataPlane = {
     announce: () => false,
@@ -140,8 +144,8 @@ t.test('a holder serving on no interface publishes no MAC, and no successor prob
     },
     localMacs: (vip, sel) => servingMacs(ifaces, undefined, vip, sel),
   };
-  successorOf(t, b.store, plane, '');
-  await new Promise((r) => setTimeout(r, 2000));
+  successorOf(t, clock, b.store, plane, '');
+  await clock.run(2000);
   t.same(probed, [], 'nothing to probe');
   t.same(b.claims, [], 'the holder keeps the Lease while it renews it');
 });
