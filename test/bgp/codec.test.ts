@@ -235,7 +235,7 @@ t.test('negative table: RFC 7606 errors that keep the session', async (t) => {
       if (msg.type !== 2) return;
       t.ok(msg.attrErrors && msg.attrErrors.length > 0, 'error recorded');
       const e = msg.attrErrors![0]!;
-      t.same([e.code, e.subcode, e.action], [c.code, c.subcode, c.action], e.message);
+      t.same([e.code, e.subcode, e.action], [c.code, c.subcode, c.action], e.reason);
       t.equal(updateErrorAction(msg), c.action);
     });
   }
