@@ -42,6 +42,7 @@ export interface BgpSessionConfig {
 /** Counters for metrics. */
 export interface BgpSessionCounters {
   messagesSent: number;
+  messagesReceived: number;
   updatesSent: number;
   updatesReceived: number;
   /** Prefixes the peer currently has from us. */
@@ -64,6 +65,7 @@ export interface BgpSessionCounters {
 export function zeroCounters(): BgpSessionCounters {
   return {
     messagesSent: 0,
+    messagesReceived: 0,
     updatesSent: 0,
     updatesReceived: 0,
     prefixesAnnounced: 0,

@@ -382,6 +382,7 @@ export class BgpSession extends EventEmitter {
       }
       return false;
     }
+    this.counters.messagesReceived++;
     this.log.trace({ event: 'received', type: msg.type }, 'BGP message received');
     this.dispatch({ type: 'message', msg });
     return this.conn === conn;
