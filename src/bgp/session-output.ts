@@ -1,8 +1,8 @@
 /**
  * A session's output, bounded. Route output (the full table, diffs, refresh answers) is pulled
- * from the session only when the socket can take more, encoded and written in slices of a few
- * milliseconds that yield to the event loop, and stops while `socket.write()` says the buffer is
- * full until 'drain'. So the process holds at most one planned batch and about one write of
+ * from the session only when the socket can take more, encoded and written in slices that the
+ * shared SliceScheduler bounds (so they yield to the event loop), and stops while
+ * `socket.write()` says the buffer is full until 'drain'. So the process holds at most one planned batch and about one write of
  * encoded octets per peer, however much the peer asks for, and keepalives and other sessions keep
  * their timing. A peer that takes nothing for the stall bound (the hold time: a peer that has not
  * read our KEEPALIVEs for that long has, by its own rules, expired the session), or lets the
@@ -10,6 +10,7 @@
  * Control messages (OPEN, KEEPALIVE, NOTIFICATION) are written at once, never queued behind routes.
  */
 import type { Message, UpdateMessage } from './codec';
+import type { SliceScheduler, SliceTask } from '../util/slice-scheduler';
 
 /** What the output needs of a socket (a net.Socket, or a fake in tests). */
 export interface OutputSocket {
@@ -25,10 +26,8 @@ export interface OutputBatch {
   done?: () => void;
 }
 
-/** The bounds. */
+/** The bounds (time is bounded by the scheduler). */
 export interface OutputLimits {
-  /** Encode and write for at most this long per event-loop turn. */
-  sliceMs: number;
   /** Octets gathered into one socket.write. */
   writeBytes: number;
   /** Octets buffered in the socket above which the peer is given up. */
@@ -36,11 +35,10 @@ export interface OutputLimits {
 }
 
 /**
- * 5 ms slices keep a 1 s keepalive or an ARP reply within a few ms of its time; 64 KiB writes
- * are 16 full UPDATEs; the cap is far above what the pump itself leaves buffered (one write
- * plus control messages), so it only trips on a bug or a control-message flood.
+ * 64 KiB writes are 16 full UPDATEs; the cap is far above what the pump itself leaves buffered
+ * (one write plus control messages), so it only trips on a bug or a control-message flood.
  */
-export const DEFAULT_OUTPUT_LIMITS: OutputLimits = { sliceMs: 5, writeBytes: 64 * 1024, capBytes: 1024 * 1024 };
+export const DEFAULT_OUTPUT_LIMITS: OutputLimits = { writeBytes: 64 * 1024, capBytes: 1024 * 1024 };
 
 /** A cancellable scheduled call. */
 export interface Scheduled {
@@ -60,9 +58,8 @@ export interface OutputDeps {
   failed(err: unknown): void;
   /** How long the socket may stay full before `stalled`. */
   stallMs(): number;
-  now(): number;
-  /** Run `fn` on a later event-loop turn (setImmediate). */
-  defer(fn: () => void): Scheduled;
+  /** Runs the encoding in bounded slices, shared with the other sessions. */
+  scheduler: Pick<SliceScheduler, 'schedule' | 'cancel'>;
   setTimer(fn: () => void, ms: number): Scheduled;
 }
 
@@ -70,7 +67,7 @@ export interface OutputDeps {
 export class SessionOutput {
   private current: OutputBatch | undefined;
   private at = 0;
-  private turnScheduled: Scheduled | undefined;
+  private readonly task: SliceTask = (yieldNow) => this.turn(yieldNow);
   private waitingDrain = false;
   private stallTimer: Scheduled | undefined;
   private gaveUp = false;
@@ -96,18 +93,17 @@ export class SessionOutput {
     this.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
   }
 
-  /** There may be new route output: run a turn soon unless one is due or the socket is full. */
+  /** There may be new route output: run a slice soon unless the socket is full. */
   kick(): void {
-    if (this.closed || this.turnScheduled || this.waitingDrain) return;
-    this.turnScheduled = this.deps.defer(() => this.turn());
+    if (this.closed || this.waitingDrain) return;
+    this.deps.scheduler.schedule(this.task);
   }
 
   /** Stop producing (the connection is going away); what the socket holds is still flushed. */
   close(): void {
     this.closed = true;
     this.current = undefined;
-    this.turnScheduled?.cancel();
-    this.turnScheduled = undefined;
+    this.deps.scheduler.cancel(this.task);
     this.stallTimer?.cancel();
     this.stallTimer = undefined;
     this.socket.removeListener('drain', this.onDrain);
@@ -123,12 +119,18 @@ export class SessionOutput {
     return this.current !== undefined;
   }
 
-  private turn(): void {
-    this.turnScheduled = undefined;
-    if (this.closed || this.waitingDrain) return;
-    const start = this.deps.now();
+  /** One slice: plan, encode and write until the slice ends or the socket is full; true if more remains. */
+  private turn(yieldNow: () => boolean): boolean {
+    if (this.closed || this.waitingDrain) return false;
     let parts: Buffer[] = [];
     let bytes = 0;
+    const flush = (): boolean => {
+      if (parts.length === 0 || this.closed) return !this.closed;
+      const ok = this.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+      parts = [];
+      bytes = 0;
+      return ok && !this.closed;
+    };
     try {
       for (;;) {
         if (this.current === undefined) {
@@ -147,24 +149,16 @@ export class SessionOutput {
         parts.push(buf);
         bytes += buf.length;
         this.deps.sent(msg);
-        if (bytes >= this.limits.writeBytes) {
-          const ok = this.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-          parts = [];
-          bytes = 0;
-          if (!ok || this.closed) return;
-        }
-        if (this.deps.now() - start >= this.limits.sliceMs) {
-          // Yield: the rest goes out on a later turn, after timers and other sockets had theirs.
-          if (parts.length > 0 && !this.write(Buffer.concat(parts))) return;
-          this.kick();
-          return;
-        }
+        if (bytes >= this.limits.writeBytes && !flush()) return false;
+        // The rest goes out in a later slice, after timers and other sockets had theirs.
+        if (yieldNow()) return flush();
       }
     } catch (err) {
       this.current = undefined;
       this.deps.failed(err);
     }
-    if (parts.length > 0 && !this.closed) this.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    flush();
+    return false;
   }
 
   private write(buf: Buffer): boolean {

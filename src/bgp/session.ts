@@ -3,9 +3,10 @@
  * socket (created by the native addon when MD5, TTL or a source address must be set before
  * connect), the timers, and the routes. It reconnects forever with backoff and never throws out
  * of an event handler: every failure becomes an FSM event and a log line. Both directions are
- * bounded: received messages are handled in slices of a few milliseconds with the socket paused
- * in between (TCP pushes back on a flood), route output is planned only when the socket can take
- * it (session-output.ts, route-sync.ts), and warnings about the peer's messages are rate-limited.
+ * bounded: received messages are handled in time slices shared with the other sessions
+ * (SliceScheduler) with the socket paused meanwhile (TCP pushes back on a flood), route output is
+ * planned only when the socket can take it (session-output.ts, route-sync.ts), and warnings about
+ * the peer's messages are rate-limited.
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
@@ -26,6 +27,8 @@ import { errorMessage } from '../util/errors';
 import type { Logger } from '../util/log';
 import { PEER_WARNING_POLICY, RateLimitedLog } from '../util/rate-limited-log';
 import type { RateLimitPolicy } from '../util/rate-limited-log';
+import { SliceScheduler } from '../util/slice-scheduler';
+import type { SliceTask } from '../util/slice-scheduler';
 
 export { defaultConnect, socketTtl } from './session-config';
 export type { BgpSessionConfig, BgpSessionCounters, ConfigChange } from './session-config';
@@ -42,10 +45,12 @@ export interface BgpSessionDeps {
   outputLimits?: OutputLimits;
   /** How warnings about the peer's messages are rate-limited; default PEER_WARNING_POLICY. */
   warningPolicy?: RateLimitPolicy;
+  /**
+   * Time slicing shared with the other sessions (the peer manager passes one to all); default:
+   * one of the session's own.
+   */
+  scheduler?: SliceScheduler;
 }
-
-/** Handle received messages for at most this long per event-loop turn, then pause the socket. */
-export const INPUT_SLICE_MS = 5;
 
 interface Connection {
   socket: net.Socket;
@@ -55,13 +60,9 @@ interface Connection {
   /** Whole messages received and not yet handled (a flood is handled in slices). */
   inbox: Buffer[];
   inboxAt: number;
-  inboxScheduled: boolean;
+  inboxTask: SliceTask;
 }
 
-const defer = (fn: () => void): Scheduled => {
-  const h = setImmediate(fn);
-  return { cancel: () => clearImmediate(h) };
-};
 const timer = (fn: () => void, ms: number): Scheduled => {
   const h = setTimeout(fn, ms);
   return { cancel: () => clearTimeout(h) };
@@ -78,6 +79,7 @@ export class BgpSession extends EventEmitter {
   private readonly now: () => number;
   private readonly connectFn: (cfg: BgpSessionConfig, log: Logger) => net.Socket;
   private readonly outputLimits: OutputLimits;
+  private readonly scheduler: SliceScheduler;
   private fsm: FsmState;
   private conn: Connection | undefined;
   private readonly timers = new Map<Timer, { handle: NodeJS.Timeout; ms: number }>();
@@ -94,6 +96,7 @@ export class BgpSession extends EventEmitter {
     this.now = deps.now ?? (() => performance.now());
     this.connectFn = deps.connect ?? defaultConnect;
     this.outputLimits = deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
+    this.scheduler = deps.scheduler ?? new SliceScheduler(undefined, { now: this.now });
     this.fsm = initialFsm(fsmConfig(cfg), Math.floor(this.random() * 0x100000000));
     this.routes = new RouteSync(this.log, this.counters, this.now);
     this.warnings = new RateLimitedLog(this.log, deps.warningPolicy ?? PEER_WARNING_POLICY, { now: this.now });
@@ -282,7 +285,15 @@ export class BgpSession extends EventEmitter {
       setImmediate(() => this.dispatch({ type: 'tcpFailed', error: errorMessage(err) }));
       return;
     }
-    const conn: Connection = { socket, framer: new Framer(), ctx: initialContext, output: this.newOutput(socket), inbox: [], inboxAt: 0, inboxScheduled: false };
+    const conn: Connection = {
+      socket,
+      framer: new Framer(),
+      ctx: initialContext,
+      output: this.newOutput(socket),
+      inbox: [],
+      inboxAt: 0,
+      inboxTask: (yieldNow) => this.handleInbox(conn, yieldNow),
+    };
     this.conn = conn;
     socket.setNoDelay(true);
     socket.on('connect', () => {
@@ -299,6 +310,7 @@ export class BgpSession extends EventEmitter {
       if (this.conn !== conn) return;
       this.conn = undefined;
       conn.output.close();
+      this.scheduler.cancel(conn.inboxTask);
       this.dispatch({ type: 'tcpFailed', error: 'connection closed' });
     });
   }
@@ -320,8 +332,7 @@ export class BgpSession extends EventEmitter {
         },
         failed: (err) => this.log.error({ event: 'syncFailed', err }, 'BGP route output failed'),
         stallMs: () => ((this.fsm.negotiated?.holdTimeSec ?? 0) || OPEN_HOLD_TIME_SEC) * 1000,
-        now: this.now,
-        defer,
+        scheduler: this.scheduler,
         setTimer: timer,
       },
       this.outputLimits,
@@ -339,33 +350,29 @@ export class BgpSession extends EventEmitter {
     }
     if (conn.inbox.length === 0) conn.inbox = frames;
     else for (const f of frames) conn.inbox.push(f);
-    if (!conn.inboxScheduled) this.handleInbox(conn);
+    // Handled in the scheduler's slices, not here; until then TCP flow control holds the rest
+    // of a flood in the kernel.
+    conn.socket.pause();
+    this.scheduler.schedule(conn.inboxTask);
   }
 
-  /** Handle received messages for up to INPUT_SLICE_MS, then pause the socket and yield. */
-  private handleInbox(conn: Connection): void {
-    conn.inboxScheduled = false;
-    const start = this.now();
+  /** One slice of received messages; true while more remain. */
+  private handleInbox(conn: Connection, yieldNow: () => boolean): boolean {
     while (conn.inboxAt < conn.inbox.length) {
-      if (this.conn !== conn) return;
-      if (!this.handleFrame(conn, conn.inbox[conn.inboxAt++]!)) return;
-      if (conn.inboxAt < conn.inbox.length && this.now() - start >= INPUT_SLICE_MS) {
-        // TCP flow control holds the rest of a flood in the kernel meanwhile.
-        conn.socket.pause();
-        conn.inboxScheduled = true;
-        setImmediate(() => this.handleInbox(conn));
-        return;
-      }
+      if (this.conn !== conn) return false;
+      if (!this.handleFrame(conn, conn.inbox[conn.inboxAt++]!)) return false;
+      if (conn.inboxAt < conn.inbox.length && yieldNow()) return true;
     }
     conn.inbox = [];
     conn.inboxAt = 0;
-    if (this.conn !== conn) return;
+    if (this.conn !== conn) return false;
     // A bad header after whole messages in the same chunk: those were handled, now fail.
     if (conn.framer.error) {
       this.dispatch({ type: 'decodeError', error: conn.framer.error });
-      return;
+      return false;
     }
-    if (conn.socket.isPaused()) conn.socket.resume();
+    conn.socket.resume();
+    return false;
   }
 
   /** Decode and dispatch one message; false when the connection must not read further. */
@@ -393,6 +400,7 @@ export class BgpSession extends EventEmitter {
     if (!conn) return;
     this.conn = undefined;
     conn.output.close();
+    this.scheduler.cancel(conn.inboxTask);
     conn.inbox = [];
     const socket = conn.socket;
     this.closing.add(socket);

@@ -1,7 +1,7 @@
 /**
  * The bounded output with a fake socket, clock and scheduler: route batches are pulled only when
  * the socket can take them, production stops while write() returns false and resumes on 'drain',
- * turns yield after the slice, and a peer that takes nothing for the stall bound (or passes the
+ * slices yield (the shared SliceScheduler, on the same fake clock), and a peer that takes nothing for the stall bound (or passes the
  * cap) is reported once.
  */
 import t from 'tap';
@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { encode } from '../../src/bgp/codec';
 import type { Message, UpdateMessage } from '../../src/bgp/codec';
 import { SessionOutput } from '../../src/bgp/session-output';
+import { SliceScheduler } from '../../src/util/slice-scheduler';
 import type { OutputBatch } from '../../src/bgp/session-output';
 
 /** A socket whose buffer only empties when the test says so. */
@@ -37,6 +38,8 @@ function harness(opts: { hwm: number; batches: () => OutputBatch | undefined; sl
   const stalls: string[] = [];
   const sent: Message[] = [];
   const socket = new FakeSocket(opts.hwm);
+  const sliceMs = opts.sliceMs ?? 1000;
+  const scheduler = new SliceScheduler({ sliceMs, turnBudgetMs: sliceMs }, { now: () => now, defer: (fn) => deferred.push(fn) });
   const out = new SessionOutput(
     socket,
     {
@@ -51,18 +54,14 @@ function harness(opts: { hwm: number; batches: () => OutputBatch | undefined; sl
         throw err;
       },
       stallMs: () => 9000,
-      now: () => now,
-      defer: (fn) => {
-        deferred.push(fn);
-        return { cancel: () => deferred.splice(deferred.indexOf(fn), 1) };
-      },
+      scheduler,
       setTimer: (fn, ms) => {
         const h = { fn, at: now + ms, cancelled: false };
         timers.push(h);
         return { cancel: () => (h.cancelled = true) };
       },
     },
-    { sliceMs: opts.sliceMs ?? 1000, writeBytes: 200, capBytes: opts.capBytes ?? 1 << 20 },
+    { writeBytes: 200, capBytes: opts.capBytes ?? 1 << 20 },
   );
   const runDeferred = (): number => {
     let n = 0;
@@ -136,7 +135,7 @@ t.test('a turn yields after the slice and continues on the next', async (t) => {
   h.out.kick();
   const turns = h.runDeferred();
   t.equal(h.sent.length, 100);
-  t.ok(turns >= 10, `${turns} turns of at most 10 ms for 100 messages of 1 ms`);
+  t.ok(turns >= 10, `${turns} event-loop turns of at most 10 ms for 100 messages of 1 ms`);
   const bytes = h.socket.writes.reduce((n, b) => n + b.length, 0);
   t.equal(bytes, h.sent.reduce((n, m) => n + encode(m, { fourOctetAs: true }).length, 0), 'every octet written, in order');
 });
