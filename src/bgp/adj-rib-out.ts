@@ -241,8 +241,12 @@ export function fullSync(desired: ReadonlyMap<string, RouteAttributes> | Prepare
  * and the diff that would withdraw the old route; planned from nothing, it forgot that route and
  * the peer kept it until the session reset.
  */
-export function refreshFamily(desired: ReadonlyMap<string, RouteAttributes>, advertised: Advertised, family: Family, ctx: RibContext): RibPlan {
-  const ofFamily = new Map([...desired].filter(([p]) => afiOf(p) === family.afi));
+export function refreshFamily(desired: ReadonlyMap<string, RouteAttributes> | PreparedRoutes, advertised: Advertised, family: Family, ctx: RibContext): RibPlan {
+  // Prepared routes skip canonicalising the whole table again: a refresh flood re-planned it per request.
+  const ofFamily: ReadonlyMap<string, RouteAttributes> | PreparedRoutes =
+    desired instanceof Map
+      ? new Map([...desired].filter(([p]) => afiOf(p) === family.afi))
+      : { ibgp: (desired as PreparedRoutes).ibgp, routes: (desired as PreparedRoutes).routes.filter((r) => r.afi === family.afi), invalid: [] };
   // What the peer holds of the family, under a key no route has: all of it differs, so every
   // wanted route is sent again and the rest is withdrawn.
   const held: Advertised = new Map([...advertised].filter(([p]) => afiOf(p) === family.afi).map(([p]) => [p, 'refresh']));

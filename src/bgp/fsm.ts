@@ -5,11 +5,13 @@
  * sleeping. We are the active side only, as MetalLB's native speaker: the Active state is
  * never entered and a failed attempt waits in Idle for the IdleHoldTimer (RFC 4271 §8.1.1's
  * DampPeerOscillations), whose exponential backoff with jitter replaces upstream's fixed
- * doubling without jitter.
+ * doubling without jitter. Reaching Established does not clear the failure count; staying there
+ * for the stable period does, so a peer that resets every session right after it comes up is
+ * re-dialled ever more slowly instead of once a second with a full table each time.
  */
 import { CeaseSubcode, describeNotification, FsmSubcode, NotificationCode, OpenSubcode } from './errors';
 import { AttrErrorAction, BgpError } from './errors';
-import { AS_TRANS, BGP_VERSION, MessageType } from './codec/types';
+import { AS_TRANS, BGP_VERSION, MessageType, RouteRefreshSubtype } from './codec/types';
 import type { Capability, Family, Message, NotificationMessage, OpenMessage, UpdateMessage } from './codec/types';
 
 /** Session states (RFC 4271 §8.2.2). */
@@ -28,6 +30,8 @@ export const Timer = {
   Hold: 'hold',
   Keepalive: 'keepalive',
   IdleHold: 'idleHold',
+  /** Runs while Established; its expiry clears the failure count (the session proved stable). */
+  Stable: 'stable',
 } as const;
 export type Timer = (typeof Timer)[keyof typeof Timer];
 
@@ -48,9 +52,20 @@ export interface FsmConfig {
   families: Family[];
   /** Advertise graceful restart (RFC 4724) with this restart time. */
   gracefulRestart?: { restartTimeSec: number };
-  /** Reconnect backoff: first delay, doubling up to the cap, times a jitter of 0.75..1. */
-  backoff: { initialMs: number; maxMs: number };
+  /**
+   * Reconnect backoff: first delay, doubling up to the cap, times a jitter of 0.75..1. The
+   * failure count is cleared once a session stays Established for `stableMs` (default
+   * DEFAULT_STABLE_MS).
+   */
+  backoff: { initialMs: number; maxMs: number; stableMs?: number };
 }
+
+/**
+ * How long a session must stay Established before its failures are forgotten: BIRD's
+ * `error forget time` default (300 s). Shorter would let a peer that drops us every few minutes
+ * reset the backoff to 1 s each time; see docs/bgp.md "Reconnect damping".
+ */
+export const DEFAULT_STABLE_MS = 300_000;
 
 /** What both OPENs agreed on (RFC 4271 §4.2, RFC 5492). */
 export interface Negotiated {
@@ -71,7 +86,7 @@ export interface FsmState {
   config: FsmConfig;
   /** Started and not stopped: failures lead to a reconnect. */
   running: boolean;
-  /** Consecutive failed attempts since the last Established (drives the backoff). */
+  /** Failed attempts and dropped sessions since a session last stayed up for the stable period (drives the backoff). */
   failures: number;
   /** xorshift32 state, seeded by the shell: randomness injected, the step stays pure. */
   rng: number;
@@ -96,6 +111,8 @@ export type FsmEvent =
   | { type: 'tcpFailed'; error: string }
   | { type: 'message'; msg: Message }
   | { type: 'decodeError'; error: BgpError }
+  /** The shell cannot keep up with the peer (it stopped reading our output): Cease 6/8. */
+  | { type: 'outOfResources'; reason: string }
   | { type: 'timerExpired'; timer: Timer };
 
 /** Outputs the shell executes, in order. */
@@ -220,7 +237,7 @@ function notification(code: number, subcode: number, data: Buffer = Buffer.alloc
   return { type: MessageType.Notification, code, subcode, data };
 }
 
-const allTimers: Timer[] = [Timer.ConnectRetry, Timer.Hold, Timer.Keepalive, Timer.IdleHold];
+const allTimers: Timer[] = [Timer.ConnectRetry, Timer.Hold, Timer.Keepalive, Timer.IdleHold, Timer.Stable];
 
 /**
  * Tear the connection down and schedule the next attempt. `sent` is the NOTIFICATION to send
@@ -299,8 +316,10 @@ function onMessage(s: FsmState, msg: Message): StepResult {
     }
     case SessionState.OpenConfirm: {
       if (msg.type !== MessageType.Keepalive) return fsmError(s);
-      const next: FsmState = { ...s, state: SessionState.Established, failures: 0, restarting: false };
-      return { state: next, actions: [holdTimer(next), { type: 'established', negotiated: s.negotiated! }] };
+      // The failure count survives Established: only the Stable timer clears it.
+      const next: FsmState = { ...s, state: SessionState.Established, restarting: false };
+      const stable: FsmAction = { type: 'startTimer', timer: Timer.Stable, ms: s.config.backoff.stableMs ?? DEFAULT_STABLE_MS };
+      return { state: next, actions: [holdTimer(next), stable, { type: 'established', negotiated: s.negotiated! }] };
     }
     case SessionState.Established: {
       const actions: FsmAction[] = [holdTimer(s)];
@@ -311,7 +330,10 @@ function onMessage(s: FsmState, msg: Message): StepResult {
           actions.push({ type: 'update', msg });
           break;
         case MessageType.RouteRefresh: {
-          // RFC 2918 §4: a request for a family we did not negotiate is ignored.
+          // RFC 7313 §4-5: only subtype 0 asks for a resend. BoRR/EoRR (1, 2) mark the peer's own
+          // resend to us (and we did not even offer Enhanced Route Refresh); other subtypes MUST be
+          // ignored. RFC 2918 §4: a request for a family we did not negotiate is ignored too.
+          if (msg.subtype !== RouteRefreshSubtype.Request) break;
           const family = s.negotiated!.families.find((f) => f.afi === msg.afi && f.safi === msg.safi);
           if (family) actions.push({ type: 'routeRefresh', family });
           break;
@@ -365,6 +387,10 @@ export function step(s: FsmState, ev: FsmEvent): StepResult {
       if (!connected.includes(s.state)) return { state: s, actions: [] };
       if (ev.error.action !== AttrErrorAction.SessionReset) return { state: s, actions: [] };
       return sendError(s, ev.error);
+    case 'outOfResources':
+      if (!connected.includes(s.state)) return { state: s, actions: [] };
+      // RFC 4486 §4: Cease / Out of Resources, the subcode for "cannot keep this session".
+      return sendError(s, new BgpError(NotificationCode.Cease, CeaseSubcode.OutOfResources, ev.reason));
     case 'timerExpired':
       return onTimer(s, ev.timer);
   }
@@ -374,6 +400,8 @@ function onTimer(s: FsmState, timer: Timer): StepResult {
   switch (timer) {
     case Timer.IdleHold:
       return s.state === SessionState.Idle && s.running ? connect(s) : { state: s, actions: [] };
+    case Timer.Stable:
+      return s.state === SessionState.Established ? { state: { ...s, failures: 0 }, actions: [] } : { state: s, actions: [] };
     case Timer.ConnectRetry:
       return s.state === SessionState.Connect ? fail(s, { kind: 'connectTimeout' }) : { state: s, actions: [] };
     case Timer.Hold:

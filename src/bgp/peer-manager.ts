@@ -9,6 +9,7 @@ import { CeaseSubcode } from './errors';
 import { BgpSession } from './session';
 import type { BgpSessionConfig, BgpSessionDeps } from './session';
 import type { RouteAttributes } from './adj-rib-out';
+import { SliceScheduler } from '../util/slice-scheduler';
 
 /** One desired peer. */
 export interface PeerSpec {
@@ -27,12 +28,16 @@ export interface ReconcileResult {
 export class BgpPeerManager {
   private readonly sessions = new Map<string, BgpSession>();
   private readonly routes = new Map<string, ReadonlyMap<string, RouteAttributes>>();
+  private readonly deps: BgpSessionDeps;
 
   constructor(
-    private readonly deps: BgpSessionDeps,
+    deps: BgpSessionDeps,
     /** Called once per new session, before it starts (attach 'state'/'established'/'down' here). */
     private readonly onSession: (name: string, session: BgpSession) => void = () => undefined,
-  ) {}
+  ) {
+    // One scheduler for all sessions: their slices together, not each, bound an event-loop turn.
+    this.deps = { ...deps, scheduler: deps.scheduler ?? new SliceScheduler(undefined, { now: deps.now }) };
+  }
 
   /** Bring the set of sessions in line with `peers`. Stopped sessions finish closing in the background. */
   reconcile(peers: readonly PeerSpec[]): ReconcileResult {

@@ -2,135 +2,71 @@
  * One BGP session: the I/O shell around the pure FSM, codec and Adj-RIB-out. It owns the TCP
  * socket (created by the native addon when MD5, TTL or a source address must be set before
  * connect), the timers, and the routes. It reconnects forever with backoff and never throws out
- * of an event handler: every failure becomes an FSM event and a log line.
+ * of an event handler: every failure becomes an FSM event and a log line. Both directions are
+ * bounded: received messages are handled in time slices shared with the other sessions
+ * (SliceScheduler) with the socket paused meanwhile (TCP pushes back on a flood), route output is
+ * planned only when the socket can take it (session-output.ts, route-sync.ts), and warnings about
+ * the peer's messages are rate-limited.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import { fullSync, planUpdates, prepareRoutes, refreshFamily } from './adj-rib-out';
-import type { PreparedRoutes, RibContext, RibPlan, RouteAttributes } from './adj-rib-out';
+import type { RibContext, RouteAttributes } from './adj-rib-out';
 import { decode, encode, Framer, initialContext, MessageType, updateErrorAction } from './codec';
-import type { CodecContext, Family, Message } from './codec';
+import type { CodecContext, Message, UpdateMessage } from './codec';
 import { BgpError, describeNotification } from './errors';
-import { initialFsm, SessionState, step } from './fsm';
-import type { DownReason, FsmAction, FsmConfig, FsmEvent, FsmState, Negotiated, Timer } from './fsm';
+import { initialFsm, OPEN_HOLD_TIME_SEC, SessionState, step } from './fsm';
+import type { DownReason, FsmAction, FsmEvent, FsmState, Negotiated, Timer } from './fsm';
 import { localNextHops } from './next-hop';
-import { createTcpSocketFd } from '../native';
+import { RouteSync } from './route-sync';
+import { defaultConnect, fsmConfig, sessionParams, zeroCounters } from './session-config';
+import type { BgpSessionConfig, BgpSessionCounters, ConfigChange } from './session-config';
+import { DEFAULT_OUTPUT_LIMITS, SessionOutput } from './session-output';
+import type { OutputLimits, Scheduled } from './session-output';
 import { errorMessage } from '../util/errors';
 import type { Logger } from '../util/log';
+import { PEER_WARNING_POLICY, RateLimitedLog } from '../util/rate-limited-log';
+import type { RateLimitPolicy } from '../util/rate-limited-log';
+import { SliceScheduler } from '../util/slice-scheduler';
+import type { SliceTask } from '../util/slice-scheduler';
 
-/** Everything that defines a peering; changing any of it (but the next hops) resets the session. */
-export interface BgpSessionConfig {
-  peerAddress: string;
-  /** Default 179. */
-  peerPort?: number;
-  peerAsn: number;
-  localAsn: number;
-  routerId: string;
-  holdTimeSec: number;
-  keepaliveTimeSec?: number;
-  connectTimeSec: number;
-  /** TCP MD5 key (RFC 2385); never logged. */
-  password?: string;
-  sourceAddress?: string;
-  /** TTL 255 instead of 1 for eBGP (iBGP keeps the kernel default). */
-  ebgpMultiHop: boolean;
-  /** Advertise RFC 4724 graceful restart with this restart time. */
-  gracefulRestart?: { restartTimeSec: number };
-  /** Default: IPv4 and IPv6 unicast. */
-  families?: Family[];
-  /** Next hop overrides; by default the connection's local addresses are used. */
-  nextHopIpv4?: string;
-  nextHopIpv6?: string;
-  /** Reconnect backoff; default 1 s doubling to 2 min. */
-  backoff?: { initialMs: number; maxMs: number };
-}
+export { defaultConnect, socketTtl } from './session-config';
+export type { BgpSessionConfig, BgpSessionCounters, ConfigChange } from './session-config';
 
 /** What a session needs from its environment (all injectable for tests). */
 export interface BgpSessionDeps {
   log: Logger;
   random?: () => number;
+  /** Monotonic milliseconds; default performance.now. */
+  now?: () => number;
   /** Creates the connecting socket; default uses net, or the native addon for MD5/TTL/source. */
   connect?: (cfg: BgpSessionConfig, log: Logger) => net.Socket;
-}
-
-/** Counters for metrics. */
-export interface BgpSessionCounters {
-  messagesSent: number;
-  updatesSent: number;
-  updatesReceived: number;
-  /** Prefixes the peer currently has from us. */
-  prefixesAnnounced: number;
-  /** Announcements and withdrawals sent since start (per prefix). */
-  prefixAnnouncementsSent: number;
-  prefixWithdrawalsSent: number;
-  notificationsSent: number;
-  notificationsReceived: number;
-  establishedTransitions: number;
-}
-
-/** The result of updateConfig. */
-export type ConfigChange = { reset: false; routesResent: boolean } | { reset: true };
-
-const ALL_FAMILIES: Family[] = [
-  { afi: 1, safi: 1 },
-  { afi: 2, safi: 1 },
-];
-
-function fsmConfig(cfg: BgpSessionConfig): FsmConfig {
-  return {
-    localAsn: cfg.localAsn,
-    peerAsn: cfg.peerAsn,
-    routerId: cfg.routerId,
-    holdTimeSec: cfg.holdTimeSec,
-    keepaliveTimeSec: cfg.keepaliveTimeSec,
-    connectTimeSec: cfg.connectTimeSec,
-    families: cfg.families ?? ALL_FAMILIES,
-    gracefulRestart: cfg.gracefulRestart,
-    backoff: cfg.backoff ?? { initialMs: 1000, maxMs: 120_000 },
-  };
-}
-
-/** Session parameters: everything except the next-hop overrides, which only change routes. */
-function sessionParams(cfg: BgpSessionConfig): unknown {
-  const { nextHopIpv4: _a, nextHopIpv6: _b, ...rest } = cfg;
-  return { ...rest, peerPort: rest.peerPort ?? 179, families: rest.families ?? ALL_FAMILIES };
-}
-
-/** TTL for the socket: 1 for single-hop eBGP (RFC 4271 §8 GTSM-style safety), 255 for multihop. */
-export function socketTtl(cfg: BgpSessionConfig): number | undefined {
-  if (cfg.localAsn === cfg.peerAsn) return undefined;
-  return cfg.ebgpMultiHop ? 255 : 1;
-}
-
-/** The default socket factory: native fd when options must precede connect, else plain net. */
-export function defaultConnect(cfg: BgpSessionConfig, log: Logger): net.Socket {
-  const family = cfg.peerAddress.includes(':') ? 6 : 4;
-  const port = cfg.peerPort ?? 179;
-  const ttl = socketTtl(cfg);
-  if (cfg.password !== undefined || ttl !== undefined) {
-    try {
-      const fd = createTcpSocketFd({
-        family,
-        localAddress: cfg.sourceAddress,
-        ttl,
-        md5: cfg.password !== undefined ? [{ peer: cfg.peerAddress, key: cfg.password }] : undefined,
-      });
-      return new net.Socket({ fd, readable: true, writable: true }).connect(port, cfg.peerAddress);
-    } catch (err) {
-      // MD5 cannot be faked: without the addon the session must not connect unauthenticated.
-      if (cfg.password !== undefined) throw err;
-      log.warn({ event: 'ttlUnavailable', err: errorMessage(err) }, 'cannot set the socket TTL; using the kernel default');
-    }
-  }
-  return net.connect({ host: cfg.peerAddress, port, localAddress: cfg.sourceAddress, family });
+  /** Output bounds; default DEFAULT_OUTPUT_LIMITS. */
+  outputLimits?: OutputLimits;
+  /** How warnings about the peer's messages are rate-limited; default PEER_WARNING_POLICY. */
+  warningPolicy?: RateLimitPolicy;
+  /**
+   * Time slicing shared with the other sessions (the peer manager passes one to all); default:
+   * one of the session's own.
+   */
+  scheduler?: SliceScheduler;
 }
 
 interface Connection {
   socket: net.Socket;
   framer: Framer;
   ctx: CodecContext;
+  output: SessionOutput;
+  /** Whole messages received and not yet handled (a flood is handled in slices). */
+  inbox: Buffer[];
+  inboxAt: number;
+  inboxTask: SliceTask;
 }
+
+const timer = (fn: () => void, ms: number): Scheduled => {
+  const h = setTimeout(fn, ms);
+  return { cancel: () => clearTimeout(h) };
+};
 
 /**
  * A BGP session to one peer. Events: 'state' (state, previous), 'established' (Negotiated),
@@ -140,41 +76,30 @@ export class BgpSession extends EventEmitter {
   private cfg: BgpSessionConfig;
   private readonly log: Logger;
   private readonly random: () => number;
+  private readonly now: () => number;
   private readonly connectFn: (cfg: BgpSessionConfig, log: Logger) => net.Socket;
+  private readonly outputLimits: OutputLimits;
+  private readonly scheduler: SliceScheduler;
   private fsm: FsmState;
   private conn: Connection | undefined;
-  private readonly timers = new Map<Timer, NodeJS.Timeout>();
-  private desired: ReadonlyMap<string, RouteAttributes> = new Map();
-  /** `desired` canonicalised and keyed, computed when set rather than after Established. */
-  private prepared: PreparedRoutes | undefined;
-  private routesKnown = false;
-  private advertised = new Map<string, string>();
-  /** Full table and End-of-RIB sent on this connection. */
-  private synced = false;
-  /** The skipped routes last reported, so one condition is logged once per session. */
-  private lastSkipped = '';
-  private syncScheduled = false;
-  private ribCtx: RibContext | undefined;
+  private readonly timers = new Map<Timer, { handle: NodeJS.Timeout; ms: number }>();
+  private readonly routes: RouteSync;
+  private readonly warnings: RateLimitedLog;
   private readonly closing = new Set<net.Socket>();
-  readonly counters: BgpSessionCounters = {
-    messagesSent: 0,
-    updatesSent: 0,
-    updatesReceived: 0,
-    prefixesAnnounced: 0,
-    prefixAnnouncementsSent: 0,
-    prefixWithdrawalsSent: 0,
-    notificationsSent: 0,
-    notificationsReceived: 0,
-    establishedTransitions: 0,
-  };
+  readonly counters: BgpSessionCounters = zeroCounters();
 
   constructor(cfg: BgpSessionConfig, deps: BgpSessionDeps) {
     super();
     this.cfg = cfg;
     this.log = deps.log.child({ component: 'bgp', peer: cfg.peerAddress });
     this.random = deps.random ?? Math.random;
+    this.now = deps.now ?? (() => performance.now());
     this.connectFn = deps.connect ?? defaultConnect;
+    this.outputLimits = deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
+    this.scheduler = deps.scheduler ?? new SliceScheduler(undefined, { now: this.now });
     this.fsm = initialFsm(fsmConfig(cfg), Math.floor(this.random() * 0x100000000));
+    this.routes = new RouteSync(this.log, this.counters, this.now);
+    this.warnings = new RateLimitedLog(this.log, deps.warningPolicy ?? PEER_WARNING_POLICY, { now: this.now });
   }
 
   /** Current FSM state. */
@@ -203,6 +128,7 @@ export class BgpSession extends EventEmitter {
    */
   async stop(subcode?: number): Promise<void> {
     this.dispatch(subcode === undefined ? { type: 'stop' } : { type: 'stop', subcode });
+    this.warnings.flush();
     await Promise.all([...this.closing].map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())))));
   }
 
@@ -212,15 +138,8 @@ export class BgpSession extends EventEmitter {
    * real table (RFC 4724 §4.1: the peer keeps our stale routes meanwhile).
    */
   setRoutes(routes: ReadonlyMap<string, RouteAttributes>): void {
-    this.desired = routes;
-    this.prepared = undefined;
-    this.routesKnown = true;
-    try {
-      this.prepared = prepareRoutes(routes, this.cfg.localAsn === this.cfg.peerAsn);
-    } catch (err) {
-      this.log.error({ event: 'prepareFailed', err }, 'cannot prepare routes');
-    }
-    this.scheduleSync();
+    this.routes.setRoutes(routes, this.cfg.localAsn === this.cfg.peerAsn);
+    this.kickOutput();
   }
 
   /**
@@ -241,9 +160,8 @@ export class BgpSession extends EventEmitter {
     }
     if (old.nextHopIpv4 === cfg.nextHopIpv4 && old.nextHopIpv6 === cfg.nextHopIpv6) return { reset: false, routesResent: false };
     if (this.conn && this.fsm.state === SessionState.Established) {
-      this.ribCtx = this.buildRibContext(this.fsm.negotiated!);
-      this.advertised = new Map();
-      this.scheduleSync();
+      this.routes.nextHopsChanged(this.buildRibContext(this.fsm.negotiated!));
+      this.kickOutput();
     }
     return { reset: false, routesResent: true };
   }
@@ -285,39 +203,31 @@ export class BgpSession extends EventEmitter {
       case 'connect':
         return this.openConnection();
       case 'send':
-        return this.send([a.msg]);
+        return this.send(a.msg);
       case 'disconnect':
         return this.closeConnection();
-      case 'startTimer': {
-        this.clearTimer(a.timer);
-        const handle = setTimeout(() => {
-          this.timers.delete(a.timer);
-          this.dispatch({ type: 'timerExpired', timer: a.timer });
-        }, a.ms);
-        this.timers.set(a.timer, handle);
-        return;
-      }
+      case 'startTimer':
+        return this.startTimer(a.timer, a.ms);
       case 'stopTimer':
         return this.clearTimer(a.timer);
       case 'established':
         return this.onEstablished(a.negotiated);
       case 'down':
         return this.onDown(a.reason, a.wasEstablished);
-      case 'update': {
-        this.counters.updatesReceived++;
-        const action = updateErrorAction(a.msg);
-        if (action) {
-          // RFC 7606: logged, session kept; we ignore the peer's routes anyway (as upstream).
-          this.log.warn({ event: 'updateError', action, errors: a.msg.attrErrors!.map((e) => e.message) }, 'malformed UPDATE from peer');
-        }
+      case 'update':
+        return this.onUpdate(a.msg);
+      case 'routeRefresh': {
+        const r = this.routes.requestRefresh(a.family);
+        if (r === 'beforeSync') return;
+        this.counters.routeRefreshesReceived++;
+        if (r === 'folded') this.counters.routeRefreshesFolded++;
+        else this.kickOutput();
         return;
       }
-      case 'routeRefresh':
-        if (this.ribCtx && this.synced) this.sendPlan(refreshFamily(this.desired, this.advertised, a.family, this.ribCtx));
-        return;
       case 'notificationReceived':
         this.counters.notificationsReceived++;
-        this.log.warn(
+        this.warnPeer(
+          'notificationReceived',
           { event: 'notificationReceived', code: a.code, subcode: a.subcode, data: a.data.toString('hex') },
           `peer sent NOTIFICATION: ${a.text}`,
         );
@@ -325,10 +235,44 @@ export class BgpSession extends EventEmitter {
     }
   }
 
-  private clearTimer(timer: Timer): void {
-    const h = this.timers.get(timer);
-    if (h) clearTimeout(h);
-    this.timers.delete(timer);
+  /**
+   * Every KEEPALIVE and UPDATE restarts the hold timer: re-arm the same timer in place rather
+   * than allocating a new one per message (200,000 KEEPALIVEs in one write are 200,000 restarts).
+   */
+  private startTimer(t: Timer, ms: number): void {
+    const existing = this.timers.get(t);
+    if (existing !== undefined && existing.ms === ms) {
+      existing.handle.refresh();
+      return;
+    }
+    this.clearTimer(t);
+    const handle = setTimeout(() => {
+      this.timers.delete(t);
+      this.dispatch({ type: 'timerExpired', timer: t });
+    }, ms);
+    this.timers.set(t, { handle, ms });
+  }
+
+  private clearTimer(t: Timer): void {
+    const h = this.timers.get(t);
+    if (h) clearTimeout(h.handle);
+    this.timers.delete(t);
+  }
+
+  /** Count a warning about the peer's messages and log it, rate-limited per event. */
+  private warnPeer(event: string, obj: Record<string, unknown>, msg: string): void {
+    this.counters.warnings[event] = (this.counters.warnings[event] ?? 0) + 1;
+    this.warnings.warn(event, obj, msg);
+  }
+
+  private onUpdate(msg: UpdateMessage): void {
+    this.counters.updatesReceived++;
+    const action = updateErrorAction(msg);
+    if (!action) return;
+    // RFC 7606: logged, session kept; we ignore the peer's routes anyway (as upstream). A count
+    // and a sample, not the list: one UPDATE can repeat an attribute a thousand times.
+    const errors = msg.attrErrors!;
+    this.warnPeer('updateError', { event: 'updateError', action, errorCount: errors.length, sample: errors.slice(0, 3).map((e) => e.reason) }, 'malformed UPDATE from peer');
   }
 
   private openConnection(): void {
@@ -341,7 +285,15 @@ export class BgpSession extends EventEmitter {
       setImmediate(() => this.dispatch({ type: 'tcpFailed', error: errorMessage(err) }));
       return;
     }
-    const conn: Connection = { socket, framer: new Framer(), ctx: initialContext };
+    const conn: Connection = {
+      socket,
+      framer: new Framer(),
+      ctx: initialContext,
+      output: this.newOutput(socket),
+      inbox: [],
+      inboxAt: 0,
+      inboxTask: (yieldNow) => this.handleInbox(conn, yieldNow),
+    };
     this.conn = conn;
     socket.setNoDelay(true);
     socket.on('connect', () => {
@@ -357,8 +309,34 @@ export class BgpSession extends EventEmitter {
       this.closing.delete(socket);
       if (this.conn !== conn) return;
       this.conn = undefined;
+      conn.output.close();
+      this.scheduler.cancel(conn.inboxTask);
       this.dispatch({ type: 'tcpFailed', error: 'connection closed' });
     });
+  }
+
+  private newOutput(socket: net.Socket): SessionOutput {
+    return new SessionOutput(
+      socket,
+      {
+        encode: (m) => encode(m, this.conn?.ctx ?? initialContext),
+        next: () => (this.fsm.state === SessionState.Established ? this.routes.next() : undefined),
+        sent: (m) => this.countSent(m),
+        stalled: (reason) => {
+          // Deferred: this can fire inside a write inside a dispatch.
+          setImmediate(() => {
+            if (this.conn?.socket !== socket) return;
+            this.log.warn({ event: 'peerNotReading', reason }, 'peer is not reading our messages; resetting the session (Cease 6/8)');
+            this.dispatch({ type: 'outOfResources', reason });
+          });
+        },
+        failed: (err) => this.log.error({ event: 'syncFailed', err }, 'BGP route output failed'),
+        stallMs: () => ((this.fsm.negotiated?.holdTimeSec ?? 0) || OPEN_HOLD_TIME_SEC) * 1000,
+        scheduler: this.scheduler,
+        setTimer: timer,
+      },
+      this.outputLimits,
+    );
   }
 
   private onData(conn: Connection, chunk: Buffer): void {
@@ -370,34 +348,64 @@ export class BgpSession extends EventEmitter {
       this.dispatch({ type: 'decodeError', error: err as BgpError });
       return;
     }
-    for (const frame of frames) {
-      if (this.conn !== conn) return;
-      let msg: Message;
-      try {
-        msg = decode(frame, conn.ctx);
-      } catch (err) {
-        if (err instanceof BgpError) {
-          this.log.warn({ event: 'decodeError', err: err.message }, 'malformed message from peer');
-          this.dispatch({ type: 'decodeError', error: err });
-        } else {
-          this.log.error({ event: 'decodeBug', err }, 'unexpected decode failure');
-        }
-        return;
-      }
-      this.log.trace({ event: 'received', type: msg.type }, 'BGP message received');
-      this.dispatch({ type: 'message', msg });
+    if (conn.inbox.length === 0) conn.inbox = frames;
+    else for (const f of frames) conn.inbox.push(f);
+    // Handled in the scheduler's slices, not here; until then TCP flow control holds the rest
+    // of a flood in the kernel.
+    conn.socket.pause();
+    this.scheduler.schedule(conn.inboxTask);
+  }
+
+  /** One slice of received messages; true while more remain. */
+  private handleInbox(conn: Connection, yieldNow: () => boolean): boolean {
+    while (conn.inboxAt < conn.inbox.length) {
+      if (this.conn !== conn) return false;
+      if (!this.handleFrame(conn, conn.inbox[conn.inboxAt++]!)) return false;
+      if (conn.inboxAt < conn.inbox.length && yieldNow()) return true;
     }
+    conn.inbox = [];
+    conn.inboxAt = 0;
+    if (this.conn !== conn) return false;
     // A bad header after whole messages in the same chunk: those were handled, now fail.
-    if (this.conn === conn && conn.framer.error) this.dispatch({ type: 'decodeError', error: conn.framer.error });
+    if (conn.framer.error) {
+      this.dispatch({ type: 'decodeError', error: conn.framer.error });
+      return false;
+    }
+    conn.socket.resume();
+    return false;
+  }
+
+  /** Decode and dispatch one message; false when the connection must not read further. */
+  private handleFrame(conn: Connection, frame: Buffer): boolean {
+    let msg: Message;
+    try {
+      msg = decode(frame, conn.ctx);
+    } catch (err) {
+      if (err instanceof BgpError) {
+        this.warnPeer('decodeError', { event: 'decodeError', err: err.message }, 'malformed message from peer');
+        this.dispatch({ type: 'decodeError', error: err });
+      } else {
+        this.log.error({ event: 'decodeBug', err }, 'unexpected decode failure');
+      }
+      return false;
+    }
+    this.counters.messagesReceived++;
+    this.log.trace({ event: 'received', type: msg.type }, 'BGP message received');
+    this.dispatch({ type: 'message', msg });
+    return this.conn === conn;
   }
 
   private closeConnection(): void {
     const conn = this.conn;
     if (!conn) return;
     this.conn = undefined;
+    conn.output.close();
+    this.scheduler.cancel(conn.inboxTask);
+    conn.inbox = [];
     const socket = conn.socket;
     this.closing.add(socket);
-    // end() flushes a NOTIFICATION written just before; destroy() guarantees the close.
+    // end() flushes a NOTIFICATION written just before; destroy() guarantees the close (also
+    // when the peer reads nothing and the NOTIFICATION sits behind unread output).
     socket.end();
     const force = setTimeout(() => socket.destroy(), 1000);
     force.unref();
@@ -407,19 +415,22 @@ export class BgpSession extends EventEmitter {
     });
   }
 
-  private send(msgs: Message[]): void {
-    const conn = this.conn;
-    if (!conn || msgs.length === 0) return;
-    const bufs = msgs.map((m) => encode(m, conn.ctx));
-    for (const m of msgs) {
-      this.counters.messagesSent++;
-      if (m.type === MessageType.Update) this.counters.updatesSent++;
-      if (m.type === MessageType.Notification) {
-        this.counters.notificationsSent++;
-        this.log.warn({ event: 'notificationSent', code: m.code, subcode: m.subcode }, `sending NOTIFICATION: ${describeNotification(m.code, m.subcode)}`);
-      }
+  /** Control messages from the FSM: written at once, never queued behind routes. */
+  private send(msg: Message): void {
+    this.conn?.output.sendNow([msg]);
+  }
+
+  private countSent(m: Message): void {
+    this.counters.messagesSent++;
+    if (m.type === MessageType.Update) this.counters.updatesSent++;
+    if (m.type === MessageType.Notification) {
+      this.counters.notificationsSent++;
+      this.log.warn({ event: 'notificationSent', code: m.code, subcode: m.subcode }, `sending NOTIFICATION: ${describeNotification(m.code, m.subcode)}`);
     }
-    conn.socket.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
+  }
+
+  private kickOutput(): void {
+    if (this.conn && this.fsm.state === SessionState.Established) this.conn.output.kick();
   }
 
   private buildRibContext(neg: Negotiated): RibContext {
@@ -441,78 +452,20 @@ export class BgpSession extends EventEmitter {
   private onEstablished(neg: Negotiated): void {
     if (this.conn) this.conn.ctx = { fourOctetAs: neg.fourOctetAs };
     this.counters.establishedTransitions++;
-    this.ribCtx = this.buildRibContext(neg);
-    this.advertised = new Map();
-    this.synced = false;
+    const ctx = this.buildRibContext(neg);
+    this.routes.established(ctx);
     this.log.info(
-      { event: 'sessionUp', holdTimeSec: neg.holdTimeSec, families: neg.families, nextHops: [this.ribCtx.nextHopIpv4, this.ribCtx.nextHopsIpv6] },
+      { event: 'sessionUp', holdTimeSec: neg.holdTimeSec, families: neg.families, nextHops: [ctx.nextHopIpv4, ctx.nextHopsIpv6] },
       'BGP session established',
     );
     this.safeEmit('established', neg);
-    this.scheduleSync();
+    this.kickOutput();
   }
 
   private onDown(reason: DownReason, wasEstablished: boolean): void {
-    this.advertised = new Map();
-    this.lastSkipped = '';
-    this.counters.prefixesAnnounced = 0;
-    this.synced = false;
-    this.ribCtx = undefined;
+    this.routes.down();
     const level = reason.kind === 'stopped' ? 'info' : wasEstablished ? 'warn' : 'debug';
-    this.log[level]({ event: 'sessionDown', reason, wasEstablished }, 'BGP session down');
+    this.log[level]({ event: 'sessionDown', reason, wasEstablished, failures: this.fsm.failures }, 'BGP session down');
     this.safeEmit('down', reason);
-  }
-
-  private scheduleSync(): void {
-    if (this.syncScheduled) return;
-    this.syncScheduled = true;
-    // Coalesce bursts of setRoutes in one tick into one diff.
-    setImmediate(() => {
-      this.syncScheduled = false;
-      try {
-        this.sync();
-      } catch (err) {
-        this.log.error({ event: 'syncFailed', err }, 'BGP route sync failed');
-      }
-    });
-  }
-
-  private sync(): void {
-    if (!this.conn || this.fsm.state !== SessionState.Established || !this.ribCtx || !this.routesKnown) return;
-    if (!this.synced) {
-      this.synced = true;
-      const plan = fullSync(this.prepared ?? this.desired, this.ribCtx);
-      this.reportSkipped(plan);
-      this.sendPlan(plan);
-      this.log.info({ event: 'ribSynced', prefixes: plan.advertised.size, updates: plan.updates.length }, 'sent full table and End-of-RIB');
-      return;
-    }
-    const plan = planUpdates(this.prepared ?? this.desired, this.advertised, this.ribCtx);
-    this.reportSkipped(plan);
-    this.sendPlan(plan);
-  }
-
-  /**
-   * Routes of a family the peer did not negotiate (an IPv6 pool and an IPv4-only FRR neighbor)
-   * stay pending for good (`metallb_bgp_pending_prefixes_total` above announced): say so at warn,
-   * once per session and change, rather than at debug on every diff.
-   */
-  private reportSkipped(plan: RibPlan): void {
-    const key = plan.skipped.join(',');
-    if (key === this.lastSkipped) return;
-    this.lastSkipped = key;
-    if (plan.skipped.length === 0) return;
-    this.log.warn(
-      { event: 'routesSkipped', count: plan.skipped.length, sample: plan.skipped.slice(0, 5), families: this.ribCtx?.families },
-      'routes not sent to this peer: address family not negotiated, no next hop of that family, or invalid prefix',
-    );
-  }
-
-  private sendPlan(plan: RibPlan): void {
-    this.send(plan.updates);
-    this.advertised = plan.advertised;
-    this.counters.prefixesAnnounced = plan.advertised.size;
-    this.counters.prefixAnnouncementsSent += plan.announced;
-    this.counters.prefixWithdrawalsSent += plan.withdrawn;
   }
 }

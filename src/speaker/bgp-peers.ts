@@ -71,6 +71,9 @@ export interface PeerStatus {
   readonly prefixes: number;
   readonly updatesSent: number;
   readonly desired: number;
+  readonly notificationsSent: number;
+  /** Warnings about the peer's messages by event, logged or folded by the rate limit. */
+  readonly warnings: Readonly<Record<string, number>>;
 }
 
 /** Maps the configuration onto the BGP library's peer manager. */
@@ -111,6 +114,8 @@ export class BgpPeers {
       prefixes: s.counters.prefixesAnnounced,
       updatesSent: s.counters.updatesSent,
       desired: this.desiredCounts.get(name) ?? 0,
+      notificationsSent: s.counters.notificationsSent,
+      warnings: s.counters.warnings,
     }));
   }
 

@@ -3,7 +3,7 @@
  * Values are pulled from the components' counters at scrape time (prom-client `collect`), so
  * the hot paths (frame handling, UPDATE sending) only bump plain integers.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { createConfigMetrics } from '../k8s/config-metrics';
 import type { L2Counters } from '../arp/announcer';
 import type { ElectionStats } from './l2-election';
@@ -75,6 +75,27 @@ export function createSpeakerMetrics(registry: Registry, src: SpeakerMetricSourc
     collect() {
       this.reset();
       for (const p of src.peers()) this.set({ peer: p.label }, p.desired);
+    },
+  });
+  new Counter({
+    // Upstream's FRR-mode name (frr-metrics); native mode had no NOTIFICATIONs to count.
+    name: 'metallb_bgp_notifications_sent',
+    help: 'Number of BGP NOTIFICATION messages sent',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of src.peers()) this.inc({ peer: p.label }, p.notificationsSent);
+    },
+  });
+  new Counter({
+    name: 'metallb_bgp_peer_warnings_total',
+    help: 'Warnings about messages from a BGP peer (malformed UPDATEs, decode errors, NOTIFICATIONs received), including those the log rate limit folded into a count (metallb-ts)',
+    labelNames: ['peer', 'event'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of src.peers()) for (const [event, n] of Object.entries(p.warnings)) this.inc({ peer: p.label, event }, n);
     },
   });
   const announced = new Gauge({

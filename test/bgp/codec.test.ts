@@ -100,6 +100,8 @@ const fatal: Fatal[] = [
   { name: 'OPEN shorter than 29', wire: raw(28, 1, '04 fbf4 005a 0a000001'), code: 1, subcode: 2 },
   { name: 'UPDATE shorter than 23', wire: raw(22, 2, '0000 00'), code: 1, subcode: 2 },
   { name: 'ROUTE-REFRESH of 24 octets', wire: raw(24, 5, '0001 00 01 00'), code: 7, subcode: 1 },
+  { name: 'BoRR of 24 octets (RFC 7313 §5)', wire: raw(24, 5, '0001 01 01 00'), code: 7, subcode: 1 },
+  { name: 'EoRR of 22 octets', wire: raw(22, 5, '0001 02'), code: 7, subcode: 1 },
   {
     name: 'OPEN optional parameter length past the end',
     wire: message(1, openBody(64500, 90, '10.0.0.1', bytes()).append(bytes()), 'OPEN').build().fill(5, 28, 29),
@@ -235,7 +237,7 @@ t.test('negative table: RFC 7606 errors that keep the session', async (t) => {
       if (msg.type !== 2) return;
       t.ok(msg.attrErrors && msg.attrErrors.length > 0, 'error recorded');
       const e = msg.attrErrors![0]!;
-      t.same([e.code, e.subcode, e.action], [c.code, c.subcode, c.action], e.message);
+      t.same([e.code, e.subcode, e.action], [c.code, c.subcode, c.action], e.reason);
       t.equal(updateErrorAction(msg), c.action);
     });
   }
@@ -258,4 +260,9 @@ t.test('IPv6 and IPv4 text parsing agrees with ipaddr.js', async (t) => {
   for (const s of bad) t.notOk(parseIpv6(s, out, 0), `${s} rejected`);
   t.equal(parseIpv4('10.77.0.1'), 0x0a4d0001);
   for (const s of ['10.77.0', '10.77.0.256', '10.077.0.1', '1.2.3.4.5', 'a.b.c.d', '']) t.equal(parseIpv4(s), undefined, `${s} rejected`);
+});
+
+t.test('RFC 7313 §5: a ROUTE-REFRESH of an unknown subtype is ignored whatever its length, not an error', async (t) => {
+  t.same(decode(raw(27, 5, '0001 07 01 deadbeef')), { type: 5, afi: 1, safi: 1, subtype: 7 }, 'decoded (the FSM ignores it)');
+  t.same(decode(raw(23, 5, '0002 ff 01')), { type: 5, afi: 2, safi: 1, subtype: 255 });
 });

@@ -197,7 +197,7 @@ t.test('Established: UPDATE, ROUTE-REFRESH, NOTIFICATION, decode errors', async 
   t.match(bad.actions.find((a) => a.type === 'down'), { reason: { kind: 'notificationSent', text: 'message header error / bad message length (1/2)' } });
 });
 
-t.test('reconnect backoff: exponential, jittered, capped, reset on Established', async (t) => {
+t.test('reconnect backoff: exponential, jittered, capped, reset once Established is stable', async (t) => {
   let s = fresh();
   s = step(s, { type: 'start' }).state;
   const delays: number[] = [];
@@ -215,8 +215,11 @@ t.test('reconnect backoff: exponential, jittered, capped, reset on Established',
   });
   t.equal(new Set(delays.map((d, i) => d / Math.min(120_000, 1000 * 2 ** i))).size > 1, true, 'jitter varies');
   t.equal(backoffMs(config, 0, 0.5), 0, 'first attempt is immediate');
-  const up = run(s, [{ type: 'tcpConnected' }, msg(peerOpen()), KA]);
-  t.equal(up.state.failures, 0, 'Established resets the backoff');
+  const est = run(s, [{ type: 'tcpConnected' }, msg(peerOpen()), KA]);
+  t.equal(timerStart(est.actions, Timer.Stable), 300_000, 'the stable period starts with Established');
+  t.equal(est.state.failures, 10, 'Established alone keeps the failure count');
+  const up = step(est.state, { type: 'timerExpired', timer: Timer.Stable });
+  t.equal(up.state.failures, 0, 'a stable Established resets the backoff');
   t.equal(up.state.restarting, false);
   const down = step(up.state, { type: 'tcpFailed', error: 'ECONNRESET' });
   const d = timerStart(down.actions, Timer.IdleHold)!;
@@ -253,4 +256,46 @@ t.test('4-octet local AS sends AS_TRANS in OPEN', async (t) => {
   t.match(open.capabilities.at(-1), { kind: 'fourOctetAs', asn: 4200000000 });
   const noGr = run(fresh({ ...config, gracefulRestart: undefined }), toOpenSent);
   t.notOk((sent(noGr.actions)[0] as OpenMessage).capabilities.some((c) => c.kind === 'gracefulRestart'));
+});
+
+t.test('damping: a peer that resets right after each Established is re-dialled ever more slowly', async (t) => {
+  const c = { ...config, backoff: { initialMs: 1000, maxMs: 120_000, stableMs: 60_000 } };
+  let s = step(fresh(c), { type: 'start' }).state;
+  const delays: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const up = run(s, [{ type: 'tcpConnected' }, msg(peerOpen()), KA]);
+    t.equal(up.state.state, SessionState.Established);
+    t.equal(timerStart(up.actions, Timer.Stable), 60_000);
+    const r = step(up.state, msg({ type: 3, code: 6, subcode: 4, data: Buffer.alloc(0) }));
+    t.ok(r.actions.some((a) => a.type === 'stopTimer' && a.timer === Timer.Stable), 'the stable timer stops with the session');
+    delays.push(timerStart(r.actions, Timer.IdleHold)!);
+    s = step(r.state, { type: 'timerExpired', timer: Timer.IdleHold }).state;
+  }
+  delays.forEach((d, i) => {
+    const raw = Math.min(120_000, 1000 * 2 ** i);
+    t.ok(d >= raw * 0.75 && d <= raw, `reset ${i + 1}: ${d} within [${raw * 0.75}, ${raw}]`);
+  });
+  t.equal(delays.at(-1)! <= 120_000, true, 'capped');
+  // A stale Stable expiry (the session already went down) does not forget the failures.
+  t.equal(step(s, { type: 'timerExpired', timer: Timer.Stable }).state.failures, 9);
+});
+
+t.test('RFC 7313: only subtype 0 asks for a resend', async (t) => {
+  const est = run(fresh(), toEstablished()).state;
+  const rr = (subtype: number): string[] => step(est, msg({ type: 5, afi: 1, safi: 1, subtype })).actions.map((a) => a.type);
+  t.same(rr(0), ['startTimer', 'routeRefresh'], 'normal request');
+  t.same(rr(1), ['startTimer'], 'BoRR ignored');
+  t.same(rr(2), ['startTimer'], 'EoRR ignored');
+  t.same(rr(3), ['startTimer'], 'unknown subtype ignored (RFC 7313 §5)');
+  t.same(rr(255), ['startTimer'], 'reserved subtype ignored');
+});
+
+t.test('out of resources: Cease 6/8 in connected states, nothing otherwise', async (t) => {
+  const est = run(fresh(), toEstablished()).state;
+  const r = step(est, { type: 'outOfResources', reason: 'peer not reading' });
+  t.same(notif(r.actions), [6, 8, '']);
+  t.equal(r.state.state, SessionState.Idle);
+  t.match(r.actions.find((a) => a.type === 'down'), { reason: { kind: 'notificationSent', code: 6, subcode: 8 }, wasEstablished: true });
+  t.ok(timerStart(r.actions, Timer.IdleHold), 'reconnects with backoff');
+  t.same(step(fresh(), { type: 'outOfResources', reason: 'late' }).actions, [], 'ignored in Idle');
 });

@@ -64,3 +64,29 @@ t.test('announcedSeries: BGP for every advertised Service, layer2 only for IPs t
     { service: 'demo/web', protocol: 'bgp', ip: 'fd00:77::100' },
   ]);
 });
+
+t.test('BGP peer counters: NOTIFICATIONs sent (upstream FRR-mode name) and rate-limited warnings', async (t) => {
+  const registry = new Registry();
+  createSpeakerMetrics(
+    registry,
+    {
+      l2: () => ({ requestsReceived: {}, responsesSent: {}, gratuitousSent: {} }) as never,
+      election: () => ({ transitions: 0, takeovers: 0 }) as never,
+      peers: () => [
+        { name: 'edge', label: '10.77.0.1:179', up: true, prefixes: 1, updatesSent: 2, desired: 1, notificationsSent: 3, warnings: { updateError: 2000, decodeError: 1 } },
+      ],
+      leaseWrites: () => 0,
+    },
+    'node1',
+  );
+  const text = await registry.metrics();
+  const lines = (name: string): string[] => text.split('\n').filter((l) => l.startsWith(name));
+  t.same(lines('# TYPE metallb_bgp_notifications_sent'), ['# TYPE metallb_bgp_notifications_sent counter']);
+  t.same(lines('metallb_bgp_notifications_sent{'), ['metallb_bgp_notifications_sent{peer="10.77.0.1:179"} 3']);
+  t.same(lines('metallb_bgp_peer_warnings_total{'), [
+    'metallb_bgp_peer_warnings_total{peer="10.77.0.1:179",event="updateError"} 2000',
+    'metallb_bgp_peer_warnings_total{peer="10.77.0.1:179",event="decodeError"} 1',
+  ]);
+  const again = (await registry.metrics()).split('\n').filter((l) => l.startsWith('metallb_bgp_peer_warnings_total{'));
+  t.same(again, lines('metallb_bgp_peer_warnings_total{'), 'a second scrape reports the same totals, not double');
+});

@@ -7,6 +7,7 @@
  * attributes reset the session.
  */
 import { AttrErrorAction, BgpError, NotificationCode, UpdateSubcode } from '../errors';
+import type { AttrIssue } from '../errors';
 import { ErrorCode, MetalLbError } from '../../util/errors';
 import { decodeMpReach, decodeMpUnreach, encodeMpReach, encodeMpUnreach } from './mp';
 import { formatIpv4, parseIpv4 } from './prefix';
@@ -114,8 +115,17 @@ export function encodeAttributes(w: Writer, a: PathAttributes, ctx: CodecContext
   }
 }
 
+/** A fatal UPDATE error: thrown, so at most one per message. */
 function updateError(subcode: number, message: string, data: Buffer, action: AttrErrorAction): BgpError {
   return new BgpError(NotificationCode.UpdateMessage, subcode, message, data, action);
+}
+
+/** Shared data of issues that carry none (zero octets: nothing can write into it). */
+const NO_DATA = Buffer.alloc(0);
+
+/** A non-fatal UPDATE error: plain data, no stack trace, so a thousand repeats stay cheap. */
+function issue(subcode: number, reason: string, data: Buffer, action: AttrErrorAction): AttrIssue {
+  return { code: NotificationCode.UpdateMessage, subcode, data, action, reason };
 }
 
 function readAsPath(v: Buffer, asnSize: number): AsPathSegment[] | undefined {
@@ -154,7 +164,7 @@ export function decodeAttributes(
   start: number,
   end: number,
   ctx: CodecContext,
-  errors: BgpError[],
+  errors: AttrIssue[],
 ): PathAttributes {
   const a: PathAttributes = {};
   const seen = new Set<number>();
@@ -163,7 +173,7 @@ export function decodeAttributes(
     const flags = buf[at]!;
     const hdr = flags & AttrFlag.ExtendedLength ? 4 : 3;
     if (at + hdr > end) {
-      errors.push(updateError(UpdateSubcode.MalformedAttributeList, 'attribute header truncated', Buffer.alloc(0), AttrErrorAction.TreatAsWithdraw));
+      errors.push(issue(UpdateSubcode.MalformedAttributeList, 'attribute header truncated', NO_DATA, AttrErrorAction.TreatAsWithdraw));
       break;
     }
     const type = buf[at + 1]!;
@@ -171,7 +181,7 @@ export function decodeAttributes(
     const whole = buf.subarray(at, Math.min(at + hdr + len, end));
     if (at + hdr + len > end) {
       // RFC 7606 §4: an attribute overrunning the attribute list: treat-as-withdraw.
-      errors.push(updateError(UpdateSubcode.AttributeLengthError, `attribute ${type} of length ${len} overruns the attribute list`, Buffer.from(whole), AttrErrorAction.TreatAsWithdraw));
+      errors.push(issue(UpdateSubcode.AttributeLengthError, `attribute ${type} of length ${len} overruns the attribute list`, Buffer.from(whole), AttrErrorAction.TreatAsWithdraw));
       break;
     }
     const v = buf.subarray(at + hdr, at + hdr + len);
@@ -179,10 +189,8 @@ export function decodeAttributes(
     const isMp = type === AttrType.MpReachNlri || type === AttrType.MpUnreachNlri;
     if (seen.has(type)) {
       // RFC 7606 §3.g: a repeated MP attribute resets; any other repeat is discarded.
-      const action = isMp ? AttrErrorAction.SessionReset : AttrErrorAction.AttributeDiscard;
-      const err = updateError(UpdateSubcode.MalformedAttributeList, `attribute ${type} appears twice`, Buffer.alloc(0), action);
-      if (isMp) throw err;
-      errors.push(err);
+      if (isMp) throw updateError(UpdateSubcode.MalformedAttributeList, `attribute ${type} appears twice`, NO_DATA, AttrErrorAction.SessionReset);
+      errors.push(issue(UpdateSubcode.MalformedAttributeList, `attribute ${type} appears twice`, NO_DATA, AttrErrorAction.AttributeDiscard));
       continue;
     }
     seen.add(type);
@@ -195,13 +203,13 @@ export function decodeAttributes(
       continue;
     }
     const withdraw = (subcode: number, message: string): void => {
-      errors.push(updateError(subcode, message, Buffer.from(whole), AttrErrorAction.TreatAsWithdraw));
+      errors.push(issue(subcode, message, Buffer.from(whole), AttrErrorAction.TreatAsWithdraw));
     };
     if ((flags & (AttrFlag.Optional | AttrFlag.Transitive)) !== expected) {
       // RFC 7606 §3.c: conflicting Optional/Transitive bits make the attribute malformed.
-      const err = updateError(UpdateSubcode.AttributeFlagsError, `attribute ${type} has flags 0x${flags.toString(16)}`, Buffer.from(whole), isMp ? AttrErrorAction.SessionReset : AttrErrorAction.TreatAsWithdraw);
-      if (isMp) throw err;
-      errors.push(err);
+      const reason = `attribute ${type} has flags 0x${flags.toString(16)}`;
+      if (isMp) throw updateError(UpdateSubcode.AttributeFlagsError, reason, Buffer.from(whole), AttrErrorAction.SessionReset);
+      errors.push(issue(UpdateSubcode.AttributeFlagsError, reason, Buffer.from(whole), AttrErrorAction.TreatAsWithdraw));
       continue;
     }
     switch (type) {
@@ -231,14 +239,14 @@ export function decodeAttributes(
         break;
       case AttrType.AtomicAggregate:
         // RFC 7606 §7.6: a malformed ATOMIC_AGGREGATE is discarded.
-        if (len !== 0) errors.push(updateError(UpdateSubcode.AttributeLengthError, `ATOMIC_AGGREGATE length ${len}`, Buffer.from(whole), AttrErrorAction.AttributeDiscard));
+        if (len !== 0) errors.push(issue(UpdateSubcode.AttributeLengthError, `ATOMIC_AGGREGATE length ${len}`, Buffer.from(whole), AttrErrorAction.AttributeDiscard));
         else a.atomicAggregate = true;
         break;
       case AttrType.Aggregator: {
         const asnSize = ctx.fourOctetAs ? 4 : 2;
         // RFC 7606 §7.7: a malformed AGGREGATOR is discarded.
         if (len !== asnSize + 4) {
-          errors.push(updateError(UpdateSubcode.AttributeLengthError, `AGGREGATOR length ${len}`, Buffer.from(whole), AttrErrorAction.AttributeDiscard));
+          errors.push(issue(UpdateSubcode.AttributeLengthError, `AGGREGATOR length ${len}`, Buffer.from(whole), AttrErrorAction.AttributeDiscard));
         } else {
           a.aggregator = {
             asn: asnSize === 4 ? v.readUInt32BE(0) : v.readUInt16BE(0),

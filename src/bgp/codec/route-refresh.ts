@@ -4,7 +4,7 @@
  */
 import { BgpError, NotificationCode, RouteRefreshSubcode } from '../errors';
 import { beginMessage, endMessage } from './header';
-import { HEADER_LENGTH, MessageType } from './types';
+import { HEADER_LENGTH, MessageType, RouteRefreshSubtype } from './types';
 import type { RouteRefreshMessage } from './types';
 
 /** Encode a ROUTE-REFRESH. */
@@ -18,10 +18,12 @@ export function encodeRouteRefresh(msg: RouteRefreshMessage): Buffer {
 
 /**
  * Decode a ROUTE-REFRESH whose header is already checked. A wrong length is the RFC 7313 §5
- * error 7/1 with the whole message as data.
+ * error 7/1 with the whole message as data, except for a subtype other than 0, 1 and 2, which
+ * §5 says to ignore: it decodes (the FSM then ignores it) whatever follows the four octets.
  */
 export function decodeRouteRefresh(buf: Buffer): RouteRefreshMessage {
-  if (buf.length !== HEADER_LENGTH + 4) {
+  const unknownSubtype = buf.length > HEADER_LENGTH + 4 && buf[HEADER_LENGTH + 2]! > RouteRefreshSubtype.EndOfRefresh;
+  if (buf.length !== HEADER_LENGTH + 4 && !unknownSubtype) {
     throw new BgpError(
       NotificationCode.RouteRefresh,
       RouteRefreshSubcode.InvalidMessageLength,

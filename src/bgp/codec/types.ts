@@ -3,7 +3,7 @@
  * prefixes are strings ('10.0.0.1/32', 'fd00::1/128') in canonical form (host bits zero,
  * IPv6 per RFC 5952), so messages compare with deep equality.
  */
-import type { BgpError } from '../errors';
+import type { AttrIssue } from '../errors';
 
 /** BGP message types (RFC 4271 §4.1, RFC 2918 §3 for ROUTE-REFRESH). */
 export const MessageType = {
@@ -156,14 +156,15 @@ export interface PathAttributes {
 
 /**
  * UPDATE (RFC 4271 §4.3). `attrErrors` lists the non-fatal RFC 7606 errors found while decoding
- * (the offending attribute is already dropped); present only when there were any.
+ * (the offending attribute is already dropped), as plain issues rather than Errors; present
+ * only when there were any.
  */
 export interface UpdateMessage {
   type: typeof MessageType.Update;
   withdrawn: string[];
   attributes: PathAttributes;
   nlri: string[];
-  attrErrors?: BgpError[];
+  attrErrors?: AttrIssue[];
 }
 
 /** NOTIFICATION (RFC 4271 §4.5). */
@@ -178,6 +179,12 @@ export interface NotificationMessage {
 export interface KeepaliveMessage {
   type: typeof MessageType.Keepalive;
 }
+
+/**
+ * ROUTE-REFRESH message subtypes (RFC 7313 §3): a plain request, and the Beginning and End of
+ * Route Refresh markers a speaker with the Enhanced Route Refresh capability wraps a resend in.
+ */
+export const RouteRefreshSubtype = { Request: 0, BeginOfRefresh: 1, EndOfRefresh: 2 } as const;
 
 /** ROUTE-REFRESH (RFC 2918 §3; `subtype` is the RFC 7313 field, 0 for a plain request). */
 export interface RouteRefreshMessage {

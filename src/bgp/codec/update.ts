@@ -5,6 +5,7 @@
  * IPv6 routes travel in MP_REACH/MP_UNREACH attributes (RFC 4760).
  */
 import { AttrErrorAction, BgpError, NotificationCode, UpdateSubcode } from '../errors';
+import type { AttrIssue } from '../errors';
 import { decodeAttributes, encodeAttributes } from './attributes';
 import { badLength, beginMessage, endMessage } from './header';
 import { readPrefixes, writePrefix } from './prefix';
@@ -42,7 +43,7 @@ export function decodeUpdate(buf: Buffer, ctx: CodecContext): UpdateMessage {
   const alen = buf.readUInt16BE(at);
   at += 2;
   if (at + alen > buf.length) throw malformed(`total path attribute length ${alen} overruns the message`);
-  const errors: BgpError[] = [];
+  const errors: AttrIssue[] = [];
   const attributes = decodeAttributes(buf, at, at + alen, ctx, errors);
   at += alen;
   // RFC 7606 §5.3: NLRI that cannot be parsed leave no choice but a session reset.
@@ -51,15 +52,13 @@ export function decodeUpdate(buf: Buffer, ctx: CodecContext): UpdateMessage {
     const missing = missingWellKnown(attributes, nlri.length > 0);
     if (missing !== undefined) {
       // RFC 4271 §6.3 data is the missing type code; RFC 7606 §3.d makes it treat-as-withdraw.
-      errors.push(
-        new BgpError(
-          NotificationCode.UpdateMessage,
-          UpdateSubcode.MissingWellKnownAttribute,
-          `missing well-known attribute ${missing}`,
-          Buffer.from([missing]),
-          AttrErrorAction.TreatAsWithdraw,
-        ),
-      );
+      errors.push({
+        code: NotificationCode.UpdateMessage,
+        subcode: UpdateSubcode.MissingWellKnownAttribute,
+        data: Buffer.from([missing]),
+        action: AttrErrorAction.TreatAsWithdraw,
+        reason: `missing well-known attribute ${missing}`,
+      });
     }
   }
   const msg: UpdateMessage = { type: MessageType.Update, withdrawn, attributes, nlri };

@@ -1,0 +1,183 @@
+/**
+ * Our speaker (a child process, 3,000 routes) under a flood mix from hostile loopback peers, all
+ * at once, beside one healthy peer:
+ *   - refresh:   20,000 ROUTE-REFRESH while reading nothing (10,000 in one write, then 20 every 5 ms)
+ *   - update:    2,000 UPDATEs of 1,000 repeated attributes each, in one write
+ *   - keepalive: 200,000 KEEPALIVEs in one write
+ *   - flap:      resets every session as soon as our table starts to arrive
+ * It waits until the refresh peer is reset (Cease 6/8) and the other floods are handled, then
+ * prints one JSON line: {"loopDelayMaxMs","loopDelayP99Ms","rssGrowthMb","bystanderDrops",
+ * "bystanderGapMaxMs","refreshResets","refreshResends","updateFloodMs","updateErrorLogLines",
+ * "keepaliveFloodMs","flapConnections","seconds"}. bystanderGapMaxMs is the longest silence of
+ * our speaker towards the healthy peer (KEEPALIVEs every 3 s at hold time 9 s); a stalled event
+ * loop shows there first. Before bounded output, the refresh flood alone grew the socket buffer
+ * to 290 MB, stalled the loop for 120 s and dropped the healthy session on its hold timer.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { encode, endOfRibFamily } from '../src/bgp/codec';
+import type { Message } from '../src/bgp/codec';
+import type { BgpSessionConfig } from '../src/bgp/session';
+import type { RouteAttributes } from '../src/bgp/adj-rib-out';
+import { waitFor } from '../test/harness/lab-exec';
+import { startLocalSpeaker } from '../test/fixtures/bgp/speaker-driver';
+import type { SpeakerEvent, SpeakerProc } from '../test/fixtures/bgp/speaker-driver';
+import { TestPeer } from '../test/fixtures/bgp/test-peer';
+import type { PeerConnection } from '../test/fixtures/bgp/test-peer';
+
+const ROUTES = 3000;
+
+const hasEndOfRib = (c: PeerConnection | undefined): boolean =>
+  c !== undefined && !c.closed && c.received.some((m: Message) => m.type === 2 && endOfRibFamily(m) !== undefined);
+
+/** An UPDATE of one /32 whose attribute list repeats an empty optional transitive attribute 1,000 times. */
+function duplicateAttributes(): Buffer {
+  const attrs = Buffer.concat([
+    Buffer.from('40010100' + '4002060201' + '0000fbf5' + '4003040a4d0001', 'hex'), // ORIGIN, AS_PATH [64501], NEXT_HOP
+    Buffer.alloc(3 * 1000, Buffer.from('c06300', 'hex')), // type 99, length 0
+  ]);
+  const body = Buffer.concat([Buffer.from([0, 0, attrs.length >> 8, attrs.length & 255]), attrs, Buffer.from('200a4d0063', 'hex')]);
+  const len = 19 + body.length;
+  return Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([len >> 8, len & 255, 2]), body]);
+}
+
+async function ask(speaker: SpeakerProc, cmd: string, id?: string): Promise<SpeakerEvent> {
+  const from = speaker.events.length;
+  speaker.send({ cmd });
+  return speaker.waitEvent(cmd, (e) => e.event === cmd && (id === undefined || e.id === id), 15_000, from);
+}
+const counters = async (speaker: SpeakerProc, id: string): Promise<Record<string, number>> => (await ask(speaker, 'counters', id)).counters as Record<string, number>;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'bench-hostile-'));
+  const routes: Record<string, RouteAttributes> = {};
+  for (let i = 0; i < ROUTES; i++) routes[`10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`] = { communities: [0xfde80000 + (i % 7)] };
+  let flapConnections = 0;
+  let flapping = false;
+  const bystanderTimes: number[] = [];
+  const peers = {
+    bystander: await TestPeer.listen({
+      host: '127.0.0.1',
+      asn: 64501,
+      routerId: '10.77.0.1',
+      onEvent: (e) => {
+        if (e.kind === 'message') bystanderTimes.push(performance.now());
+      },
+    }),
+    refresh: await TestPeer.listen({ host: '127.0.0.1', asn: 64502, routerId: '10.77.0.2' }),
+    update: await TestPeer.listen({ host: '127.0.0.1', asn: 64503, routerId: '10.77.0.3' }),
+    keepalive: await TestPeer.listen({ host: '127.0.0.1', asn: 64504, routerId: '10.77.0.4' }),
+    flap: await TestPeer.listen({
+      host: '127.0.0.1',
+      asn: 64505,
+      routerId: '10.77.0.5',
+      onEvent: (e) => {
+        if (!flapping) return;
+        if (e.kind === 'connection') flapConnections++;
+        if (e.kind === 'message' && e.msg?.type === 2) e.conn.socket.destroy();
+      },
+    }),
+  };
+  const cfg = (peer: TestPeer): BgpSessionConfig => ({
+    peerAddress: '127.0.0.1',
+    peerPort: peer.port,
+    peerAsn: peer.opts.asn,
+    localAsn: 64500,
+    routerId: '10.77.0.11',
+    holdTimeSec: 9,
+    connectTimeSec: 2,
+    ebgpMultiHop: true,
+    families: [{ afi: 1, safi: 1 }],
+  });
+  const speaker = startLocalSpeaker(dir, Object.entries(peers).map(([id, p]) => ({ id, config: cfg(p) })), routes);
+  try {
+    await waitFor('every peer has the full table', () => Object.values(peers).every((p) => hasEndOfRib(p.last)), { timeoutMs: 60_000, intervalMs: 20 });
+    const rssBefore = (await ask(speaker, 'rss')).rssMB as number;
+    const refreshBefore = await counters(speaker, 'refresh');
+    const updateBefore = await counters(speaker, 'update');
+    const kaBefore = await counters(speaker, 'keepalive');
+    const logBefore = readFileSync(speaker.logFile, 'utf8').split('\n').filter((l) => l.includes('"updateError"')).length;
+    await ask(speaker, 'loopDelay');
+    const from = speaker.events.length;
+    const t0 = performance.now();
+    bystanderTimes.length = 0;
+    bystanderTimes.push(t0);
+
+    flapping = true;
+    peers.flap.last!.socket.destroy();
+    const refreshConn = peers.refresh.last!;
+    refreshConn.socket.pause();
+    const rr = encode({ type: 5, afi: 1, safi: 1, subtype: 0 });
+    refreshConn.socket.write(Buffer.alloc(10_000 * 23, rr));
+    let batches = 0;
+    const pacer = setInterval(() => {
+      if (batches++ < 500 && !refreshConn.socket.destroyed) refreshConn.socket.write(Buffer.alloc(20 * 23, rr));
+    }, 5);
+    peers.update.last!.socket.write(Buffer.concat(Array.from({ length: 2000 }, duplicateAttributes)));
+    const ka = encode({ type: 4 });
+    peers.keepalive.last!.socket.write(Buffer.alloc(200_000 * 19, ka));
+    const rssSampler = setInterval(() => speaker.send({ cmd: 'rss' }), 250);
+
+    let updateFloodMs: number | undefined;
+    let keepaliveFloodMs: number | undefined;
+    let refreshDown: SpeakerEvent | undefined;
+    try {
+      await waitFor(
+        'the floods handled and the refresh peer reset',
+        async () => {
+          refreshDown ??= speaker.events.slice(from).find((e) => e.event === 'down' && e.id === 'refresh');
+          if (updateFloodMs === undefined && (await counters(speaker, 'update')).updatesReceived! >= updateBefore.updatesReceived! + 2000) updateFloodMs = performance.now() - t0;
+          if (keepaliveFloodMs === undefined && (await counters(speaker, 'keepalive')).messagesReceived! >= kaBefore.messagesReceived! + 200_000) keepaliveFloodMs = performance.now() - t0;
+          return refreshDown !== undefined && updateFloodMs !== undefined && keepaliveFloodMs !== undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 100 },
+      );
+    } finally {
+      clearInterval(pacer);
+      clearInterval(rssSampler);
+      flapping = false;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    bystanderTimes.push(performance.now());
+    const loop = await ask(speaker, 'loopDelay');
+    const refreshAfter = await counters(speaker, 'refresh');
+    const rssMax = Math.max(rssBefore, ...speaker.events.slice(from).filter((e) => e.event === 'rss').map((e) => e.rssMB as number));
+    const gaps = bystanderTimes.slice(1).map((x, i) => x - bystanderTimes[i]!);
+    const asked = refreshAfter.routeRefreshesReceived! - refreshBefore.routeRefreshesReceived!;
+    const folded = refreshAfter.routeRefreshesFolded! - refreshBefore.routeRefreshesFolded!;
+    const logLines = readFileSync(speaker.logFile, 'utf8').split('\n').filter((l) => l.includes('"updateError"')).length - logBefore;
+    const downs = speaker.events.slice(from).filter((e) => e.event === 'down');
+    console.log(
+      `refresh peer: ${asked} requests, ${asked - folded} resends, reset with ${refreshDown?.reason?.code}/${refreshDown?.reason?.subcode}; ` +
+        `update flood handled in ${updateFloodMs!.toFixed(0)} ms (${logLines} log lines); keepalive flood in ${keepaliveFloodMs!.toFixed(0)} ms; ` +
+        `flapping peer dialled ${flapConnections} times in ${seconds.toFixed(1)} s`,
+    );
+    console.log(
+      JSON.stringify({
+        loopDelayMaxMs: Number((loop.maxMs as number).toFixed(1)),
+        loopDelayP99Ms: Number((loop.p99Ms as number).toFixed(1)),
+        rssGrowthMb: Number((rssMax - rssBefore).toFixed(1)),
+        bystanderDrops: downs.filter((e) => e.id === 'bystander').length,
+        bystanderGapMaxMs: Math.round(Math.max(...gaps)),
+        refreshResets: downs.filter((e) => e.id === 'refresh' && e.reason?.code === 6 && e.reason.subcode === 8).length,
+        refreshResends: asked - folded,
+        updateFloodMs: Math.round(updateFloodMs!),
+        updateErrorLogLines: logLines,
+        keepaliveFloodMs: Math.round(keepaliveFloodMs!),
+        flapConnections,
+        seconds: Number(seconds.toFixed(1)),
+      }),
+    );
+  } finally {
+    speaker.kill('SIGKILL');
+    await speaker.exited();
+    await Promise.all(Object.values(peers).map((p) => p.close()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

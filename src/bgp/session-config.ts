@@ -1,0 +1,140 @@
+/**
+ * A session's configuration, counters and socket factory: what the speaker passes in and reads
+ * back. Kept apart from the session shell (session.ts) so that one stays about I/O and events.
+ */
+import net from 'node:net';
+import type { Family } from './codec';
+import type { FsmConfig } from './fsm';
+import { createTcpSocketFd } from '../native';
+import { errorMessage } from '../util/errors';
+import type { Logger } from '../util/log';
+
+/** Everything that defines a peering; changing any of it (but the next hops) resets the session. */
+export interface BgpSessionConfig {
+  peerAddress: string;
+  /** Default 179. */
+  peerPort?: number;
+  peerAsn: number;
+  localAsn: number;
+  routerId: string;
+  holdTimeSec: number;
+  keepaliveTimeSec?: number;
+  connectTimeSec: number;
+  /** TCP MD5 key (RFC 2385); never logged. */
+  password?: string;
+  sourceAddress?: string;
+  /** TTL 255 instead of 1 for eBGP (iBGP keeps the kernel default). */
+  ebgpMultiHop: boolean;
+  /** Advertise RFC 4724 graceful restart with this restart time. */
+  gracefulRestart?: { restartTimeSec: number };
+  /** Default: IPv4 and IPv6 unicast. */
+  families?: Family[];
+  /** Next hop overrides; by default the connection's local addresses are used. */
+  nextHopIpv4?: string;
+  nextHopIpv6?: string;
+  /**
+   * Reconnect backoff; default 1 s doubling to 2 min, failure count forgotten after 5 min
+   * Established (docs/bgp.md "Reconnect damping").
+   */
+  backoff?: { initialMs: number; maxMs: number; stableMs?: number };
+}
+
+/** Counters for metrics. */
+export interface BgpSessionCounters {
+  messagesSent: number;
+  messagesReceived: number;
+  updatesSent: number;
+  updatesReceived: number;
+  /** Prefixes the peer currently has from us. */
+  prefixesAnnounced: number;
+  /** Announcements and withdrawals sent since start (per prefix). */
+  prefixAnnouncementsSent: number;
+  prefixWithdrawalsSent: number;
+  notificationsSent: number;
+  notificationsReceived: number;
+  establishedTransitions: number;
+  /** ROUTE-REFRESH requests (subtype 0, negotiated family) received. */
+  routeRefreshesReceived: number;
+  /** Of those, requests folded into a resend already wanted. */
+  routeRefreshesFolded: number;
+  /** Warnings about the peer's messages by event (updateError, decodeError, ...), logged or folded. */
+  warnings: Record<string, number>;
+}
+
+/** Fresh counters. */
+export function zeroCounters(): BgpSessionCounters {
+  return {
+    messagesSent: 0,
+    messagesReceived: 0,
+    updatesSent: 0,
+    updatesReceived: 0,
+    prefixesAnnounced: 0,
+    prefixAnnouncementsSent: 0,
+    prefixWithdrawalsSent: 0,
+    notificationsSent: 0,
+    notificationsReceived: 0,
+    establishedTransitions: 0,
+    routeRefreshesReceived: 0,
+    routeRefreshesFolded: 0,
+    warnings: {},
+  };
+}
+
+/** The result of updateConfig. */
+export type ConfigChange = { reset: false; routesResent: boolean } | { reset: true };
+
+export const ALL_FAMILIES: Family[] = [
+  { afi: 1, safi: 1 },
+  { afi: 2, safi: 1 },
+];
+
+/** The FSM's view of a configuration. */
+export function fsmConfig(cfg: BgpSessionConfig): FsmConfig {
+  return {
+    localAsn: cfg.localAsn,
+    peerAsn: cfg.peerAsn,
+    routerId: cfg.routerId,
+    holdTimeSec: cfg.holdTimeSec,
+    keepaliveTimeSec: cfg.keepaliveTimeSec,
+    connectTimeSec: cfg.connectTimeSec,
+    families: cfg.families ?? ALL_FAMILIES,
+    gracefulRestart: cfg.gracefulRestart,
+    // FRR's numbers: bgpd's idle-hold ("start") timer begins at 1 s and doubles to 120 s.
+    backoff: cfg.backoff ?? { initialMs: 1000, maxMs: 120_000 },
+  };
+}
+
+/** Session parameters: everything except the next-hop overrides, which only change routes. */
+export function sessionParams(cfg: BgpSessionConfig): unknown {
+  const { nextHopIpv4: _a, nextHopIpv6: _b, ...rest } = cfg;
+  return { ...rest, peerPort: rest.peerPort ?? 179, families: rest.families ?? ALL_FAMILIES };
+}
+
+/** TTL for the socket: 1 for single-hop eBGP (RFC 4271 §8 GTSM-style safety), 255 for multihop. */
+export function socketTtl(cfg: BgpSessionConfig): number | undefined {
+  if (cfg.localAsn === cfg.peerAsn) return undefined;
+  return cfg.ebgpMultiHop ? 255 : 1;
+}
+
+/** The default socket factory: native fd when options must precede connect, else plain net. */
+export function defaultConnect(cfg: BgpSessionConfig, log: Logger): net.Socket {
+  const family = cfg.peerAddress.includes(':') ? 6 : 4;
+  const port = cfg.peerPort ?? 179;
+  const ttl = socketTtl(cfg);
+  if (cfg.password !== undefined || ttl !== undefined) {
+    try {
+      const fd = createTcpSocketFd({
+        family,
+        localAddress: cfg.sourceAddress,
+        ttl,
+        md5: cfg.password !== undefined ? [{ peer: cfg.peerAddress, key: cfg.password }] : undefined,
+      });
+      return new net.Socket({ fd, readable: true, writable: true }).connect(port, cfg.peerAddress);
+    } catch (err) {
+      // MD5 cannot be faked: without the addon the session must not connect unauthenticated.
+      if (cfg.password !== undefined) throw err;
+      log.warn({ event: 'ttlUnavailable', err: errorMessage(err) }, 'cannot set the socket TTL; using the kernel default');
+    }
+  }
+  return net.connect({ host: cfg.peerAddress, port, localAddress: cfg.sourceAddress, family });
+}
