@@ -1,5 +1,5 @@
 /**
- * FRR (zebra + bgpd, 8.4, and bfdd when asked) as the upstream router in a lab namespace (lab.md §3.1).
+ * FRR (zebra + bgpd, 8.4, and bfdd when asked) as the upstream router in a lab namespace.
  *
  * Each instance has its own directory chowned to user `frr` (the daemons drop to it, and
  * `-u root` is refused because root is not in `frrvty`), its own zserv socket (-z), vty socket
