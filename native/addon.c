@@ -1,6 +1,6 @@
 /* Entry point of the native addon and the small helpers every part uses.
  * Only what Node cannot do lives here: AF_PACKET sockets, TCP_MD5SIG and TTL on TCP sockets,
- * interface index and MAC lookup. */
+ * interface index and MAC lookup, the received TTL of UDP datagrams (BFD's GTSM check). */
 #include "common.h"
 #include <string.h>
 #include <stdio.h>
@@ -95,6 +95,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   init_packet_socket(env, exports);
   init_tcp_options(env, exports);
   init_netif(env, exports);
+  init_udp_socket(env, exports);
   return exports;
 }
 

@@ -27,5 +27,6 @@ int arg_buffer(napi_env env, napi_value v, void **data, size_t *len, const char 
 void init_packet_socket(napi_env env, napi_value exports);
 void init_tcp_options(napi_env env, napi_value exports);
 void init_netif(napi_env env, napi_value exports);
+void init_udp_socket(napi_env env, napi_value exports);
 
 #endif

@@ -1,6 +1,6 @@
 /**
  * Typed wrapper over the native addon (native/*.c): what Node cannot do itself. AF_PACKET sockets
- * for ARP/NDP, TCP_MD5SIG and TTL on BGP sockets, interface lookup. Every native error is rethrown
+ * for ARP/NDP, TCP_MD5SIG and TTL on BGP sockets, interface lookup, UDP receive with the TTL. Every native error is rethrown
  * as MetalLbError(Native) with `details.errno` set to the errno name (EPERM, ENODEV, ...).
  */
 import { existsSync } from 'node:fs';
@@ -19,6 +19,15 @@ interface RawAddon {
   setIpTtl(fd: number, family: number, ttl: number): void;
   interfaceInfo(name: string): { name: string; index: number; flags: number; hwType: number; mac: Buffer };
   listInterfaces(): string[];
+  udpOpen(
+    family: number,
+    address: string | null,
+    port: number,
+    onPacket: (err: Error | null, payload: Buffer | null, srcAddress: string | null, srcPort: number | null, ttl: number | null) => void,
+  ): object;
+  udpLocalPort(handle: object): number;
+  udpRef(handle: object, ref: boolean): void;
+  udpClose(handle: object): void;
 }
 
 const ADDON_FILE = join('native', 'build', 'Release', 'metallb_native.node');
@@ -197,4 +206,71 @@ export function setTcpMd5(fd: number, peer: string, key: string): void {
 /** Set IP_TTL (IPv4) or IPV6_UNICAST_HOPS (IPv6). */
 export function setIpTtl(fd: number, family: 4 | 6, ttl: number): void {
   nativeCall(`TTL ${ttl}`, () => addon().setIpTtl(fd, family, ttl));
+}
+
+/** One received datagram and what the kernel said about it. */
+export interface UdpDatagram {
+  payload: Buffer;
+  srcAddress: string;
+  srcPort: number;
+  /** IP TTL or IPv6 hop limit as received; -1 when the kernel reported none. */
+  ttl: number;
+}
+
+/** A receive-only UDP socket that reports each datagram's TTL. */
+export interface UdpTtlSocket {
+  readonly family: 4 | 6;
+  /** The bound port (the chosen one when opened with port 0). */
+  readonly port: number;
+  ref(keepAlive: boolean): void;
+  /** Idempotent. */
+  close(): void;
+}
+
+/** Options for openUdpTtlSocket. */
+export interface UdpTtlSocketOptions {
+  family: 4 | 6;
+  /** Local address to bind; default the wildcard. */
+  address?: string;
+  port: number;
+  onDatagram: (d: UdpDatagram) => void;
+  onError?: (err: Error) => void;
+}
+
+/**
+ * Open a non-blocking UDP socket (IP_RECVTTL / IPV6_RECVHOPLIMIT, watched by uv_poll) for
+ * BFD's TTL checks: Linux applies IP_MINTTL to TCP only, so the TTL must be read per datagram.
+ */
+export function openUdpTtlSocket(opts: UdpTtlSocketOptions): UdpTtlSocket {
+  const { onDatagram, onError } = opts;
+  const where = `udp${opts.family} ${opts.address ?? '*'}:${opts.port}`;
+  const handle = nativeCall(`UDP socket ${where}`, () =>
+    addon().udpOpen(opts.family, opts.address ?? null, opts.port, (err, payload, srcAddress, srcPort, ttl) => {
+      if (err) {
+        onError?.(new MetalLbError(ErrorCode.Native, `UDP socket ${where}: ${err.message}`, { errno: (err as Error & { code?: string }).code }));
+        return;
+      }
+      if (!payload || srcAddress === null) return;
+      // As with packet sockets: a handler that throws costs one datagram, never the process.
+      try {
+        onDatagram({ payload, srcAddress, srcPort: srcPort ?? 0, ttl: ttl ?? -1 });
+      } catch (e) {
+        onError?.(e instanceof Error ? e : new Error(String(e)));
+      }
+    }),
+  );
+  const port = nativeCall(`UDP socket ${where}`, () => addon().udpLocalPort(handle));
+  let closed = false;
+  return {
+    family: opts.family,
+    port,
+    ref(keepAlive) {
+      if (!closed) addon().udpRef(handle, keepAlive);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      addon().udpClose(handle);
+    },
+  };
 }

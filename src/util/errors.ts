@@ -21,6 +21,8 @@ export const ErrorCode = {
   Timeout: 'MLB_ERR_TIMEOUT',
   /** A BGP message could not be encoded (bad prefix, over 4096 octets): a bug in the caller. */
   BgpEncode: 'MLB_ERR_BGP_ENCODE',
+  /** A BFD Control packet could not be encoded (a field out of range): a bug in the caller. */
+  BfdEncode: 'MLB_ERR_BFD_ENCODE',
   /** The Kubernetes apiserver refused a request or could not be reached (`statusCode` in details). */
   KubeApi: 'MLB_ERR_KUBE_API',
 } as const;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execCommand } from '../harness/lab-exec';
 import type { PeerSpec } from '../harness/routers/common';
 import { frrBgpdConfig } from '../harness/routers/frr';
+import { frrBfddConfig } from '../harness/routers/frr-bfd';
 import { birdConfig } from '../harness/routers/bird';
 import { openbgpdConfig } from '../harness/routers/openbgpd';
 import { gobgpConfig } from '../harness/routers/gobgp';
@@ -63,6 +64,26 @@ t.test('FRR bgpd -C accepts both policy variants', async (t) => {
   // The checker catches a bad line (so the assertion above means something).
   const bad = await execCommand(['/usr/lib/frr/bgpd', '-C', '-f', write('frr-bad.conf', 'router bgp 1\n neighbor x bogus\n')]);
   t.match(bad.stderr, /No such command/, 'bgpd -C reports bad lines on stderr');
+});
+
+t.test('FRR bfdd -C accepts every BFD peer option', async (t) => {
+  const conf = write(
+    'bfdd.conf',
+    frrBfddConfig(
+      [
+        { address: '10.77.0.11', localAddress: '10.77.0.1', receiveIntervalMs: 300, transmitIntervalMs: 300, detectMultiplier: 3 },
+        { address: 'fd00:77::11', passive: true },
+        { address: '10.77.5.5', multihop: true, localAddress: '10.77.0.1', minimumTtl: 250 },
+      ],
+      join(dir, 'bfdd.log'),
+    ),
+  );
+  const r = await execCommand(['/usr/lib/frr/bfdd', '-C', '-f', conf, '--bfdctl', join(dir, 'bfdd.sock')]);
+  const complaints = r.stderr.split('\n').filter((l) => /EC \d+|Unknown command|No such command/.test(l) && !/log file|logfile/.test(l));
+  t.same(complaints, []);
+  t.equal(r.code, 0, 'bfdd -C exit code');
+  const bad = await execCommand(['/usr/lib/frr/bfdd', '-C', '-f', write('bfdd-bad.conf', 'bfd\n peer 10.0.0.1\n  bogus-option 1\n'), '--bfdctl', join(dir, 'bfdd-bad.sock')]);
+  t.match(`${bad.stdout}${bad.stderr}`, /Unknown command|No such command|EC \d+/, 'bfdd -C reports bad lines');
 });
 
 t.test('BIRD -p', async (t) => {

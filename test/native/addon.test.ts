@@ -1,7 +1,9 @@
 import t, { Test } from 'tap';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { createTcpSocketFd, interfaceInfo, listInterfaces, openPacketSocket, setIpTtl, setTcpMd5 } from '../../src/native';
+import dgram from 'node:dgram';
+import { createTcpSocketFd, interfaceInfo, listInterfaces, openPacketSocket, openUdpTtlSocket, setIpTtl, setTcpMd5 } from '../../src/native';
+import type { UdpDatagram } from '../../src/native';
 import { ErrorCode, MetalLbError } from '../../src/util/errors';
 
 /** tap's t.throws matches objects, not predicates: assert the catalogue code and errno name. */
@@ -108,4 +110,39 @@ t.test('process exits promptly with a packet socket open', async (t) => {
   t.equal(r.status, 0, `exit status (stderr: ${r.stderr})`);
   t.match(r.stdout, /^open \d+/);
   t.ok(Date.now() - started < 15_000, 'exited without hanging');
+});
+
+t.test('UDP TTL socket: reports each datagram\'s TTL / hop limit, refuses a taken port', async (t) => {
+  const got: UdpDatagram[] = [];
+  const v4 = openUdpTtlSocket({ family: 4, address: '127.0.0.1', port: 0, onDatagram: (d) => got.push(d) });
+  const v6 = openUdpTtlSocket({ family: 6, address: '::1', port: 0, onDatagram: (d) => got.push(d) });
+  t.teardown(() => {
+    v4.close();
+    v6.close();
+  });
+  t.ok(v4.port > 0, 'port 0 binds a free port and reports it');
+  throwsNative(t, () => openUdpTtlSocket({ family: 4, address: '127.0.0.1', port: v4.port, onDatagram: () => undefined }), 'EADDRINUSE');
+  const send = async (type: 'udp4' | 'udp6', to: string, port: number, ttl: number, text: string): Promise<void> => {
+    const s = dgram.createSocket(type);
+    await new Promise<void>((r) => s.bind(0, () => r()));
+    s.setTTL(ttl);
+    await new Promise<void>((r, j) => s.send(text, port, to, (err) => (err ? j(err) : r())));
+    s.close();
+  };
+  await send('udp4', '127.0.0.1', v4.port, 254, 'a');
+  await send('udp4', '127.0.0.1', v4.port, 255, 'b');
+  await send('udp6', '::1', v6.port, 7, 'c');
+  const deadline = Date.now() + 2000;
+  while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  t.same(
+    got.map((d) => [d.payload.toString(), d.srcAddress, d.ttl]).sort(),
+    [
+      ['a', '127.0.0.1', 254],
+      ['b', '127.0.0.1', 255],
+      ['c', '::1', 7],
+    ],
+  );
+  v4.close();
+  v4.close();
+  t.pass('close is idempotent');
 });

@@ -1,5 +1,5 @@
 /**
- * FRR (zebra + bgpd, 8.4) as the upstream router in a lab namespace (lab.md §3.1).
+ * FRR (zebra + bgpd, 8.4, and bfdd when asked) as the upstream router in a lab namespace.
  *
  * Each instance has its own directory chowned to user `frr` (the daemons drop to it, and
  * `-u root` is refused because root is not in `frrvty`), its own zserv socket (-z), vty socket
@@ -23,6 +23,9 @@ import {
   type RouterHandle,
   uniqueDir,
 } from './common';
+import { frrBfddConfig, parseBfdPeers, type FrrBfdPeer, type FrrBfdPeerSpec } from './frr-bfd';
+
+export type { FrrBfdPeer, FrrBfdPeerSpec } from './frr-bfd';
 
 /** A dynamic-neighbor range: any address in `range` may connect (FRR stays passive for these). */
 export interface ListenRange {
@@ -62,6 +65,8 @@ export interface FrrOptions {
   readonly keepaliveSec?: number;
   /** Directory name under lab.dir (default `frr`, `frr-2`, … when taken). */
   readonly name?: string;
+  /** Also run bfdd with these BFD peers. */
+  readonly bfdPeers?: readonly FrrBfdPeerSpec[];
 }
 
 /** One path of `show bgp <afi> unicast json`. */
@@ -100,6 +105,12 @@ export interface FrrHandle extends RouterHandle {
   waitRouteGone(prefix: string, timeoutMs?: number): Promise<void>;
   /** Wait until `prefix` is in the namespace's kernel table and `predicate` holds. */
   waitKernelRoute(prefix: string, predicate?: (r: RouteEntry) => boolean, timeoutMs?: number): Promise<RouteEntry>;
+  /** `show bfd peers json` (bfdPeers option only). */
+  bfdPeers(): Promise<FrrBfdPeer[]>;
+  /** Wait until bfdd reports `address` with this status ('up', 'down', 'init'). */
+  waitBfdPeer(address: string, status: string, timeoutMs?: number): Promise<FrrBfdPeer>;
+  /** bfdd's PID (bfdPeers option only), for SIGSTOP/SIGCONT failure tests. */
+  readonly bfddPid: number | undefined;
 }
 
 const FRR_BIN = '/usr/lib/frr';
@@ -190,6 +201,21 @@ export async function startFrr(lab: Lab, opts: FrrOptions): Promise<FrrHandle> {
       timeoutMs: START_TIMEOUT_MS,
     });
   }
+  let bfdd: ChildProcess | undefined;
+  if (opts.bfdPeers !== undefined) {
+    const conf = join(dir, 'bfdd.conf');
+    writeFileSync(conf, frrBfddConfig(opts.bfdPeers, join(dir, 'bfdd.log')));
+    chownSync(conf, frrUid, frrGid);
+    bfdd = lab.spawn(
+      ns,
+      [`${FRR_BIN}/bfdd`, '-f', conf, '-i', join(run, 'bfdd.pid'), '--bfdctl', join(run, 'bfdd.sock'), ...(withZebra ? ['-z', zserv] : []), ...common],
+      { log: `${dir.slice(lab.dir.length + 1)}-bfdd.out` },
+    );
+    children.push(bfdd);
+    await waitFor(`FRR bfdd in ${ns} to create its vty socket`, () => existsSync(join(run, 'bfdd.vty')) || exitedEarly(children, dir), {
+      timeoutMs: START_TIMEOUT_MS,
+    });
+  }
   const bgpdArgs = withZebra ? ['-z', zserv] : ['-Z'];
   children.push(
     lab.spawn(ns, [`${FRR_BIN}/bgpd`, '-f', join(dir, 'bgpd.conf'), '-i', join(run, 'bgpd.pid'), ...bgpdArgs, ...common], {
@@ -228,10 +254,19 @@ export async function startFrr(lab: Lab, opts: FrrOptions): Promise<FrrHandle> {
       ? [...(await lab.routes(ns, 'ipv4')), ...(await lab.routes(ns, 'ipv6'))]
       : lab.routes(ns, family);
   let stopped: Promise<void> | undefined;
+  const bfdPeers = async (): Promise<FrrBfdPeer[]> => parseBfdPeers(await vtysh('show bfd peers json'));
 
   return {
     ns,
     dir,
+    bfddPid: bfdd?.pid,
+    bfdPeers,
+    waitBfdPeer: (address, status, timeoutMs = 10_000) =>
+      waitFor(
+        `FRR bfdd peer ${address} to be ${status}`,
+        async () => (await bfdPeers()).find((p) => p.peer === address && p.status === status),
+        { timeoutMs, intervalMs: 50 },
+      ),
     vtysh,
     bgpTable,
     neighbor,
