@@ -1,7 +1,7 @@
 /**
  * Build allocator-ready `Pool` values and their `PoolIndex` from compact text, without the full
- * config parser: for unit tests, the allocator benchmark and the demo. Production code gets its
- * pools from src/config, which validates far more (overlaps, names, selectors).
+ * config parser: for unit tests and the allocator benchmark. Production code gets its pools from
+ * src/config, which validates far more (overlaps, names, selectors).
  */
 import type { Pool, PoolIndex, ServiceAllocation } from '../../config/types';
 import { everything, type LabelMatcher } from '../../config/selectors';
