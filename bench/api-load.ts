@@ -1,9 +1,9 @@
 /**
- * Steady-state API cost of the speakers (issue 6, DESIGN.md §5): the real apiserver, controller
- * and three speakers (default election timings: renew 10 s, lease 30 s) in lab node namespaces,
- * with 10, 100 and 1,000 L2 VIPs (one Service and one EndpointSlice each). For each size, once
- * every VIP has a Lease holder and a renew interval has passed, the apiserver's own
- * `apiserver_request_total` is read before and after a window (default 60 s) and the deltas are
+ * Steady-state API cost of the speakers (docs/speaker.md "API cost", docs/architecture.md §7): the
+ * real apiserver, controller and three speakers (default election timings: renew 10 s, lease 30 s)
+ * in lab node namespaces, with 10, 100 and 1,000 L2 VIPs (one Service and one EndpointSlice each).
+ * For each size, once every VIP has a Lease holder and a renew interval has passed, the apiserver's
+ * own `apiserver_request_total` is read before and after a window (default 60 s) and the deltas are
  * split into writes (POST/PUT/PATCH/DELETE/APPLY), reads (GET/LIST: polling) and WATCH requests.
  * Non-resource requests (this bench's own GET /metrics, discovery) are left out.
  * Last stdout line: {"vips":[...],"writesPerSec":[...],"readsPerSec":[...],"watchesPerSec":[...],...}.

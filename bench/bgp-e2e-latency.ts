@@ -1,12 +1,12 @@
 /**
- * Service created -> route in FRR, end to end (issue 6): the real apiserver, controller and three
- * speakers in lab node namespaces, FRR (bgpd + zebra) in the router namespace peering with each.
- * For 100 Services, one at a time: the clock starts just before the Service POST (allocation by
- * the controller included) and stops when the /32 shows up in the router namespace's kernel table
- * (`ip monitor route`: FRR has received, selected and installed it). EndpointSlices are created
- * beforehand, so every Service is announceable as soon as it has an IP. A watch on the Services
- * splits each sample into allocation (POST -> status with the IP seen) and announcement (the rest).
- * Last stdout line: {"p50Ms","p99Ms",...}. Target: p99 <= 300 ms.
+ * Service created -> route in FRR, end to end (docs/architecture.md §8): the real apiserver,
+ * controller and three speakers in lab node namespaces, FRR (bgpd + zebra) in the router namespace
+ * peering with each. For 100 Services, one at a time: the clock starts just before the Service POST
+ * (allocation by the controller included) and stops when the /32 shows up in the router namespace's
+ * kernel table (`ip monitor route`: FRR has received, selected and installed it). EndpointSlices
+ * are created beforehand, so every Service is announceable as soon as it has an IP. A watch on the
+ * Services splits each sample into allocation (POST -> status with the IP seen) and announcement
+ * (the rest). Last stdout line: {"p50Ms","p99Ms",...}. Target: p99 <= 300 ms.
  * Note: FRR itself holds routes ~50 ms (bgpd work queue) + ~10 ms (zebra) before installing them
  * (see bench/bgp-latency.ts), included here.
  * Env: BGP_E2E_SERVICES (default 100).

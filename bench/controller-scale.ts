@@ -1,4 +1,4 @@
-// Controller at scale against the real apiserver (issue 5 benchmark `controller-scale`):
+// Controller at scale against the real apiserver (docs/controller.md "Scale"):
 // 5,000 LoadBalancer Services are created, then the controller (a child process running the
 // compiled JS, as production does, so its RSS is its own) is started and assigns them all;
 // then it is restarted. servicesPerSec is the controller's rate: from its process start to the

@@ -1,8 +1,8 @@
 /**
- * L2 failover, end to end (issue 6): the real apiserver, controller and three speakers in lab
- * node namespaces, one L2 Service, and a client connecting to the VIP every 10 ms from its own
- * namespace (test/fixtures/e2e/connect-loop.ts). Each run measures the time from the kill to the
- * first successful client connect that reaches another node:
+ * L2 failover, end to end (docs/speaker.md, failover after a hard failure): the real apiserver,
+ * controller and three speakers in lab node namespaces, one L2 Service, and a client connecting to
+ * the VIP every 10 ms from its own namespace (test/fixtures/e2e/connect-loop.ts). Each run measures
+ * the time from the kill to the first successful client connect that reaches another node:
  *   - hard kill: SIGKILL of the holder's speaker plus its link cut (the successor must notice on
  *     the wire, take the Lease by CAS and announce); afterwards the link comes back and the
  *     speaker is restarted;

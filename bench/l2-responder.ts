@@ -1,7 +1,8 @@
 /**
- * L2 responder benchmark (issue 4). A lab with one node; the announcer runs as a child process in
- * the node namespace with 1,000 VIPs; a packet-socket load generator in the router namespace sends
- * ARP requests and matches every reply to its request by (VIP, requester IP) to measure latency.
+ * L2 responder benchmark (docs/l2.md §4). A lab with one node; the announcer runs as a child
+ * process in the node namespace with 1,000 VIPs; a packet-socket load generator in the router
+ * namespace sends ARP requests and matches every reply to its request by (VIP, requester IP) to
+ * measure latency.
  *
  *   1. idle: 1,000 VIPs announced, no traffic. After a 25 s settle (the takeover bursts end at
  *      4.4 s; V8 collects their garbage 10-20 s later, a one-off of ~50-70 ms), CPU of the

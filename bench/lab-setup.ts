@@ -1,5 +1,5 @@
-// Lab set-up benchmark (issue 2 item 3): wall time of createLab with 3 nodes + client, of the
-// same plus FRR (zebra + bgpd) answering vtysh, of a full FRR <-> GoBGP route reaching the
+// Lab set-up benchmark (docs/architecture.md §9.1): wall time of createLab with 3 nodes + client,
+// of the same plus FRR (zebra + bgpd) answering vtysh, of a full FRR <-> GoBGP route reaching the
 // router's kernel, and of destroy(). Wall time is what tests wait for; the machine is shared,
 // so the 1-minute load average is printed with the figures. Needs root.
 // Run: npx tsx bench/lab-setup.ts [runs]   (last line is the JSON)

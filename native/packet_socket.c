@@ -1,7 +1,7 @@
-/* AF_PACKET raw sockets for ARP and NDP (issue 4): bound to one interface, non-blocking, watched by
+/* AF_PACKET raw sockets for ARP and NDP (docs/l2.md): bound to one interface, non-blocking, watched by
  * uv_poll so no libuv threadpool thread ever blocks in read() (a blocking read made process.exit()
- * hang in the lab, see lab.md §4.4). A classic BPF filter keeps everything but ARP and ICMPv6
- * NS/NA in the kernel. */
+ * hang in the lab, see docs/architecture.md §9.10). A classic BPF filter keeps everything but ARP
+ * and ICMPv6 NS/NA in the kernel. */
 #include "common.h"
 #include <uv.h>
 #include <stdlib.h>

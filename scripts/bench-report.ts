@@ -14,7 +14,7 @@ async function main(): Promise<number> {
   const o = new Command()
     .option('--quick', 'small sizes (a smoke run of the report, not for publication)', false)
     .option('--only <names>', 'comma-separated bench names or labels')
-    .option('--controller-sizes <list>', "controller-scale sweep (5000 is issue 5's target size)", '250,1000,2500,5000')
+    .option('--controller-sizes <list>', "controller-scale sweep (5000 is the controller's target size, docs/controller.md)", '250,1000,2500,5000')
     .option('--out <dir>', 'output directory', join(repoRoot, 'docs'))
     .parse(process.argv)
     .opts<{ quick: boolean; only?: string; controllerSizes: string; out: string }>();

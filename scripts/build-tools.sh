@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the real kube-apiserver and etcd the tests run against (DESIGN.md §6) from the Go module
-# proxy, into .cache/tools/<key>/ keyed by their pinned versions: a second run is a no-op.
+# Build the real kube-apiserver and etcd the tests run against (docs/architecture.md §8) from the Go
+# module proxy, into .cache/tools/<key>/ keyed by their pinned versions: a second run is a no-op.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 K8S_VERSION=v1.34.4      # k8s.io/kubernetes; tools/go.mod maps its staging modules to v0.34.4

@@ -1,7 +1,7 @@
 /**
  * `npm run soak -- --minutes N [--seed S]` (node --import tsx scripts/soak.ts): the soak and
- * chaos run of issue 8 (bench/soak/run.ts). Progress and violations go to stderr as they happen;
- * the last stdout line is the JSON summary. Exit code 1 when any invariant was violated.
+ * chaos run of docs/soak.md (bench/soak/run.ts). Progress and violations go to stderr as they
+ * happen; the last stdout line is the JSON summary. Exit code 1 when any invariant was violated.
  */
 import { Command } from 'commander';
 import { runSoak } from '../bench/soak/run';

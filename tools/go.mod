@@ -1,4 +1,4 @@
-// Builds the real kube-apiserver and etcd that the tests run against (DESIGN.md §6).
+// Builds the real kube-apiserver and etcd that the tests run against (docs/architecture.md §8).
 // k8s.io/kubernetes is not meant to be a dependency: its go.mod points every k8s.io staging
 // module at ./staging, so this module maps each one to its published version instead.
 module github.com/metallb-ts/metallb-ts/tools

@@ -1,5 +1,5 @@
 /**
- * The benchmark report (issue 8 item 4): run every bench/<name>.ts with sizes that fit this
+ * The benchmark report (docs/benchmarks.md): run every bench/<name>.ts with sizes that fit this
  * 2-core machine (with sweeps where a figure is wanted against a size), run the instrumented
  * failover timeline, and write docs/benchmarks.md plus SVG charts and the raw results under
  * docs/benchmarks/. Each bench prints one JSON object as its last stdout line; a bench that

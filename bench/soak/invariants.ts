@@ -1,5 +1,5 @@
 /**
- * Pure invariant bookkeeping for the soak (issue 8 item 1): no I/O, no clocks. The shell feeds
+ * Pure invariant bookkeeping for the soak (docs/soak.md): no I/O, no clocks. The shell feeds
  * observations with their timestamps; these functions say what is a violation and measure the
  * transition windows that are allowed (a takeover, a BGP session coming back) but must be bounded.
  */
@@ -116,7 +116,7 @@ export function windowStats(windows: readonly Window[]): WindowStats {
   return { count: d.length, p50Ms: percentile(d, 50), p95Ms: percentile(d, 95), maxMs: d[d.length - 1] ?? 0 };
 }
 
-/** The parts of a Service that decide whether it may share an IP (upstream allocator rules, metallb-spec §3). */
+/** The parts of a Service that decide whether it may share an IP (upstream allocator rules, docs/upstream-behaviour.md §3.6). */
 export interface ShareView {
   readonly key: string;
   readonly sharingKey: string;

@@ -1,5 +1,5 @@
 /**
- * The soak and chaos run (issue 8 item 1): a whole installation in the lab (real apiserver,
+ * The soak and chaos run (docs/soak.md): a whole installation in the lab (real apiserver,
  * controller x2 with leader election, three speakers, FRR, a client), a workload that creates,
  * edits and deletes Services and pools, a fault injector, and a checker that observes from
  * outside (ARP/NDP answers at the client, FRR's BGP table, Service status) and keeps every

@@ -2,10 +2,10 @@
  * When to send gratuitous ARP / unsolicited NA for each announced IP, as a clock-free state machine:
  * the shell passes `nowMs` in and arms one timer for nextDueMs(). Unit tests drive it with numbers.
  *
- * Upstream (metallb-spec §4.5) announces at once on every (re)announce and then every 1100 ms until
- * 5 s after the last trigger: rounds at t ≈ 0, 1.1, 2.2, 3.3, 4.4 s. We keep that burst by default
- * and add a periodic refresh afterwards (upstream has none, so switch FDBs and router caches age
- * out between reconciles, peers.md §3 item 9).
+ * Upstream (docs/upstream-behaviour.md §4.5) announces at once on every (re)announce and then every
+ * 1100 ms until 5 s after the last trigger: rounds at t ≈ 0, 1.1, 2.2, 3.3, 4.4 s. We keep that
+ * burst by default and add a periodic refresh afterwards (upstream has none, so switch FDBs and
+ * router caches age out between reconciles, docs/upstream-behaviour.md §11.9).
  */
 
 /** Burst and refresh timing. */

@@ -1,13 +1,15 @@
 /**
- * Which interfaces the L2 responder serves, as upstream decides it (metallb-spec §4.3, §4.4), as
- * pure functions over interface descriptions. The shell gathers the descriptions (native
- * interfaceInfo, /sys master links, /proc/net/if_inet6) and rescans periodically.
+ * Which interfaces the L2 responder serves, as upstream decides it
+ * (docs/upstream-behaviour.md §4.3, §4.4), as pure functions over interface descriptions. The shell
+ * gathers the descriptions (native interfaceInfo, /sys master links, /proc/net/if_inet6) and
+ * rescans periodically.
  */
 import { ipv6ToString } from './addr';
 
 /**
- * The Helm chart's default `announcedInterfacesToExclude` (metallb-excludel2 ConfigMap, spec §7.8):
- * loopback and the virtual interfaces of container runtimes, CNIs and kube-proxy IPVS.
+ * The Helm chart's default `announcedInterfacesToExclude` (metallb-excludel2 ConfigMap,
+ * docs/upstream-behaviour.md §7.8): loopback and the virtual interfaces of container runtimes, CNIs
+ * and kube-proxy IPVS.
  */
 export const DEFAULT_EXCLUDED_INTERFACES: readonly string[] = [
   '^docker.*',
@@ -81,7 +83,8 @@ export function excludeRegex(patterns: readonly string[]): RegExp | undefined {
 /**
  * Apply upstream's rules: skip names matching the exclusion list, then interfaces that are down,
  * loopback, not Ethernet, enslaved to a bond or bridge (the master answers), or NOARP. Answering on
- * a bridge port or a veth is how MetalLB users got replies with the wrong MAC (peers.md §3 item 7).
+ * a bridge port or a veth is how MetalLB users got replies with the wrong MAC
+ * (docs/upstream-behaviour.md §11.7).
  */
 export function eligibleInterfaces(ifaces: readonly InterfaceDescription[], exclude: readonly string[] = DEFAULT_EXCLUDED_INTERFACES): InterfaceScan {
   const re = excludeRegex(exclude);

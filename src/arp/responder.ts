@@ -174,7 +174,8 @@ function respondNdp(ctx: ResponderContext, frame: NdpFrame): Decision {
   // RFC 4861 §7.2.4: a solicitation from :: (DAD) is answered to all-nodes with S=0; otherwise to
   // the solicitor with S=1, at the SLLA if given, else at the frame's source MAC. O=1 so caches that
   // still point at a previous owner are overwritten. Our source is the VIP itself, as the kernel
-  // does for its own addresses (ndisc6 ignores NAs for a global target from link-local, lab.md §4.3).
+  // does for its own addresses (ndisc6 ignores NAs for a global target from link-local,
+  // docs/architecture.md §9.9).
   const ethDst = dad ? '33:33:00:00:00:01' : (m.sourceLinkLayerAddress ?? frame.eth.src);
   return {
     kind: 'reply',
@@ -189,9 +190,10 @@ function respondNdp(ctx: ResponderContext, frame: NdpFrame): Decision {
 }
 
 /**
- * Gratuitous announcements for one IP on one interface, as upstream sends them (metallb-spec §4.5):
- * IPv4, an ARP request and an ARP reply, both broadcast with sender = target = the IP and target
- * MAC ff:ff:ff:ff:ff:ff; IPv6, one unsolicited NA to all-nodes with S=0, O=1 (RFC 4861 §7.2.6).
+ * Gratuitous announcements for one IP on one interface, as upstream sends them
+ * (docs/upstream-behaviour.md §4.5): IPv4, an ARP request and an ARP reply, both broadcast with
+ * sender = target = the IP and target MAC ff:ff:ff:ff:ff:ff; IPv6, one unsolicited NA to all-nodes
+ * with S=0, O=1 (RFC 4861 §7.2.6).
  */
 export function gratuitousFrames(ip: string, mac: string): Array<ArpFrame | NdpFrame> {
   const family = parseIpBytes(ip).family;

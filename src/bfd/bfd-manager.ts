@@ -10,7 +10,6 @@
  * Every discarded datagram is counted by reason, so a wrong TTL or an unknown peer is visible.
  */
 import dgram from 'node:dgram';
-import ipaddr from 'ipaddr.js';
 import { decode, DiscardCode } from './codec';
 import { BfdSession } from './bfd-session';
 import type { BfdSessionConfig, BfdSessionStatus } from './bfd-session';
@@ -18,6 +17,7 @@ import { openUdpTtlSocket } from '../native';
 import type { UdpDatagram, UdpTtlSocket } from '../native';
 import { ErrorCode, errorMessage, MetalLbError } from '../util/errors';
 import type { Logger } from '../util/log';
+import { formatIp, parseIp } from '../net/ip';
 
 /** RFC 5881 §4 and RFC 5883 §5 destination ports. */
 export const BFD_SINGLE_HOP_PORT = 3784;
@@ -65,13 +65,16 @@ interface Entry {
   pendingSends: number;
 }
 
-/** The peer's address in one canonical text form, so configured and received forms compare. */
+/**
+ * The peer's address in one canonical text form, so configured and received forms compare. A
+ * v4-mapped source (`::ffff:a.b.c.d`, what a dual-stack socket reports for an IPv4 sender) is the
+ * IPv4 peer it stands for.
+ */
 export function canonicalAddress(address: string): string {
-  try {
-    return ipaddr.process(address).toString();
-  } catch {
-    return address;
-  }
+  const ip = parseIp(address);
+  if (ip === undefined) return address;
+  if (ip.family === 6 && ip.value >> 32n === 0xffffn) return formatIp({ family: 4, value: ip.value & 0xffffffffn });
+  return formatIp(ip);
 }
 
 function familyOf(address: string): 4 | 6 {

@@ -53,7 +53,7 @@ function normalise(a: RouteAttributes, ibgp: boolean): RouteAttributes {
   const out: RouteAttributes = {};
   if (ibgp) out.localPref = a.localPref ?? DEFAULT_LOCAL_PREF;
   if (a.med !== undefined) out.med = a.med;
-  // Sorted and de-duplicated, as upstream sorts communities (§2.7 of the spec).
+  // Sorted and de-duplicated, as upstream sorts communities (docs/upstream-behaviour.md §2.7).
   if (a.communities && a.communities.length > 0) out.communities = [...new Set(a.communities)].sort((x, y) => x - y);
   if (a.largeCommunities && a.largeCommunities.length > 0) {
     const seen = new Map(a.largeCommunities.map((l) => [`${l.globalAdmin}:${l.localData1}:${l.localData2}`, l]));
@@ -188,8 +188,8 @@ export function prepareRoutes(desired: ReadonlyMap<string, RouteAttributes>, ibg
 /**
  * Plan the UPDATEs that take the peer from `advertised` to `desired`: announcements of new and
  * changed routes grouped by attributes, in the desired map's order, then the withdrawals, as
- * upstream sends them (metallb-spec.md §5.4): make before break, so a /32 replaced by its
- * aggregate (aggregationLength edited) never leaves the router without a covering route.
+ * upstream sends them (docs/upstream-behaviour.md §5.4): make before break, so a /32 replaced by
+ * its aggregate (aggregationLength edited) never leaves the router without a covering route.
  */
 export function planUpdates(desired: ReadonlyMap<string, RouteAttributes> | PreparedRoutes, advertised: Advertised, ctx: RibContext): RibPlan {
   const prepared = !(desired instanceof Map) && (desired as PreparedRoutes).ibgp === ctx.ibgp ? (desired as PreparedRoutes) : prepareRoutes(toMap(desired), ctx.ibgp);

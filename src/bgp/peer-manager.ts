@@ -2,8 +2,8 @@
  * All BGP sessions of one speaker, keyed by peer name. `reconcile(peers)` starts sessions for
  * new peers, stops those no longer wanted, and hands changed configs to `updateConfig`, which
  * resets a session only when its session parameters changed. Upstream closes and reopens a
- * session on any change of the peer object (metallb-spec.md §5.1); we keep it up when only
- * routes or next hops change.
+ * session on any change of the peer object (docs/upstream-behaviour.md §5.1); we keep it up when
+ * only routes or next hops change.
  */
 import { CeaseSubcode } from './errors';
 import { BgpSession } from './session';

@@ -4,7 +4,8 @@
  * router and a client on one bridge. It applies an ordinary MetalLB configuration, creates a
  * LoadBalancer Service, shows `kubectl get svc`, the router's BGP routes and the client's
  * neighbour entry, then kills the announcing node and shows traffic move. The test harness is
- * reused on purpose: the demo is the end-to-end tests' lab with a walkthrough (DESIGN.md §6).
+ * reused on purpose: the demo is the end-to-end tests' lab with a walkthrough
+ * (docs/architecture.md §8).
  */
 import { startCluster, RELEASE_NAMESPACE, type Cluster } from '../../test/harness/cluster';
 import { waitFor } from '../../test/harness/lab';

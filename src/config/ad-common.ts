@@ -40,7 +40,7 @@ export function readAdCommon(
 
   let resolved: string[];
   if (poolNames.length === 0 && r.list('ipAddressPoolSelectors').length === 0) {
-    // §2.5/§10.9: no pool list and no selector = every pool.
+    // docs/upstream-behaviour.md §2.5, §10.9: no pool list and no selector = every pool.
     resolved = [...pools.keys()];
   } else {
     const set = new Set<string>();

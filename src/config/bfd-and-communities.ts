@@ -1,6 +1,6 @@
 /**
- * Community alias objects (metallb-spec.md §2.7) and BFDProfiles (§2.9). BFD profiles are
- * validated like upstream and then rejected as a whole: metallb-ts's BGP speaker has no BFD,
+ * Community alias objects (docs/upstream-behaviour.md §2.7) and BFDProfiles (§2.9). BFD profiles
+ * are validated like upstream and then rejected as a whole: metallb-ts's BGP speaker has no BFD,
  * exactly like upstream's native mode (§2.11 `bfd profiles section set`).
  */
 import { parseCommunity } from './communities';

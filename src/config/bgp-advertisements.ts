@@ -1,7 +1,7 @@
 /**
  * BGPAdvertisement parsing, community resolution and upstream's per-pool checks
- * (metallb-spec.md §2.6). Unlike upstream native mode, IPv6 pools and large communities are
- * allowed: our speaker does MP-BGP (RFC 4760) and RFC 8092.
+ * (docs/upstream-behaviour.md §2.6). Unlike upstream native mode, IPv6 pools and large communities
+ * are allowed: our speaker does MP-BGP (RFC 4760) and RFC 8092.
  */
 import { type AdCommon, readAdCommon } from './ad-common';
 import { compareCommunities, looksLikeLiteralCommunity, parseCommunity } from './communities';

@@ -1,7 +1,7 @@
 /**
- * BGP community strings (metallb-spec.md §2.7): RFC 1997 `A:B` with 16-bit halves and RFC 8092
- * large communities written `large:G:L1:L2` with 32-bit parts. Extended communities and the old
- * single-number form are not accepted, as upstream.
+ * BGP community strings (docs/upstream-behaviour.md §2.7): RFC 1997 `A:B` with 16-bit halves and
+ * RFC 8092 large communities written `large:G:L1:L2` with 32-bit parts. Extended communities and
+ * the old single-number form are not accepted, as upstream.
  */
 import { type Community, CommunityKind } from './types';
 

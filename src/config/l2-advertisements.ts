@@ -1,4 +1,4 @@
-/** L2Advertisement parsing and attachment to pools (metallb-spec.md §2.5). */
+/** L2Advertisement parsing and attachment to pools (docs/upstream-behaviour.md §2.5). */
 import { readAdCommon } from './ad-common';
 import { asObject, FieldReader, type Issues, type Meta, show } from './issues';
 import type { PoolDraft } from './pools';

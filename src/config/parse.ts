@@ -1,7 +1,7 @@
 /**
  * `parseConfig`: metallb.io objects (plus referenced Secrets, Nodes, Namespaces) → validated
- * Config, pure. Mirrors upstream's `config.For` (metallb-spec.md §2.1): lists sorted by name,
- * parsed in upstream's order (BFD → peers → communities → pools → L2 → BGP ads). Deliberate
+ * Config, pure. Mirrors upstream's `config.For` (docs/upstream-behaviour.md §2.1): lists sorted by
+ * name, parsed in upstream's order (BFD → peers → communities → pools → L2 → BGP ads). Deliberate
  * difference: every error is collected and returned, where upstream stops at the first.
  */
 import { uniqueByName } from './ad-common';

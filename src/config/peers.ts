@@ -1,6 +1,6 @@
 /**
- * BGPPeer parsing (metallb-spec.md §2.8) for v1beta2 objects and v1beta1-shaped ones (same
- * JSON field names; v1beta1 lacks the newer fields). Upstream's native-mode restrictions
+ * BGPPeer parsing (docs/upstream-behaviour.md §2.8) for v1beta2 objects and v1beta1-shaped ones
+ * (same JSON field names; v1beta1 lacks the newer fields). Upstream's native-mode restrictions
  * (§2.11) are kept except where our BGP speaker implements the feature: keepaliveTime,
  * connectTime and enableGracefulRestart are accepted; BFD, VRF, dynamicASN, localASN,
  * unnumbered peers, disableMP and dualStackAddressFamily are still rejected.

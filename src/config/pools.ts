@@ -1,6 +1,6 @@
 /**
- * IPAddressPool parsing (metallb-spec.md §2.2-§2.4): address entries, serviceAllocation with
- * namespaceSelectors resolved at parse time, and the cross-pool overlap rule.
+ * IPAddressPool parsing (docs/upstream-behaviour.md §2.2-§2.4): address entries, serviceAllocation
+ * with namespaceSelectors resolved at parse time, and the cross-pool overlap rule.
  */
 import { parseAddressEntry, type IpCidr } from '../net/cidr';
 import { asObject, FieldReader, type Issues, type Meta, type ObjectRef, readMeta, show } from './issues';

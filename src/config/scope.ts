@@ -1,7 +1,7 @@
 /**
  * Helpers for callers that feed `parseConfig`: namespace scoping (upstream only sees MetalLB
- * objects and Secrets in its own namespace, metallb-spec.md §10.23), the speaker's per-node
- * pre-filter of BGPPeers and BGPAdvertisements (§2.1), and error formatting.
+ * objects and Secrets in its own namespace, docs/upstream-behaviour.md §10.23), the speaker's
+ * per-node pre-filter of BGPPeers and BGPAdvertisements (§2.1), and error formatting.
  */
 import { asObject, readMeta } from './issues';
 import type { ConfigResources } from './parse';

@@ -1,6 +1,6 @@
 /**
  * Lists of label selectors inside MetalLB specs, with upstream's duplicate rules
- * (`validateLabelSelectorDuplicate`, metallb-spec.md §2.13) followed by apimachinery's
+ * (`validateLabelSelectorDuplicate`, docs/upstream-behaviour.md §2.13) followed by apimachinery's
  * conversion rules (operators, value counts, key and value syntax).
  */
 import { asObject, type FieldReader, show } from './issues';

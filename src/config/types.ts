@@ -1,8 +1,8 @@
 /**
  * The validated, internal form of a MetalLB configuration: what `parseConfig` produces from the
  * metallb.io objects (plus the Secrets, Nodes and Namespaces they refer to). Shaped after
- * upstream's `internal/config.Config` (metallb-spec.md §2) so allocator and speaker code can be
- * reasoned about side by side with upstream. Everything here is plain immutable data: no
+ * upstream's `internal/config.Config` (docs/upstream-behaviour.md §2) so allocator and speaker code
+ * can be reasoned about side by side with upstream. Everything here is plain immutable data: no
  * methods, no references back into Kubernetes objects.
  */
 import type { IpCidr } from '../net/cidr';

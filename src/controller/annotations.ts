@@ -1,7 +1,7 @@
 /**
  * Service annotations and the Service-derived inputs of the allocator, with upstream's reading
- * rules (metallb-spec.md §3.2, §3.4, §3.5): the stable `metallb.io/` key wins whenever it is
- * present, even with an empty value; otherwise the deprecated `metallb.universe.tf/` key.
+ * rules (docs/upstream-behaviour.md §3.2, §3.4, §3.5): the stable `metallb.io/` key wins whenever
+ * it is present, even with an empty value; otherwise the deprecated `metallb.universe.tf/` key.
  */
 import { parseIp, type IpAddr } from '../net/ip';
 import { goQuote, goQuoteList } from './go-quote';

@@ -4,9 +4,10 @@
  *
  * The controller parses the whole metallb.io configuration (not only pools and communities as
  * upstream's PoolReconciler does) because without admission webhooks its ConfigurationState is
- * where users learn about a broken BGPPeer or L2Advertisement (DESIGN.md §3). Allocation,
- * though, depends on upstream's subset only (`poolsOnly`): an error elsewhere is reported and
- * does not stop it. Invalid pools keep the last good ones in force (metallb-spec.md §2.1 step 5).
+ * where users learn about a broken BGPPeer or L2Advertisement (docs/architecture.md §1.2).
+ * Allocation, though, depends on upstream's subset only (`poolsOnly`): an error elsewhere is
+ * reported and does not stop it. Invalid pools keep the last good ones in force
+ * (docs/upstream-behaviour.md §2.1 step 5).
  */
 import type { Config } from '../config/types';
 import type { ConfigResources } from '../config/parse';
@@ -36,8 +37,8 @@ export function allocationFingerprint(config: Config): string {
 
 /**
  * The part of the resources upstream's controller reads (IPAddressPools, Communities,
- * Namespaces; metallb-spec.md §2.1): the speakers' kinds are left out, so their errors cannot
- * make the pools unusable for allocation.
+ * Namespaces; docs/upstream-behaviour.md §2.1): the speakers' kinds are left out, so their errors
+ * cannot make the pools unusable for allocation.
  */
 export function poolsOnly(all: ConfigResources): ConfigResources {
   return { ...all, l2Advertisements: [], bgpAdvertisements: [], peers: [], bfdProfiles: [], secrets: [] };

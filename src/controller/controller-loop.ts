@@ -1,11 +1,12 @@
 /**
  * The controller's I/O shell: informers → one keyed queue → pure decisions (parseConfig,
  * reconcileService) → writes (Service status, Events, IPAddressPool status, ConfigurationState).
- * DESIGN.md §4: handlers only enqueue keys; workers read the latest object from the cache.
+ * docs/architecture.md §3: handlers only enqueue keys; workers read the latest object from the
+ * cache.
  *
- * Startup order is the safety property of issue 5 item 5: informers sync, the config is
- * parsed, every assignment recorded in Service status is re-adopted, and only then do workers
- * reconcile Services (and so allocate). A restart therefore changes no IP.
+ * Startup order is what keeps IPs stable across restarts (docs/controller.md, "Order of work"):
+ * informers sync, the config is parsed, every assignment recorded in Service status is re-adopted,
+ * and only then do workers reconcile Services (and so allocate). A restart therefore changes no IP.
  *
  * Queue keys: `s:<ns>/<name>` a Service, `config` the configuration, `p:<pool>` a pool's status,
  * `state` the ConfigurationState. One queue means one in-flight reconcile per key.
@@ -103,7 +104,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     },
   });
 
-  /** Only spec changes (generation) of CRs and label changes of Nodes/Namespaces matter (spec §2.1). */
+  /** Only spec changes (generation) of CRs and label changes of Nodes/Namespaces matter (docs/upstream-behaviour.md §2.1). */
   const lastSeen = new Map<string, string>();
   const relevantState = (s: ConfigSource, o: KubeObject): string => {
     if (s.field === 'nodes' || s.field === 'namespaces') return JSON.stringify(o.metadata?.labels ?? {});

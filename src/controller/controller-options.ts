@@ -1,8 +1,8 @@
 /**
  * Controller flags: upstream's (`--port`, `--log-level`, `--lb-class`, `--namespace`,
- * `--kubeconfig`, `--health-probe-port`, TLS flags; metallb-spec.md §7.3) plus `--leader-elect`.
- * Flags upstream has but that only concern webhooks, memberlist secrets or pprof are accepted
- * and ignored, so a Deployment written for upstream's controller still starts.
+ * `--kubeconfig`, `--health-probe-port`, TLS flags; docs/upstream-behaviour.md §7.3) plus
+ * `--leader-elect`. Flags upstream has but that only concern webhooks, memberlist secrets or pprof
+ * are accepted and ignored, so a Deployment written for upstream's controller still starts.
  */
 import type { Command } from 'commander';
 import { LogLevels, type LogLevel } from '../util/log';

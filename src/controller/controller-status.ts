@@ -1,6 +1,7 @@
 /**
  * Writer for what the controller publishes besides Service status and its ConfigurationState
- * (src/k8s/configuration-state.ts): IPAddressPool status counters (spec §3.12).
+ * (src/k8s/configuration-state.ts): IPAddressPool status counters
+ * (docs/upstream-behaviour.md §3.12).
  */
 import type { KubeClient } from '../k8s/client';
 import type { KubeObject } from '../k8s/informer';

@@ -1,9 +1,9 @@
 /**
  * metallb.io configuration created outside the release namespace is ignored, as upstream does,
  * but never silently: upstream users who `kubectl apply` a pool into `default` see `<pending>`
- * and nothing else (research/peers.md §3). The leader watches the config kinds cluster-wide
- * and, once per object, logs a warning and records a Warning Event on the object itself, both
- * naming the object and the namespace it should be in.
+ * and nothing else (docs/upstream-behaviour.md §11.12). The leader watches the config kinds
+ * cluster-wide and, once per object, logs a warning and records a Warning Event on the object
+ * itself, both naming the object and the namespace it should be in.
  *
  * Only the leader does it (one log line per object per cluster, not per replica); the watches
  * cost one connection per kind and read nothing the configuration depends on.

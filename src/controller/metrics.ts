@@ -1,7 +1,7 @@
 /**
  * The controller's Prometheus metrics, with upstream's names, help texts and labels
- * (metallb-spec.md §6), on an injected registry (no global default registry). The chart's
- * PrometheusRules (stale config, config not loaded, pool exhausted/usage) query these.
+ * (docs/upstream-behaviour.md §6), on an injected registry (no global default registry). The
+ * chart's PrometheusRules (stale config, config not loaded, pool exhausted/usage) query these.
  */
 import { Gauge, type Registry } from 'prom-client';
 import { createConfigMetrics, type ConfigMetrics } from '../k8s/config-metrics';

@@ -1,10 +1,10 @@
 /**
  * Startup: re-adopt every assignment recorded in Service status before anything new is
- * allocated, so a controller restart or failover changes no IP (research/peers.md §3, pain
- * point 11). Upstream gets close by processing Services with more ingress entries first, but a
- * Service whose stale IP is rejected is then re-allocated in the same pass and can take an
- * address a later Service still holds. Here claiming is a separate phase that allocates nothing;
- * the normal reconcile pass runs after it.
+ * allocated, so a controller restart or failover changes no IP (docs/upstream-behaviour.md §11.11).
+ * Upstream gets close by processing Services with more ingress entries first, but a Service whose
+ * stale IP is rejected is then re-allocated in the same pass and can take an address a later
+ * Service still holds. Here claiming is a separate phase that allocates nothing; the normal
+ * reconcile pass runs after it.
  *
  * Two Services claiming one address (possible after a split brain of two controllers, or a
  * hand-edited status) are decided deterministically: the oldest creationTimestamp wins, then
@@ -71,8 +71,8 @@ export function reprocessOrder<S extends ServiceView>(services: readonly S[]): S
 
 /**
  * Claim, in age order, the IPs every handled LoadBalancer Service already shows in its status,
- * with the same checks the reconcile's re-claim step applies (metallb-spec.md §3.3 steps 4-7),
- * and without allocating anything new. Call after `setPools` and before any reconcile.
+ * with the same checks the reconcile's re-claim step applies (docs/upstream-behaviour.md §3.3
+ * steps 4-7), and without allocating anything new. Call after `setPools` and before any reconcile.
  */
 export function adoptExistingAssignments(alloc: Allocator, services: readonly ServiceView[], loadBalancerClass: string): AdoptionReport {
   const adopted: { service: string; ips: string[]; pool: string }[] = [];

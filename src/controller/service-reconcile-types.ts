@@ -38,7 +38,7 @@ export const EventType = { Normal: 'Normal', Warning: 'Warning' } as const;
 /** One Event type. */
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
-/** Event reasons, exactly upstream's (metallb-spec.md §3.10); users and tests match on them. */
+/** Event reasons, exactly upstream's (docs/upstream-behaviour.md §3.10); users and tests match on them. */
 export const EventReason = {
   IPAllocated: 'IPAllocated',
   AllocationFailed: 'AllocationFailed',

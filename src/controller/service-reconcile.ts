@@ -1,7 +1,7 @@
 /**
  * Pure per-Service reconcile: upstream `convergeBalancer` plus the decisions of `SetBalancer`
- * (metallb-spec.md §3.3), in the same order, with the same Events. It mutates only the allocator
- * it is given; the shell writes `services/status` and records the Events.
+ * (docs/upstream-behaviour.md §3.3), in the same order, with the same Events. It mutates only the
+ * allocator it is given; the shell writes `services/status` and records the Events.
  *
  * Deliberate differences from upstream, each a fix:
  * - PreferDualStack grows to a second family only when the Service itself is dual-stack (two

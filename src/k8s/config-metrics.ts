@@ -1,7 +1,8 @@
 /**
  * Upstream's `metallb_k8s_client_*` configuration metrics, which both the controller and every
- * speaker export (metallb-spec.md §6). The chart's MetalLBStaleConfig and MetalLBConfigNotLoaded
- * alerts query them, so a speaker running on its last good configuration must say so too.
+ * speaker export (docs/upstream-behaviour.md §6). The chart's MetalLBStaleConfig and
+ * MetalLBConfigNotLoaded alerts query them, so a speaker running on its last good configuration
+ * must say so too.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 

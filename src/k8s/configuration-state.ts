@@ -1,5 +1,5 @@
 /**
- * ConfigurationState objects (metallb-spec.md §1.10), written by both processes: the
+ * ConfigurationState objects (docs/upstream-behaviour.md §1.10), written by both processes: the
  * controller's `controller` (condition `poolReconcilerValid`) and each speaker's
  * `speaker-<node>` (condition `configReconcilerValid`), same shape, owned by the writing Pod.
  */
@@ -17,7 +17,7 @@ export const POOL_FIELD_MANAGER = 'poolReconciler';
 /** Name of the controller's ConfigurationState. */
 export const CONTROLLER_STATE_NAME = 'controller';
 
-/** Which ConfigurationState object a process writes, and under which condition (spec §1.10). */
+/** Which ConfigurationState object a process writes, and under which condition (docs/upstream-behaviour.md §1.10). */
 export interface ConfigurationStateTarget {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -49,7 +49,8 @@ export function configurationStateStatus(v: ConfigVerdict, now: Date, conditionT
   const condition = v.valid
     ? { type: conditionType, status: 'True', reason: ConditionReason.Reconciled, message: '', lastTransitionTime: time }
     : { type: conditionType, status: 'False', reason: v.reason, message: `configuration error: ${v.summary}`, lastTransitionTime: time };
-  // Upstream's QUIRK kept: only ConfigurationError makes the result Invalid (spec §1.10).
+  // Upstream's QUIRK kept: only ConfigurationError makes the result Invalid
+  // (docs/upstream-behaviour.md §1.10).
   const invalid = !v.valid && v.reason === ConditionReason.ConfigurationError;
   return {
     result: invalid ? 'Invalid' : 'Valid',
@@ -60,7 +61,7 @@ export function configurationStateStatus(v: ConfigVerdict, now: Date, conditionT
 
 /**
  * Create the ConfigurationState if needed and apply its status. Owned by the pod when known,
- * so it goes away with the pod (spec §10.30).
+ * so it goes away with the pod (docs/upstream-behaviour.md §10.30).
  */
 export async function writeConfigurationState(
   client: KubeClient,

@@ -2,7 +2,8 @@
  * Kubernetes Event recorder (core/v1 Events), the basic behaviour of client-go's
  * `record.EventRecorder` that users see with `kubectl describe`:
  * - events are named `<object>.<hex unix-nanos>` and carry `source.component` and
- *   `reportingComponent` (upstream's recorder name, e.g. `metallb-controller`, spec §3.10);
+ *   `reportingComponent` (upstream's recorder name, e.g. `metallb-controller`,
+ *   docs/upstream-behaviour.md §3.10);
  * - a repeat of the same (object, type, reason, message) within 10 minutes PATCHes the existing
  *   Event's `count` and `lastTimestamp` instead of creating a new one (client-go's
  *   EventCorrelator), so a Service that stays pending does not flood etcd;

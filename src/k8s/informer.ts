@@ -2,9 +2,8 @@
  * An informer that stays up: client-node's `makeInformer` (list, then watch from the list's
  * resourceVersion, relist on 410 Gone) wrapped so that the errors which make client-node's
  * ListWatch stop for good (a failed list, a watch that ends with an error, an apiserver restart)
- * restart it with exponential backoff (STYLE.md: "client-node informers stop on unexpected
- * errors: the shell restarts them with backoff"). A restart resumes the watch from the last
- * resourceVersion it saw, so a short outage costs no relist.
+ * restart it with exponential backoff (docs/architecture.md §3). A restart resumes the watch from
+ * the last resourceVersion it saw, so a short outage costs no relist.
  *
  * Handlers are level-triggered by convention: they should only enqueue a key; workers read the
  * latest object back through `get()`.

@@ -7,7 +7,8 @@
  * else may start: there is never more than one leader acting.
  *
  * Defaults are tighter than client-go's 15/10/2 s so a standby controller takes over within
- * 10 s of the leader's death (issue 5 item 5): worst case ≈ leaseDuration + retryPeriod × 1.2.
+ * 10 s of the leader's death (docs/controller.md, "High availability"): worst case is about
+ * leaseDuration + retryPeriod × 1.2.
  */
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';

@@ -1,6 +1,6 @@
 /**
  * coordination.k8s.io/v1 Lease primitives shared by controller leader election and the
- * speaker's per-IP ownership (DESIGN.md §5): a pure decision ("may I take or renew this
+ * speaker's per-IP ownership (docs/architecture.md §7): a pure decision ("may I take or renew this
  * lease now?") and compare-and-swap writes. Every write carries the resourceVersion that was
  * read, so two contenders can never both succeed: the apiserver answers the loser 409 Conflict.
  *

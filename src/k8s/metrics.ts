@@ -1,7 +1,7 @@
 /**
  * The client-go / workqueue metrics upstream exposes through controller-runtime's registry
- * (metallb-spec.md §6: "the standard controller-runtime/client-go/workqueue … metrics are also
- * present"), with the same names and labels, on an injected prom-client registry.
+ * (docs/upstream-behaviour.md §6: "the standard controller-runtime/client-go/workqueue … metrics
+ * are also present"), with the same names and labels, on an injected prom-client registry.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RequestObserver } from './client';

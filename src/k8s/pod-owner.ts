@@ -1,8 +1,8 @@
 /**
  * The running Pod as an owner for objects a process creates (ConfigurationState, Service*Status),
- * so Kubernetes' garbage collector deletes them with the Pod, as upstream's do (spec §4.6).
- * Outside a cluster (no pod name, or no such Pod) there is no owner: the objects are still
- * written, just not collected.
+ * so Kubernetes' garbage collector deletes them with the Pod, as upstream's do
+ * (docs/upstream-behaviour.md §4.6). Outside a cluster (no pod name, or no such Pod) there is no
+ * owner: the objects are still written, just not collected.
  */
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';

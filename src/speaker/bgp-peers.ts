@@ -1,8 +1,9 @@
 /**
  * The BGP side of the speaker: one BgpSession per BGPPeer selected for this node, kept in step
  * with the config, fed with the routes for that peer. Unlike upstream native mode (which resets a
- * session on any change to the peer object, metallb-spec.md §5.1), a session is reset only when
- * its own parameters change; route changes go out as incremental UPDATEs (the adj-RIB-out diff).
+ * session on any change to the peer object, docs/upstream-behaviour.md §5.1), a session is reset
+ * only when its own parameters change; route changes go out as incremental UPDATEs (the adj-RIB-out
+ * diff).
  */
 import { crc32 } from 'node:zlib';
 import type { BgpSessionConfig } from '../bgp/session';
@@ -14,7 +15,7 @@ import { routesForPeer, type ServiceRoute } from './bgp-routes';
 
 /** Restart time advertised with graceful restart (RFC 4724 §3); FRR's default is 120 s too. */
 export const GRACEFUL_RESTART_TIME_SEC = 120;
-/** Upstream native's hold time when the peer sets none (metallb-spec.md §5.1). */
+/** Upstream native's hold time when the peer sets none (docs/upstream-behaviour.md §5.1). */
 export const DEFAULT_HOLD_TIME_SEC = 90;
 /** Connect retry when the peer sets no connectTime. */
 export const DEFAULT_CONNECT_TIME_SEC = 10;

@@ -1,9 +1,9 @@
 /**
- * What a node advertises over BGP for its Services (metallb-spec.md §5.3): per ingress IP and per
- * advertisement, the IP masked to the ad's aggregation length, with LOCAL_PREF and communities,
- * for the ad's peers (empty = all). Routes of all Services that share a prefix are merged the way
- * upstream merges them: the first LOCAL_PREF wins and communities are united and re-sorted.
- * Unlike upstream native mode, IPv6 prefixes and large communities are advertised.
+ * What a node advertises over BGP for its Services (docs/upstream-behaviour.md §5.3): per ingress
+ * IP and per advertisement, the IP masked to the ad's aggregation length, with LOCAL_PREF and
+ * communities, for the ad's peers (empty = all). Routes of all Services that share a prefix are
+ * merged the way upstream merges them: the first LOCAL_PREF wins and communities are united and
+ * re-sorted. Unlike upstream native mode, IPv6 prefixes and large communities are advertised.
  */
 import { cidrOf } from '../net/cidr';
 import { parseIp } from '../net/ip';

@@ -32,8 +32,8 @@ export function nodeIpv4(node: NodeObject | undefined): string | undefined {
 }
 
 /**
- * Upstream's EndpointCanServe (metallb-spec.md §4.0): ready unset or true, or serving true, so a
- * terminating-but-serving endpoint still counts.
+ * Upstream's EndpointCanServe (docs/upstream-behaviour.md §4.0): ready unset or true, or serving
+ * true, so a terminating-but-serving endpoint still counts.
  */
 export function endpointUsable(conditions: { ready?: boolean | null; serving?: boolean | null } | undefined): boolean {
   const ready = conditions?.ready;

@@ -1,10 +1,11 @@
 /**
  * L2 candidate ranking: the rendezvous hash that decides, for each VIP, the order in which nodes
- * should own it. It is upstream MetalLB's exact order (metallb-spec.md §4.2 step 8): preference
- * score descending, then SHA-256 of `"<node>#<ip>"` ascending as raw bytes. Keeping upstream's
- * order means a cluster that migrates from MetalLB keeps each VIP on the node it was on, and the
- * hash spreads VIPs evenly while moving only the VIPs of a node that leaves (rendezvous hashing).
- * The ranking is pure; who actually owns a VIP is decided by the Lease (DESIGN.md §5).
+ * should own it. It is upstream MetalLB's exact order (docs/upstream-behaviour.md §4.2 step 8):
+ * preference score descending, then SHA-256 of `"<node>#<ip>"` ascending as raw bytes. Keeping
+ * upstream's order means a cluster that migrates from MetalLB keeps each VIP on the node it was on,
+ * and the hash spreads VIPs evenly while moving only the VIPs of a node that leaves (rendezvous
+ * hashing). The ranking is pure; who actually owns a VIP is decided by the Lease
+ * (docs/architecture.md §7).
  */
 import { createHash } from 'node:crypto';
 
@@ -26,7 +27,7 @@ export function rankCandidates(nodes: Iterable<string>, ip: string, scores: Read
 
 /**
  * The first successor of `holder` for `ip`: the node that watches the holder on the wire and takes
- * over when it dies (DESIGN.md §5). Undefined when the holder is the only candidate.
+ * over when it dies (docs/architecture.md §7). Undefined when the holder is the only candidate.
  */
 export function successorOf(ranked: readonly string[], holder: string): string | undefined {
   const rest = ranked.filter((n) => n !== holder);

@@ -1,8 +1,8 @@
 /**
- * The L2 election shell (DESIGN.md §5): keeps, for every VIP this node may serve, the Lease view
- * from the informer and the desired candidates from the reconcile, runs `decideVip` on every
- * change and on a tick, and carries out the action: Lease writes by CAS, announce and withdraw on
- * the data plane, and probes of the holder when this node is its first successor.
+ * The L2 election shell (docs/architecture.md §7): keeps, for every VIP this node may serve, the
+ * Lease view from the informer and the desired candidates from the reconcile, runs `decideVip` on
+ * every change and on a tick, and carries out the action: Lease writes by CAS, announce and
+ * withdraw on the data plane, and probes of the holder when this node is its first successor.
  *
  * Safety comes from two rules: this node announces a VIP only while its own view of the Lease
  * names it holder (or a CAS write of its own just made it so), and it stops the moment the view

@@ -1,7 +1,7 @@
 /**
- * Per-VIP ownership decisions for L2 (DESIGN.md §5), as a pure function of one VIP's situation.
- * The Lease is the single source of truth for who owns a VIP; this function says what this node
- * should do about it right now. The shell executes the action (Lease writes by optimistic
+ * Per-VIP ownership decisions for L2 (docs/architecture.md §7), as a pure function of one VIP's
+ * situation. The Lease is the single source of truth for who owns a VIP; this function says what
+ * this node should do about it right now. The shell executes the action (Lease writes by optimistic
  * concurrency, announce/withdraw, probes) and calls again on every change or tick.
  *
  * Rules, and why:

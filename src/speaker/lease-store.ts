@@ -1,7 +1,7 @@
 /**
- * The Lease writes of the L2 election (DESIGN.md §5): one coordination.k8s.io/v1 Lease per VIP
- * and one presence Lease per speaker, in the release namespace. Every ownership change is an
- * optimistic-concurrency write (create, or update carrying the resourceVersion we last saw), so
+ * The Lease writes of the L2 election (docs/architecture.md §7): one coordination.k8s.io/v1 Lease
+ * per VIP and one presence Lease per speaker, in the release namespace. Every ownership change is
+ * an optimistic-concurrency write (create, or update carrying the resourceVersion we last saw), so
  * two speakers can never both believe a write of theirs made them the holder. Reads come from
  * the speaker's one Lease informer; this file only writes.
  */
@@ -19,7 +19,7 @@ export const LeaseLabel = {
 export const LeaseKind = { Vip: 'vip', Presence: 'speaker' } as const;
 export const LeaseAnnotation = {
   Ip: 'metallb.io/ip',
-  /** `iface=mac,iface=mac` of the holder: what the successor probes (DESIGN.md §5). */
+  /** `iface=mac,iface=mac` of the holder: what the successor probes (docs/architecture.md §7). */
   HolderMacs: 'metallb.io/holder-macs',
 } as const;
 

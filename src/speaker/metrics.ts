@@ -1,7 +1,7 @@
 /**
- * Speaker metrics with upstream's names and labels (metallb-spec.md §6), plus the election's own.
- * Values are pulled from the components' counters at scrape time (prom-client `collect`), so
- * the hot paths (frame handling, UPDATE sending) only bump plain integers.
+ * Speaker metrics with upstream's names and labels (docs/upstream-behaviour.md §6), plus the
+ * election's own. Values are pulled from the components' counters at scrape time (prom-client
+ * `collect`), so the hot paths (frame handling, UPDATE sending) only bump plain integers.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { createConfigMetrics } from '../k8s/config-metrics';

@@ -1,12 +1,12 @@
 /**
- * Who announces a Service, as pure functions over the speaker's view (metallb-spec.md §4.2 and
- * §5.2). Reasons are a discriminated `as const` catalogue with upstream's names, so logs and
- * metrics read like upstream's.
+ * Who announces a Service, as pure functions over the speaker's view
+ * (docs/upstream-behaviour.md §4.2 and §5.2). Reasons are a discriminated `as const` catalogue with
+ * upstream's names, so logs and metrics read like upstream's.
  *
  * L2 differs from upstream on purpose: upstream elects statelessly from memberlist membership;
  * we compute the same ranked candidate list (same eligibility rules, same hash) and the Lease
- * decides who owns the IP (DESIGN.md §5), so two speakers with different views can never both
- * answer.
+ * decides who owns the IP (docs/architecture.md §7), so two speakers with different views can never
+ * both answer.
  */
 import { matchesAny, type LabelMatcher } from '../config/selectors';
 import type { BgpAdvertisement, L2Advertisement, Pool } from '../config/types';
@@ -120,10 +120,10 @@ export function decideBgp(input: DecisionInput): BgpDecision {
 }
 
 /**
- * Upstream's pairwise LOCAL_PREF compatibility (metallb-spec.md §2.6 check 2, re-run per Service
- * at announce time because serviceSelectors are only known then): two ads are compatible when
- * they agree on localPref, or their aggregation lengths differ for every family the pool has, or
- * both name peers and the lists are disjoint, or their node sets are disjoint.
+ * Upstream's pairwise LOCAL_PREF compatibility (docs/upstream-behaviour.md §2.6 check 2, re-run per
+ * Service at announce time because serviceSelectors are only known then): two ads are compatible
+ * when they agree on localPref, or their aggregation lengths differ for every family the pool has,
+ * or both name peers and the lists are disjoint, or their node sets are disjoint.
  */
 function localPrefsCompatible(ads: readonly BgpAdvertisement[], pool: Pool): boolean {
   const v4 = pool.cidrs.some((c) => c.family === 4);

@@ -1,8 +1,9 @@
 /**
  * Speaker flags: upstream's (`--node-name`/METALLB_NODE_NAME, `--port`, `--log-level`,
- * `--lb-class`, `--ignore-exclude-lb`, `--host`, `--namespace`, `--kubeconfig`; metallb-spec.md
- * §7.4) plus the L2 election and announcement timings (docs/chart-reference.md). Memberlist
- * flags are accepted and ignored: per-IP Leases replace memberlist.
+ * `--lb-class`, `--ignore-exclude-lb`, `--host`, `--namespace`, `--kubeconfig`;
+ * docs/upstream-behaviour.md §7.4) plus the L2 election and announcement timings
+ * (docs/chart-reference.md). Memberlist flags are accepted and ignored: per-IP Leases replace
+ * memberlist.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';

@@ -1,9 +1,9 @@
 /**
- * The speaker's whole decision, pure (metallb-spec.md §4.0 per-service flow): from a snapshot of
- * the cluster to what this node should do, namely which VIPs it may serve in L2 (with their
- * ranked candidates, for the Lease election) and which BGP routes it advertises to which peer.
- * It is recomputed level-triggered on every change; the shells diff its output against what is
- * running (election desires, adj-RIB-out), so an unchanged result costs nothing on the wire.
+ * The speaker's whole decision, pure (docs/upstream-behaviour.md §4.0 per-service flow): from a
+ * snapshot of the cluster to what this node should do, namely which VIPs it may serve in L2 (with
+ * their ranked candidates, for the Lease election) and which BGP routes it advertises to which
+ * peer. It is recomputed level-triggered on every change; the shells diff its output against what
+ * is running (election desires, adj-RIB-out), so an unchanged result costs nothing on the wire.
  */
 import { rangeContains } from '../net/cidr';
 import { canonicalIp, parseIp } from '../net/ip';

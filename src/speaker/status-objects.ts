@@ -1,9 +1,10 @@
 /**
- * ServiceL2Status and ServiceBGPStatus, as upstream's speakers keep them (metallb-spec.md §4.6,
- * §5.8): per Service and node, one object in the release namespace labelled with node and
- * Service, created with generateName, status written through the status subresource, deleted when
- * this node stops announcing. The desired set is computed purely; `StatusWriter` converges the
- * objects from its own informer cache, one write per change and none in steady state.
+ * ServiceL2Status and ServiceBGPStatus, as upstream's speakers keep them
+ * (docs/upstream-behaviour.md §4.6, §5.8): per Service and node, one object in the release
+ * namespace labelled with node and Service, created with generateName, status written through the
+ * status subresource, deleted when this node stops announcing. The desired set is computed purely;
+ * `StatusWriter` converges the objects from its own informer cache, one write per change and none
+ * in steady state.
  */
 import { podOwnerReference, type PodOwner } from '../k8s/pod-owner';
 import { isConflict, isNotFound, type KubeClient } from '../k8s/client';

@@ -14,7 +14,7 @@ export interface NodeView {
 /** One endpoint of a Service (from EndpointSlices). */
 export interface EndpointView {
   readonly nodeName: string | undefined;
-  /** Upstream's EndpointCanServe: ready unset or true, or serving true (metallb-spec.md §4.0). */
+  /** Upstream's EndpointCanServe: ready unset or true, or serving true (docs/upstream-behaviour.md §4.0). */
   readonly usable: boolean;
   readonly addressCount: number;
 }

@@ -1,5 +1,5 @@
 /**
- * The L2 announcer on real frames (issue 4, lab items): node namespaces with the VIP on lo and
+ * The L2 announcer on real frames (docs/l2.md §4): node namespaces with the VIP on lo and
  * arp_ignore=1, the announcer as a child process per node, the router's kernel, arping and ping
  * as the other side, and a packet-socket injector in the router namespace for malformed frames.
  */
@@ -62,8 +62,8 @@ t.test('node 1 announces: arping, ping and the router neighbour tables show its 
   t.same(r.macs, [node1.mac, node1.mac]);
   t.ok((await lab.ping(lab.router, VIP4)).ok, 'ping 10.77.0.100');
   t.equal(await neighbour('ipv4', VIP4), node1.mac);
-  // ndisc6 ignores link-local-sourced NAs (lab.md §4.3); we source from the VIP, but check the
-  // kernel's view as the issue asks: ping -6 resolves through our NA.
+  // ndisc6 ignores link-local-sourced NAs (docs/architecture.md §9.9); we source from the VIP, but
+  // check the kernel's view as docs/architecture.md §9.9 advises: ping -6 resolves through our NA.
   t.ok((await lab.ping(lab.router, VIP6)).ok, 'ping -6 fd00:77::100');
   t.equal(await neighbour('ipv6', VIP6), node1.mac);
   const c = await counters(n1);
@@ -181,7 +181,8 @@ t.test('malformed, truncated and garbage frames are dropped and counted; the res
 });
 
 t.test('the process exits promptly with sockets open', async (t) => {
-  // A deadline, not a timing assertion: the failure mode (lab.md §4.4, a blocking read) is a hang.
+  // A deadline, not a timing assertion: the failure mode (docs/architecture.md §9.10, a blocking
+  // read) is a hang.
   const exitWithin = async (p: ProcClient, what: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> => {
     let result: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     void p.exited.then((r) => (result = r));

@@ -1,3 +1,4 @@
+// Section numbers (§) in test names cite docs/upstream-behaviour.md.
 import t from 'tap';
 import { parseConfig } from '../../src/config/parse';
 import { bgpAd, configOf, errorLines, errorMessages, goodPeer, node, peer, pool } from '../fixtures/manifests/objects';

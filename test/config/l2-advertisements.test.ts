@@ -1,3 +1,4 @@
+// Section numbers (§) in test names cite docs/upstream-behaviour.md.
 import t from 'tap';
 import { parseConfig } from '../../src/config/parse';
 import { configOf, errorLines, l2, node, pool } from '../fixtures/manifests/objects';

@@ -1,3 +1,4 @@
+// Section numbers (§) in test names cite docs/upstream-behaviour.md.
 import t from 'tap';
 import fc from 'fast-check';
 import { collectManifests } from '../../src/config/manifests';
@@ -19,7 +20,7 @@ import {
   secret,
 } from '../fixtures/manifests/objects';
 
-t.test('the DESIGN.md user story config parses', async (t) => {
+t.test('the user story config of docs/architecture.md §1.1 parses', async (t) => {
   const cfg = configOf(
     parseConfig({
       pools: [pool('default', { addresses: ['10.77.1.0/24', 'fd00:77:1::/120'] })],

@@ -1,3 +1,4 @@
+// Section numbers (§) in test names cite docs/upstream-behaviour.md.
 import t from 'tap';
 import { parseGoDuration } from '../../src/config/duration';
 import { parseConfig } from '../../src/config/parse';

@@ -1,3 +1,4 @@
+// Section numbers (§) in test names cite docs/upstream-behaviour.md.
 import t from 'tap';
 import { parseConfig } from '../../src/config/parse';
 import { matches } from '../../src/config/selectors';

@@ -30,7 +30,7 @@ function run(t: Test, a: Allocator, ops: Op[]): void {
   }
 }
 
-t.test('first-fit vectors of metallb-spec.md §3.5 and §10.2', async (t) => {
+t.test('first-fit vectors of docs/upstream-behaviour.md §3.5 and §10.2', async (t) => {
   const a = allocatorWith(buildPool('p', ['1.2.3.0/31']), buildPool('buggy', ['1.2.4.0/31', '1.2.4.254/31'], { avoidBuggyIPs: true }));
   run(t, a, [
     { desc: 'network address is handed out', op: 'pool', pool: 'p', svc: 's1', want: ['1.2.3.0'] },

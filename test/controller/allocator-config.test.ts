@@ -1,4 +1,5 @@
-// Configuration changes (upstream SetPools, metallb-spec.md §3.8) and pool counters (§3.12).
+// Configuration changes (upstream SetPools, docs/upstream-behaviour.md §3.8) and pool counters
+// (§3.12).
 import t from 'tap';
 import { poolCapacity } from '../../src/controller/allocator/pool-state';
 import { MAX_INT64 } from '../../src/controller/allocator/types';

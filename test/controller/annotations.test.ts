@@ -1,4 +1,4 @@
-// Annotation and Service-field readers (metallb-spec.md §3.2, §3.4, §3.9).
+// Annotation and Service-field readers (docs/upstream-behaviour.md §3.2, §3.4, §3.9).
 import t from 'tap';
 import {
   allocRequest,

@@ -27,7 +27,7 @@ t.test('controller reconciles pools and services', async (t) => {
 
   await t.test('services get IPs, the pool annotation and IPAllocated', async (t) => {
     const before = await until('service created before start gets an IP', 30_000, async () => ipOf(await getService(client, 'apps', 'before')));
-    t.equal(before, '10.77.10.0', 'first-fit from the pool (network address included, spec §10.2)');
+    t.equal(before, '10.77.10.0', 'first-fit from the pool (network address included, docs/upstream-behaviour.md §10.2)');
     await client.request({ method: 'POST', path: '/api/v1/namespaces/apps/services', body: lbService('apps', 'web') });
     const svc = await until('web gets an IP', 30_000, async () => {
       const s = await getService(client, 'apps', 'web');
@@ -92,7 +92,8 @@ t.test('controller reconciles pools and services', async (t) => {
   });
 
   await t.test('a deleted pool moves its services to another pool, with Events', async (t) => {
-    // autoAssign false: only the address-pool annotation allocates from it (spec §10.4).
+    // autoAssign false: only the address-pool annotation allocates from it
+    // (docs/upstream-behaviour.md §10.4).
     await applyPool(client, 'extra', { addresses: ['10.77.11.0/30'], autoAssign: false });
     await client.request({ method: 'POST', path: '/api/v1/namespaces/apps/services', body: lbService('apps', 'pinned', { annotations: { 'metallb.io/address-pool': 'extra' } }) });
     await until('pinned gets an IP from extra', 30_000, async () => ipOf(await getService(client, 'apps', 'pinned'))?.startsWith('10.77.11.'));

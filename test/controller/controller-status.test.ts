@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/parse';
 
 const now = new Date(Date.UTC(2026, 0, 1, 0, 0, 0));
 
-t.test('ConfigurationState status as upstream (spec §1.10)', async (t) => {
+t.test('ConfigurationState status as upstream (docs/upstream-behaviour.md §1.10)', async (t) => {
   t.same(configurationStateStatus({ valid: true }, now), {
     result: 'Valid',
     errorSummary: '',

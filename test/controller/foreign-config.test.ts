@@ -1,4 +1,5 @@
-// Issue 8 item 2: CRs created outside the release namespace are ignored with a clear log line.
+// CRs created outside the release namespace are ignored with a clear log line
+// (docs/upstream-behaviour.md §10.23).
 // Against a real apiserver: a pool in namespace `default` (and an L2Advertisement in `team-a`)
 // never enters the configuration (the Service gets its IP from the release namespace's pool),
 // and the controller says so once per object: a warning naming the object and the namespace it

@@ -1,5 +1,5 @@
 // Sequential reconcile scenarios: each step edits the store's Services, reconciles one key and
-// checks status, annotation, events and sync result (metallb-spec.md §3.3, §3.10).
+// checks status, annotation, events and sync result (docs/upstream-behaviour.md §3.3, §3.10).
 import t from 'tap';
 import { Allocator } from '../../src/controller/allocator/allocator';
 import { SyncResult, ReconcileOutcome, type ReconcileOutput } from '../../src/controller/service-reconcile-types';

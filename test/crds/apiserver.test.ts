@@ -1,9 +1,9 @@
 /**
- * The chart's CRDs against a real kube-apiserver (DESIGN.md §6): they apply and become Established
- * (so every CEL rule fits the apiserver's cost budget), upstream-style manifests are accepted
- * unchanged, each invalid CR in test/fixtures/crs/bad/ is rejected with upstream's message,
- * defaults are applied, printer columns are upstream's, transition rules hold, and objects at the
- * schema's size caps still validate within the per-request CEL budget.
+ * The chart's CRDs against a real kube-apiserver (docs/architecture.md §8): they apply and become
+ * Established (so every CEL rule fits the apiserver's cost budget), upstream-style manifests are
+ * accepted unchanged, each invalid CR in test/fixtures/crs/bad/ is rejected with upstream's
+ * message, defaults are applied, printer columns are upstream's, transition rules hold, and objects
+ * at the schema's size caps still validate within the per-request CEL budget.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

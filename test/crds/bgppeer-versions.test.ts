@@ -165,7 +165,8 @@ t.test('BGPPeer v1beta1 <-> v1beta2 without a conversion webhook', async (t) => 
   });
 
   t.test('property: any valid v1beta2 peer reads the same through v1beta1', async (t) => {
-    // Valid (holdTime, keepaliveTime) pairs, either possibly absent (RFC 4271 §4.2 and §2.8 of the spec).
+    // Valid (holdTime, keepaliveTime) pairs, either possibly absent (RFC 4271 §4.2 and
+    // docs/upstream-behaviour.md §2.8).
     const timers = fc.constantFrom<[string?, string?]>(['90s', '30s'], ['3s', '1s'], ['1m30s', '1m30s'], ['0s'], [undefined, '30s'], [], ['2h', '0s']);
     const arbSpec = fc.record(
       {

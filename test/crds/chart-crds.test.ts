@@ -1,5 +1,5 @@
 /**
- * The CRDs as the chart ships them (issue 7): `helm template` of release `metallb` in
+ * The CRDs as the chart ships them (docs/crds.md): `helm template` of release `metallb` in
  * metallb-system with a full upstream values file, the CustomResourceDefinitions it renders applied
  * to a real apiserver, Established, and every upstream-style manifest of test/fixtures/crs/good/
  * accepted by them.

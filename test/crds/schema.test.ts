@@ -1,8 +1,9 @@
 /**
- * Offline checks of the chart's CRDs against upstream's API surface (metallb-spec.md §1): names,
- * scope, versions, defaults, required fields, status subresources and printer columns; the
- * BGPPeer v1beta1 superset schema (docs/crds.md); structural-schema basics. The apiserver tests
- * (apiserver.test.ts, bgppeer-versions.test.ts, address-cel.test.ts) check behaviour for real.
+ * Offline checks of the chart's CRDs against upstream's API surface
+ * (docs/upstream-behaviour.md §1): names, scope, versions, defaults, required fields, status
+ * subresources and printer columns; the BGPPeer v1beta1 superset schema (docs/crds.md);
+ * structural-schema basics. The apiserver tests (apiserver.test.ts, bgppeer-versions.test.ts,
+ * address-cel.test.ts) check behaviour for real.
  */
 import { join } from 'node:path';
 import t from 'tap';

@@ -1,8 +1,8 @@
-// Issue 6, test 6: the API server is stopped for 30 s. Nothing may change on the network: the L2
-// VIP keeps answering from the same node (a client connects in a loop throughout), no BGP route
-// is withdrawn and no session drops (FRR's table and connection counters are watched); after the
-// restart everything reconciles with no flap (same Lease holder, no new Lease transition, same
-// MAC, same routes, same ingress IPs).
+// End to end, API outage (docs/speaker.md): the API server is stopped for 30 s. Nothing may change
+// on the network: the L2 VIP keeps answering from the same node (a client connects in a loop
+// throughout), no BGP route is withdrawn and no session drops (FRR's table and connection counters
+// are watched); after the restart everything reconciles with no flap (same Lease holder, no new
+// Lease transition, same MAC, same routes, same ingress IPs).
 import t from 'tap';
 import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
 import { startFrr, type FrrHandle } from '../harness/routers/frr';

@@ -1,8 +1,8 @@
-// Issue 6, test 5: BGP with FRR. Two routers: FRR in the router namespace (eBGP, AS 64501, the
-// seed-like config: aggregationLength 32, localPref 100, community 65535:65282 plus a large
-// community, myASN 64500 / peerASN 64501, MD5 from a passwordSecret on the IPv4 sessions) and FRR
-// in the client namespace (iBGP, AS 64500, where LOCAL_PREF must arrive as configured). FRR must
-// learn the /32 and /128 from every eligible node (node1 and node2; node3 is excluded by the
+// End to end, BGP with FRR (docs/speaker.md). Two routers: FRR in the router namespace (eBGP,
+// AS 64501, the seed-like config: aggregationLength 32, localPref 100, community 65535:65282 plus a
+// large community, myASN 64500 / peerASN 64501, MD5 from a passwordSecret on the IPv4 sessions) and
+// FRR in the client namespace (iBGP, AS 64500, where LOCAL_PREF must arrive as configured). FRR
+// must learn the /32 and /128 from every eligible node (node1 and node2; node3 is excluded by the
 // advertisement's node selector) with the right next hops and attributes; with
 // externalTrafficPolicy Local only the endpoint's node advertises; deleting the Service withdraws
 // everywhere.

@@ -1,5 +1,6 @@
-// Issue 6, test 1 (IPv4 and IPv6): a Service gets an IP from the pool, the client resolves it to
-// exactly one node's MAC, and a TCP connect from the client reaches that node.
+// End to end, L2 over IPv4 and IPv6 (docs/speaker.md): a Service gets an IP from the pool, the
+// client resolves it to exactly one node's MAC, and a TCP connect from the client reaches that
+// node.
 import t from 'tap';
 import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
 import { delay, waitFor } from '../harness/lab';

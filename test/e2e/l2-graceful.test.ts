@@ -1,6 +1,7 @@
-// Issue 6, test 3: graceful handover. SIGTERM makes the holder hand its Lease straight to the
-// successor and keep answering until the successor has announced (make-before-break), so a client
-// connecting in a tight loop never sees a failed connect, and its traffic moves to the successor.
+// End to end, L2 graceful handover (docs/speaker.md). SIGTERM makes the holder hand its Lease
+// straight to the successor and keep answering until the successor has announced
+// (make-before-break), so a client connecting in a tight loop never sees a failed connect, and its
+// traffic moves to the successor.
 import t from 'tap';
 import { nodeIndex, startConnectLoop, startL2Scenario, waitHolder, arpingMacs, vipLease } from '../fixtures/e2e/kit';
 

@@ -1,6 +1,7 @@
-// Issue 6, test 2: hard failure. The holder's speaker is killed with SIGKILL and its link is cut
-// at the same moment; the first successor sees the holder stop answering its probes, takes the
-// Lease by CAS and announces, and the client (connecting in a loop) reaches another node.
+// End to end, L2 hard failure (docs/speaker.md). The holder's speaker is killed with SIGKILL and
+// its link is cut at the same moment; the first successor sees the holder stop answering its
+// probes, takes the Lease by CAS and announces, and the client (connecting in a loop) reaches
+// another node.
 import t from 'tap';
 import { nodeIndex, startConnectLoop, startL2Scenario, waitHolder, arpingMacs, vipLease } from '../fixtures/e2e/kit';
 

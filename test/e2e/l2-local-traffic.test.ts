@@ -1,6 +1,7 @@
-// Issue 6, test 4: externalTrafficPolicy: Local. Only a node with a ready local endpoint may
-// announce the VIP; when the endpoint moves to another node, the announcer follows (the old node
-// releases its Lease, the new one takes it) and exactly that node's MAC answers.
+// End to end, L2 with externalTrafficPolicy: Local (docs/upstream-behaviour.md §4.2). Only a node
+// with a ready local endpoint may announce the VIP; when the endpoint moves to another node, the
+// announcer follows (the old node releases its Lease, the new one takes it) and exactly that node's
+// MAC answers.
 import t from 'tap';
 import { startCluster } from '../harness/cluster';
 import { waitFor } from '../harness/lab';

@@ -1,7 +1,7 @@
-// Issue 6, test 7: partition. The holder loses the API server (its apiserver bridge is killed)
-// but stays on the LAN and keeps answering. Once its Lease expires, its successor takes the Lease
-// and announces; the stale holder sees the successor's gratuitous ARP and yields, so within 1 s
-// of the takeover exactly one MAC answers for the VIP.
+// End to end, L2 partition (docs/architecture.md §7). The holder loses the API server (its
+// apiserver bridge is killed) but stays on the LAN and keeps answering. Once its Lease expires, its
+// successor takes the Lease and announces; the stale holder sees the successor's gratuitous ARP and
+// yields, so within 1 s of the takeover exactly one MAC answers for the VIP.
 import t from 'tap';
 import { delay, waitFor } from '../harness/lab';
 import { arpingMacs, nodeIndex, startL2Scenario, vipLease, waitHolder, waitPresence } from '../fixtures/e2e/kit';

@@ -1,8 +1,8 @@
 /**
- * Oversized inputs complete and stay bounded in memory (issue 8 item 2). Each case builds the
- * largest or densest input the format allows, runs it through the real entry point, and asserts
- * completion and heap growth under a generous limit (measured after a full GC, see heap.ts).
- * No wall-time assertions: the figures are printed as comments for docs/fuzzing.md.
+ * Oversized inputs complete and stay bounded in memory (docs/architecture.md §6.2). Each case
+ * builds the largest or densest input the format allows, runs it through the real entry point, and
+ * asserts completion and heap growth under a generous limit (measured after a full GC, see
+ * heap.ts). No wall-time assertions: the figures are printed as comments for docs/fuzzing.md.
  */
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,8 +1,9 @@
 /**
- * A real control plane for tests (DESIGN.md §6): etcd + kube-apiserver built from source, on free
- * loopback ports in a temp dir, RBAC on, a static cluster-admin token, a generated service-account
- * key pair so TokenRequest works (clientFor), torn down on test end, failure and SIGINT.
- * No kube-controller-manager runs: no garbage collector, namespace controller or token controller.
+ * A real control plane for tests (docs/architecture.md §8): etcd + kube-apiserver built from
+ * source, on free loopback ports in a temp dir, RBAC on, a static cluster-admin token, a generated
+ * service-account key pair so TokenRequest works (clientFor), torn down on test end, failure and
+ * SIGINT. No kube-controller-manager runs: no garbage collector, namespace controller or token
+ * controller.
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';

@@ -1,9 +1,10 @@
 /**
- * A whole metallb-ts installation for end-to-end tests (issue 6): the real control plane, the
- * chart's CRDs, Node objects for the lab's node namespaces, the controller process, one speaker
- * process per node namespace, a TCP backend per node, and (optionally) an FRR router. Speakers
- * reach the apiserver, which listens on the root namespace's loopback, through a unix-socket
- * bridge (fixtures/e2e/tcp-to-unix.ts), so the lab stays disconnected from the root namespace.
+ * A whole metallb-ts installation for end-to-end tests (docs/architecture.md §8): the real control
+ * plane, the chart's CRDs, Node objects for the lab's node namespaces, the controller process, one
+ * speaker process per node namespace, a TCP backend per node, and (optionally) an FRR router.
+ * Speakers reach the apiserver, which listens on the root namespace's loopback, through a
+ * unix-socket bridge (fixtures/e2e/tcp-to-unix.ts), so the lab stays disconnected from the root
+ * namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';

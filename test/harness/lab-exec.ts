@@ -154,7 +154,7 @@ export function signalPid(pid: number, signal: NodeJS.Signals): void {
 
 /**
  * Stop PIDs: SIGTERM, wait up to `graceMs` for them to exit, then SIGKILL and wait again.
- * FRR's daemons take up to ~1 s after SIGTERM (lab.md §2), hence the default grace.
+ * FRR's daemons take up to ~1 s after SIGTERM (docs/architecture.md §9.1), hence the default grace.
  */
 export async function stopPids(pids: readonly number[], graceMs = 1500): Promise<void> {
   const live = pids.filter(pidAlive);

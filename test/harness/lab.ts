@@ -1,5 +1,5 @@
 /**
- * The network-namespace lab every integration test runs in (DESIGN.md §6, lab.md §2).
+ * The network-namespace lab every integration test runs in (docs/architecture.md §8, §9.1).
  *
  * Topology: a router namespace holds bridge `br0` (10.77.0.1/24, fd00:77::1/64); each node
  * namespace has `eth0`, a veth whose peer `n<i>` is a port of br0; an optional client namespace
@@ -160,7 +160,8 @@ export function labMac(host: number): string {
 
 /** IPv4 and IPv6 address of host number `host` on the lab subnet (fd00:77::11 for host 11). */
 export function labAddress(host: number): { ipv4: string; ipv6: string } {
-  // The IPv6 host part reuses the decimal digits (fd00:77::11 for .11), as in lab.md.
+  // The IPv6 host part reuses the decimal digits (fd00:77::11 for .11), as in
+  // docs/architecture.md §9.1.
   return { ipv4: `10.77.0.${host}`, ipv6: `fd00:77::${host}` };
 }
 
@@ -305,7 +306,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   return lab;
 }
 
-/** Create the namespaces, bridge, veths and addresses (lab.md §2), in as few processes as we can. */
+/** Create the namespaces, bridge, veths and addresses (docs/architecture.md §9.1), in as few processes as we can. */
 async function build(lab: Lab): Promise<void> {
   const { router, nodes, client } = lab;
   await batch(undefined, lab.namespaces.map((ns) => `netns add ${ns}`));
@@ -313,8 +314,8 @@ async function build(lab: Lab): Promise<void> {
   // (no ~1-2 s tentative phase). Forwarding on the router lets a client reach BGP routes via it.
   const sysctls = (ns: string, extra: readonly string[]): Promise<string> =>
     lab.run(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', ...extra]);
-  // Node namespaces: only the speaker under test may answer ARP for a VIP on lo (lab.md §4.2),
-  // and arping -U -s VIP / freebind sockets need nonlocal bind.
+  // Node namespaces: only the speaker under test may answer ARP for a VIP on lo
+  // (docs/architecture.md §9.8), and arping -U -s VIP / freebind sockets need nonlocal bind.
   const nodeSysctls = [
     'net.ipv4.conf.all.arp_ignore=1',
     'net.ipv4.conf.default.arp_ignore=1',

@@ -1,12 +1,13 @@
 /**
- * Issue 7, the install story end to end: `helm install metallb charts/metallb-ts -n metallb-system`
- * with upstream MetalLB 0.16.1's values file, every installed object valid on the server, then the
- * controller and a speaker per lab node started with exactly the argv, env, securityContext and
- * volumes the installed Deployment and DaemonSet give them, authenticated in-cluster style with
- * their own ServiceAccounts' tokens. A pool and an L2Advertisement later, a LoadBalancer Service
- * gets an IP and the lab client resolves it to exactly one node's MAC. RBAC is then checked from
- * the other side: with the same tokens, calls outside the chart's rules are denied, and no
- * process met a 403 during the run (its logs, and the apiserver's own request counters).
+ * The install story end to end (docs/install.md): `helm install metallb charts/metallb-ts -n
+ * metallb-system` with upstream MetalLB 0.16.1's values file, every installed object valid on the
+ * server, then the controller and a speaker per lab node started with exactly the argv, env,
+ * securityContext and volumes the installed Deployment and DaemonSet give them, authenticated
+ * in-cluster style with their own ServiceAccounts' tokens. A pool and an L2Advertisement later, a
+ * LoadBalancer Service gets an IP and the lab client resolves it to exactly one node's MAC. RBAC is
+ * then checked from the other side: with the same tokens, calls outside the chart's rules are
+ * denied, and no process met a 403 during the run (its logs, and the apiserver's own request
+ * counters).
  */
 import t from 'tap';
 import { parseApiRequestTotals } from '../harness/cluster';

@@ -1,5 +1,5 @@
 /**
- * Issue 7, `helm upgrade` and `helm uninstall` around running processes (test/chart/install.test.ts
+ * `helm upgrade` and `helm uninstall` around running processes (test/chart/install.test.ts
  * covers the same commands without processes: objects added and removed by toggles, CRDs kept).
  * An upgrade toggles values that change the processes (two controller replicas, hence leader
  * election under the chart's name-limited Lease rule; speaker log level and L2 lease duration);

@@ -1,5 +1,5 @@
 /**
- * Issue 7, the container image without a container engine: scripts/image-rootfs.sh reproduces the
+ * The container image without a container engine: scripts/image-rootfs.sh reproduces the
  * Dockerfile's runtime stage in a clean directory (production dependencies only, dist/src, the
  * compiled addon), and both entrypoints run from there for real against the test control plane,
  * installed by `helm install` with the chart's own defaults: the controller (uid 65534, no

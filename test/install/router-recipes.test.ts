@@ -1,5 +1,5 @@
 /**
- * Issue 7: the router recipes of docs/routers.md, as written there. Each recipe's router
+ * The router recipes of docs/routers.md, as written there. Each recipe's router
  * configuration starts (FRR or BIRD) in a lab namespace, its BGPPeer is applied to a running
  * metallb-ts (controller + three speakers, test/harness/cluster.ts), and the router must learn
  * the Service IP the way the page says: sessions Established with MD5 on every connection,

@@ -1,6 +1,6 @@
-// Self-test of the real control plane harness (issue 2): CRD + custom object, a LoadBalancer
-// Service whose status subresource is patched and observed through a client-node informer, and
-// ServiceAccount credentials that RBAC actually restricts.
+// Self-test of the real control plane harness (docs/architecture.md §8): CRD + custom object, a
+// LoadBalancer Service whose status subresource is patched and observed through a client-node
+// informer, and ServiceAccount credentials that RBAC actually restricts.
 import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane } from '../harness/apiserver';

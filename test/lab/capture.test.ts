@@ -1,4 +1,4 @@
-// Self-test of lab.capture and lab.neighbors (issue 2 item 3): a gratuitous ARP sent with
+// Self-test of lab.capture and lab.neighbors (docs/architecture.md §9): a gratuitous ARP sent with
 // `arping -U -s VIP` from a node is captured on the router's bridge and decoded; IPv6 neighbour
 // discovery shows up as NS/NA frames; the router's neighbour table gains entries after pings.
 import t from 'tap';
@@ -12,7 +12,8 @@ t.test('gratuitous ARP from a node is captured and parsed; neighbours after ping
   if (n1 === undefined || n2 === undefined) throw new Error('no nodes');
 
   const cap = await lab.capture(lab.router, 'br0', 'arp or icmp6');
-  // -s VIP works without the VIP on the node thanks to ip_nonlocal_bind=1 (lab.md §4.1).
+  // -s VIP works without the VIP on the node thanks to ip_nonlocal_bind=1
+  // (docs/architecture.md §9.8).
   await lab.run(n1, ['arping', '-U', '-I', 'eth0', '-s', '10.77.0.160', '-c', '1', '10.77.0.160']);
   const garp = await cap.waitFrame((f) => f.arp?.senderIp === '10.77.0.160', 5000, 'the gratuitous ARP');
   t.match(

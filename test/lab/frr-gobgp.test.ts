@@ -1,7 +1,7 @@
-// Self-test of the FRR router wrapper against GoBGP as the speaker (issue 2 item 3): routes added
-// in GoBGP reach FRR's BGP table and the router namespace's kernel, over IPv4 and IPv6 sessions;
-// withdrawals are seen too. FRR connects to a listening gobgpd (GoBGP's own first connect waits
-// 5-10 s, lab.md §3.2).
+// Self-test of the FRR router wrapper against GoBGP as the speaker (docs/architecture.md §9.3):
+// routes added in GoBGP reach FRR's BGP table and the router namespace's kernel, over IPv4 and IPv6
+// sessions; withdrawals are seen too. FRR connects to a listening gobgpd (GoBGP's own first connect
+// waits 5-10 s, docs/architecture.md §9.4).
 import t from 'tap';
 import { createLab } from '../harness/lab';
 import { startFrr } from '../harness/routers/frr';

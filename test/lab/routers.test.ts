@@ -1,6 +1,7 @@
-// Smoke tests of the other router wrappers (issue 2 item 3): BIRD, OpenBGPD and ExaBGP each start
-// in the router namespace, reach Established with a listening GoBGP in a node namespace, and
-// receive its route. The routers connect out, so GoBGP's 5-10 s first-connect delay never applies.
+// Smoke tests of the other router wrappers (docs/architecture.md §9): BIRD, OpenBGPD and ExaBGP
+// each start in the router namespace, reach Established with a listening GoBGP in a node namespace,
+// and receive its route. The routers connect out, so GoBGP's 5-10 s first-connect delay never
+// applies.
 import t from 'tap';
 import { createLab, type Lab, type LabNode } from '../harness/lab';
 import { startGobgp, type GobgpHandle } from '../harness/routers/gobgp';

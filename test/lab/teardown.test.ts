@@ -1,7 +1,7 @@
-// Self-test of lab teardown (issue 2 item 3): destroy() leaves no namespace, process or temp dir
-// behind, even with daemons running and a background process nobody tracked; the exit hook does
-// the same after an uncaught exception and on SIGTERM; sweepStaleLabs() clears what a SIGKILLed
-// run left. Assertions use `ip netns list` and `ip netns pids`, as the brief asks.
+// Self-test of lab teardown (docs/architecture.md §9.1): destroy() leaves no namespace, process or
+// temp dir behind, even with daemons running and a background process nobody tracked; the exit hook
+// does the same after an uncaught exception and on SIGTERM; sweepStaleLabs() clears what a
+// SIGKILLed run left. Assertions use `ip netns list` and `ip netns pids`.
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,6 +1,6 @@
-// Self-test of the lab topology (issue 2 item 3): router, two nodes and a client on one bridge,
-// IPv4 and IPv6 reachability in every direction that matters, the addresses, MACs and sysctls
-// the L2 tests rely on, VIPs on lo, and bridge-port failure.
+// Self-test of the lab topology (docs/architecture.md §9.1): router, two nodes and a client on one
+// bridge, IPv4 and IPv6 reachability in every direction that matters, the addresses, MACs and
+// sysctls the L2 tests rely on, VIPs on lo, and bridge-port failure.
 import t from 'tap';
 import { createLab, labMac, waitFor } from '../harness/lab';
 

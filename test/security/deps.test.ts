@@ -1,5 +1,5 @@
 /**
- * Dependencies are pinned by the lockfile and audited (issue 8 item 3). package.json names exact
+ * Dependencies are pinned by the lockfile and audited (docs/security.md). package.json names exact
  * versions; package-lock.json (v2+) agrees with it and pins every package to one version with a
  * sha512 integrity (bundled packages ride on their parent's); what is installed is what the lock
  * says. `npm audit --omit=dev` runs against the registry: when the audit endpoint cannot be

@@ -1,5 +1,5 @@
 /**
- * RBAC is the minimum the code uses (issue 8 item 3), asserted against the rendered chart.
+ * RBAC is the minimum the code uses (docs/security.md), asserted against the rendered chart.
  *
  * USED below is the grep-able map from each permission a process needs to the line of code that
  * needs it (file + pattern, checked against the source, so the map cannot drift from the code).

@@ -1,5 +1,5 @@
 /**
- * MD5 passwords and Secret contents never leave the Secret (issue 8 item 3). A full run: control
+ * MD5 passwords and Secret contents never leave the Secret (docs/security.md). A full run: control
  * plane, controller (debug logs, metrics over HTTPS), two speakers (debug logs, metrics), FRR
  * requiring TCP-MD5 from each node, a BGPPeer whose password comes from a basic-auth Secret, an
  * unrelated Secret in the release namespace, and a Service announced over L2 and BGP. Once the

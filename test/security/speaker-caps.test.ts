@@ -1,5 +1,5 @@
 /**
- * The speaker needs only CAP_NET_RAW (issue 8 item 3), and serves /metrics over TLS with the
+ * The speaker needs only CAP_NET_RAW (docs/security.md), and serves /metrics over TLS with the
  * configured minimum version. Each speaker runs as uid 0 in its node namespace under
  * `setpriv --bounding-set=-all,+net_raw` (so no other capability can ever be gained) with
  * NET_RAW inheritable and ambient; the test reads CapEff/CapBnd from /proc to prove it, then

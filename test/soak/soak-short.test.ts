@@ -1,4 +1,4 @@
-// The soak in CI (issue 8 item 1): `scripts/soak.ts` for 2 minutes of edits and faults (plus
+// The soak in CI (docs/soak.md): `scripts/soak.ts` for 2 minutes of edits and faults (plus
 // start-up and up to 90 s of settling), then zero invariant violations. The last stdout line is
 // the JSON summary; violations are listed in the failure message with their timestamps.
 import { spawn } from 'node:child_process';

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { rankCandidates, successorOf } from '../../src/speaker/election';
 
-// Vectors from upstream's TestSortL2Candidates / TestShouldAnnounceEPSlices (metallb-spec.md §4.2).
+// Vectors from upstream's TestSortL2Candidates / TestShouldAnnounceEPSlices
+// (docs/upstream-behaviour.md §4.2).
 const vectors: Array<{ ip: string; nodes: string[]; first?: string; order?: string[] }> = [
   { ip: '10.0.0.1', nodes: ['node-a', 'node-b', 'node-c'], order: ['node-b', 'node-a', 'node-c'] },
   { ip: '10.0.0.2', nodes: ['node-a', 'node-b', 'node-c'], order: ['node-b', 'node-c', 'node-a'] },

@@ -127,8 +127,9 @@ t.test('the holder publishes the MACs serving the VIP; a successor probes each a
 });
 
 // A holder whose L2Advertisement names no interface of its node serves nothing and publishes no
-// MAC. Upstream's winner keeps such an IP (metallb-spec.md §4.3); a successor probing some other
-// MAC of it took the Lease, failed the same way, and the two nodes traded it back and forth.
+// MAC. Upstream's winner keeps such an IP (docs/upstream-behaviour.md §4.3); a successor probing
+// some other MAC of it took the Lease, failed the same way, and the two nodes traded it back and
+// forth.
 t.test('a holder serving on no interface publishes no MAC, and no successor probes it away', async (t) => {
   const ifaces = [nic('eth0', '02:00:00:00:00:01')];
   t.same([...servingMacs(ifaces, undefined, ip, ['eth1'])], [], 'nothing serves eth1 here');

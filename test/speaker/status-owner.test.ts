@@ -1,8 +1,9 @@
-// Service*Status objects are owned by the speaker Pod that wrote them (metallb-spec.md §4.6), so
-// Kubernetes deletes them with the Pod; without a Pod (a speaker run outside a cluster) they are
-// written without an owner. Against a real apiserver with the chart's CRDs, right after they are
-// established: the writers' first list may fail while the CRD is not served yet, and the status
-// must still be written once they sync (regression: a set() before sync was lost).
+// Service*Status objects are owned by the speaker Pod that wrote them
+// (docs/upstream-behaviour.md §4.6), so Kubernetes deletes them with the Pod; without a Pod (a
+// speaker run outside a cluster) they are written without an owner. Against a real apiserver with
+// the chart's CRDs, right after they are established: the writers' first list may fail while the
+// CRD is not served yet, and the status must still be written once they sync (regression: a set()
+// before sync was lost).
 import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane } from '../harness/apiserver';

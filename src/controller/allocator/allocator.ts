@@ -1,10 +1,11 @@
 /**
  * The IP allocator: pure in-memory state, no I/O, no clock. Same semantics as upstream
- * `internal/allocator` (metallb-spec.md §3.5-§3.8, §3.12), with these deliberate differences:
+ * `internal/allocator` (docs/upstream-behaviour.md §3.5-§3.8, §3.12), with these deliberate
+ * differences:
  *
  * - Pool order is deterministic (upstream leaves it unspecified: Go map order, i.e. random,
- *   metallb-spec.md §3.5 C.1). Pinned pools of equal priority are tried namespace-pinned first,
- *   then selector-pinned, each group in name order; generic pools in name order. First-fit
+ *   docs/upstream-behaviour.md §3.5 C.1). Pinned pools of equal priority are tried namespace-pinned
+ *   first, then selector-pinned, each group in name order; generic pools in name order. First-fit
  *   inside a pool is unchanged.
  * - An address stays "in use" while any Service holds it; upstream forgets the sharing key of an
  *   address whose remaining users expose no ports, which cannot happen for a valid Service.

@@ -1,6 +1,6 @@
 /**
  * Human explanations for allocation failures: our answer to the silent `<pending>` and opaque
- * sharing rules users complain about (research/peers.md §3, pain point 12). Upstream says only
+ * sharing rules users complain about (docs/upstream-behaviour.md §11.12). Upstream says only
  * "no available IPs"; we keep that text and add, pool by pool, why each was not usable.
  * Computed only on failure, so it costs nothing on the hot path.
  */

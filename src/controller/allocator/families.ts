@@ -1,6 +1,7 @@
 /**
  * Address-family helpers of the allocator: upstream's family names for lists of addresses
- * (`internal/ipfamily`), per-pool candidates, and the family/policy selection of §3.5 C.3.
+ * (`internal/ipfamily`), per-pool candidates, and the family/policy selection of
+ * docs/upstream-behaviour.md §3.5 C.3.
  */
 import type { IpAddr, IpFamily } from '../../net/ip';
 import { goQuoteList } from '../go-quote';
@@ -52,7 +53,7 @@ export function familyOfIps(ips: readonly IpAddr[]): AllocResult<ServiceFamily> 
   return fail(AllocErrorCode.TooManyAddresses, `IPFamilyForAddresses: invalid ips length ${ips.length} ${goQuoteList(ips)}`);
 }
 
-/** Upstream `selectIPsForFamilyAndPolicy` as specified in metallb-spec.md §3.5 C.3. */
+/** Upstream `selectIPsForFamilyAndPolicy` as specified in docs/upstream-behaviour.md §3.5 C.3. */
 export function selectIps(c: Candidates, family: ServiceFamily, policy: IpFamilyPolicy): AllocResult<IpAddr[]> {
   let ips: IpAddr[] | undefined;
   if (family === 'ipv4' && c.v4) ips = [c.v4];

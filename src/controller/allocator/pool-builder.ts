@@ -47,7 +47,8 @@ export function buildPool(name: string, addresses: readonly string[], spec: Pool
     const sa = spec.serviceAllocation;
     const namespaces = new Set(sa.namespaces ?? []);
     let selectors = [...(sa.serviceSelectors ?? [])];
-    // Upstream: a serviceAllocation with neither namespaces nor selectors matches every service (§2.4).
+    // Upstream: a serviceAllocation with neither namespaces nor selectors matches every service
+    // (docs/upstream-behaviour.md §2.4).
     if (namespaces.size === 0 && selectors.length === 0) selectors = [everything()];
     serviceAllocation = { priority: sa.priority ?? 0, namespaces, serviceSelectors: selectors };
   }
@@ -64,7 +65,7 @@ export function buildPool(name: string, addresses: readonly string[], spec: Pool
   };
 }
 
-/** Upstream's derived indexes (§2.4): pools by namespace, pools with service selectors, by name. */
+/** Upstream's derived indexes (docs/upstream-behaviour.md §2.4): pools by namespace, pools with service selectors, by name. */
 export function buildPoolIndex(pools: Iterable<Pool>): PoolIndex {
   const sorted = [...pools].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const byNamespace = new Map<string, string[]>();

@@ -4,8 +4,9 @@
  * Addresses in use are kept in an IntervalSet per family in "rank space". For most pools the
  * rank of an address is the address. For an `avoidBuggyIPs` pool, IPv4 ranks skip every .0 and
  * .255 (254 ranks per /24), so finding the first usable free address is one interval lookup
- * instead of a walk that steps over two forbidden addresses per /24 (metallb-spec.md §10.2:
- * buggy addresses are skipped in every /24 whatever the pool's prefix length).
+ * instead of a walk that steps over two forbidden addresses per /24
+ * (docs/upstream-behaviour.md §10.2: buggy addresses are skipped in every /24 whatever the pool's
+ * prefix length).
  */
 import type { Pool } from '../../config/types';
 import type { IpCidr } from '../../net/cidr';

@@ -2,7 +2,7 @@
  * Vocabulary of the allocator: what it is asked (an AllocRequest, the allocator's view of one
  * Service), what it answers (results as discriminated unions with upstream's error text), and
  * the per-pool counters it publishes. Shaped after upstream `internal/allocator`
- * (metallb-spec.md §3.5-§3.6, §3.11-§3.12).
+ * (docs/upstream-behaviour.md §3.5-§3.6, §3.11-§3.12).
  */
 import type { Labels } from '../../config/selectors';
 import type { IpAddr, IpFamily } from '../../net/ip';

@@ -1,7 +1,7 @@
 /**
- * BIRD 2.0 as the router in a lab namespace (lab.md §3.4). Runs in the foreground (-f) with its
- * own control socket, so birdc needs no netns exec. `connect delay time 1` matters: BIRD's
- * default first-connect delay is 5 s. BIRD 2.0 has no JSON output, so routes and protocol
+ * BIRD 2.0 as the router in a lab namespace (docs/architecture.md §9.5). Runs in the foreground
+ * (-f) with its own control socket, so birdc needs no netns exec. `connect delay time 1` matters:
+ * BIRD's default first-connect delay is 5 s. BIRD 2.0 has no JSON output, so routes and protocol
  * states are parsed from birdc's text.
  */
 import { writeFileSync } from 'node:fs';

@@ -26,7 +26,7 @@ export interface PeerSpec {
   readonly port?: number;
 }
 
-/** Timers every router uses unless told otherwise: short, so tests converge fast (lab.md §3). */
+/** Timers every router uses unless told otherwise: short, so tests converge fast (docs/architecture.md §9.2). */
 export const DEFAULT_HOLD_TIME_SEC = 9;
 export const DEFAULT_KEEPALIVE_SEC = 3;
 

@@ -1,7 +1,8 @@
 /**
- * ExaBGP 4.2 as a router that records every message it receives as a JSON line (lab.md §3.6):
- * the way to assert exact attributes (communities, local-pref, next hop) a speaker sent.
- * A tiny shell "process" appends ExaBGP's JSON API output to a file we read back.
+ * ExaBGP 4.2 as a router that records every message it receives as a JSON line
+ * (docs/architecture.md §9.7): the way to assert exact attributes (communities, local-pref, next
+ * hop) a speaker sent. A tiny shell "process" appends ExaBGP's JSON API output to a file we read
+ * back.
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -131,7 +131,8 @@ export function frrBgpdConfig(opts: FrrOptions, logFile: string): string {
   const lines: string[] = [`hostname lab-frr-${opts.asn}`, `log file ${logFile}`, '!'];
   if (routeMaps) lines.push('route-map ACCEPT permit 10', 'exit', '!');
   lines.push(`router bgp ${opts.asn}`, ` bgp router-id ${opts.routerId}`);
-  // FRR 8.4 defaults to RFC 8212 behaviour: without a policy, eBGP routes are dropped (lab.md §3.1).
+  // FRR 8.4 defaults to RFC 8212 behaviour: without a policy, eBGP routes are dropped
+  // (docs/architecture.md §9.3).
   if (!policy) lines.push(' no bgp ebgp-requires-policy');
   // Each family is activated per neighbor below, so an IPv6 neighbor gets no IPv4 session.
   lines.push(' no bgp default ipv4-unicast');

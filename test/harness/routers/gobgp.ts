@@ -1,6 +1,6 @@
 /**
- * GoBGP 3.10 (`gobgpd` + the `gobgp` CLI) in a lab namespace (lab.md §3.2): a stand-in speaker
- * in a node namespace, or a second router implementation.
+ * GoBGP 3.10 (`gobgpd` + the `gobgp` CLI) in a lab namespace (docs/architecture.md §9.4): a
+ * stand-in speaker in a node namespace, or a second router implementation.
  *
  * Timing: GoBGP's first outgoing connect waits a random 5-10 s (minConnectRetryInterval = 5 in
  * v3), so tests should let the other side connect to a listening gobgpd (`listen`, the default),

@@ -1,7 +1,7 @@
 /**
- * OpenBGPD 7.7 as a router in a lab namespace (lab.md §3.5). On Linux it has no FIB support, so
- * `fib-update no` and assertions read the RIB with `bgpctl -j` (JSON). Note the name clash:
- * `/usr/sbin/bgpd` is OpenBGPD, FRR's bgpd lives in /usr/lib/frr.
+ * OpenBGPD 7.7 as a router in a lab namespace (docs/architecture.md §9.6). On Linux it has no FIB
+ * support, so `fib-update no` and assertions read the RIB with `bgpctl -j` (JSON). Note the name
+ * clash: `/usr/sbin/bgpd` is OpenBGPD, FRR's bgpd lives in /usr/lib/frr.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
