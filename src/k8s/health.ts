@@ -96,3 +96,32 @@ export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<Http
       }),
   };
 }
+
+/** The flags both processes take for their endpoint (`--port`, `--host`, the TLS pair). */
+export interface EndpointFlags {
+  readonly port: number;
+  readonly host: string | undefined;
+  readonly metricsCertDir: string | undefined;
+  readonly tlsMinVersion: string | undefined;
+}
+
+/**
+ * Start a process's endpoint from its flags, probes answered by its loop; undefined when
+ * `--port 0` turns it off.
+ */
+export async function startProcessEndpoint(
+  flags: EndpointFlags,
+  deps: { registry: Registry; log: Logger; loop: { healthy(): ProbeResult; ready(): ProbeResult } },
+): Promise<HttpEndpoint | undefined> {
+  if (flags.port <= 0) return undefined;
+  return startHttpEndpoint({
+    port: flags.port,
+    ...(flags.host === undefined ? {} : { host: flags.host }),
+    registry: deps.registry,
+    log: deps.log,
+    healthy: () => deps.loop.healthy(),
+    ready: () => deps.loop.ready(),
+    ...(flags.metricsCertDir ? { certDir: flags.metricsCertDir } : {}),
+    ...(flags.tlsMinVersion ? { tlsMinVersion: flags.tlsMinVersion } : {}),
+  });
+}

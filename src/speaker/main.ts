@@ -8,7 +8,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { L2Announcer } from '../arp/announcer';
 import { createKubeClient, loadKubeConfig } from '../k8s/client';
 import { createEventRecorder } from '../k8s/events';
-import { startHttpEndpoint, type HttpEndpoint } from '../k8s/health';
+import { startProcessEndpoint } from '../k8s/health';
 import { createKubeMetrics } from '../k8s/metrics';
 import { podOwnerSource } from '../k8s/pod-owner';
 import type { Logger } from '../util/log';
@@ -48,19 +48,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   void ownerPod.get();
   const loop = createSpeakerLoop({ client, log: slog, registry, recorder, announcer, ownerPod, opts });
 
-  let endpoint: HttpEndpoint | undefined;
-  if (opts.port > 0) {
-    endpoint = await startHttpEndpoint({
-      port: opts.port,
-      host: opts.host,
-      registry,
-      log: slog,
-      healthy: () => loop.healthy(),
-      ready: () => loop.ready(),
-      ...(opts.metricsCertDir ? { certDir: opts.metricsCertDir } : {}),
-      ...(opts.tlsMinVersion ? { tlsMinVersion: opts.tlsMinVersion } : {}),
-    });
-  }
+  const endpoint = await startProcessEndpoint(opts, { registry, log: slog, loop });
 
   slog.info({ event: 'speakerStarting', namespace: opts.namespace, lbClass: opts.lbClass, identity: opts.podName || `${hostname()}_${process.pid}` }, 'starting speaker');
   await loop.start();
