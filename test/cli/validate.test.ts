@@ -2,6 +2,7 @@ import t from 'tap';
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runValidate } from '../../src/cli/validate';
+import { bgpPeer, pool, toYaml } from '../fixtures/manifests/metallb-config';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'manifests');
 
@@ -95,8 +96,8 @@ t.test('unreadable paths, empty directories and no arguments exit 2', async (t) 
 
 t.test('directory walk: recursive, .yml/.json too, symlink loops visited once', async (t) => {
   const dir = t.testdir({
-    a: { 'pool.yml': 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p1}\nspec: {addresses: [10.77.1.0/24]}\n' },
-    b: { c: { 'peer.json': JSON.stringify({ apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'r' }, spec: { myASN: 1, peerASN: 2, peerAddress: '10.77.0.1' } }) } },
+    a: { 'pool.yml': toYaml([pool('p1', ['10.77.1.0/24'], { namespace: null })]) },
+    b: { c: { 'peer.json': JSON.stringify(bgpPeer('r', { myASN: 1, peerASN: 2, peerAddress: '10.77.0.1', namespace: null })) } },
     'README.md': '# not read',
   });
   symlinkSync(dir, path.join(dir, 'b', 'loop'));
@@ -106,8 +107,8 @@ t.test('directory walk: recursive, .yml/.json too, symlink loops visited once', 
 });
 
 t.test('duplicates across files name both files; namespace scoping', async (t) => {
-  const pool = (ns: string, cidr: string) => `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: ${ns}}\nspec: {addresses: [${cidr}]}\n`;
-  const dir = t.testdir({ 'one.yaml': pool('metallb-system', '10.77.1.0/24'), 'two.yaml': pool('metallb-system', '10.77.2.0/24'), 'other.yaml': pool('default', '10.77.1.0/24') });
+  const poolIn = (namespace: string, cidr: string) => toYaml([pool('p', [cidr], { namespace })]);
+  const dir = t.testdir({ 'one.yaml': poolIn('metallb-system', '10.77.1.0/24'), 'two.yaml': poolIn('metallb-system', '10.77.2.0/24'), 'other.yaml': poolIn('default', '10.77.1.0/24') });
   const r = await run([path.join(dir, 'one.yaml'), path.join(dir, 'two.yaml')]);
   t.equal(r.code, 1);
   t.match(r.out[0], /one\.yaml, .*two\.yaml: IPAddressPool\/p: duplicate definition of pool "p"$/);
@@ -138,8 +139,8 @@ t.test('hostile documents never crash the command', async (t) => {
 });
 
 t.test('a file reached twice (inside a walked directory, or through a symlink) is read once', async (t) => {
-  const pool = 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: q}\nspec: {addresses: [10.77.3.0/24]}\n';
-  const dir = t.testdir({ plain: { 'q.yaml': pool }, linked: { 'q.yaml': pool } });
+  const q = toYaml([pool('q', ['10.77.3.0/24'], { namespace: null })]);
+  const dir = t.testdir({ plain: { 'q.yaml': q }, linked: { 'q.yaml': q } });
   symlinkSync('q.yaml', path.join(dir, 'linked', 'link.yaml'));
   const overlapping = await run([path.join(dir, 'plain'), path.join(dir, 'plain', 'q.yaml')]);
   t.same(overlapping.out, ['valid: 0 errors, 0 warnings in 1 file (1 pool, 0 L2 advertisements, 0 BGP advertisements, 0 peers, 0 community objects)']);

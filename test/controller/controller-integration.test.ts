@@ -9,6 +9,7 @@ import { startController } from '../../src/controller/main';
 import { controllerOptionsFrom } from '../../src/controller/controller-options';
 import { silentLogger } from '../../src/util/log';
 import { RELEASE_NS, applyPool, deletePool, eventsFor, getService, installCrds, ipOf, lbService, until } from '../fixtures/controller/cluster';
+import { bgpPeer } from '../fixtures/manifests/metallb-config';
 
 t.test('controller reconciles pools and services', async (t) => {
   const cp = await startControlPlane(t);
@@ -159,7 +160,7 @@ t.test('controller reconciles pools and services', async (t) => {
     await client.request({
       method: 'POST',
       path: peersPath,
-      body: { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'broken' }, spec: { myASN: 64500, peerASN: 64501, peerAddress: '10.77.0.1', passwordSecret: { name: 'nope', namespace: RELEASE_NS } } },
+      body: bgpPeer('broken', { passwordSecret: { name: 'nope', namespace: RELEASE_NS }, namespace: null }),
     });
     const bad = await until('ConfigurationState Invalid for the peer', 30_000, async () => {
       const s = await client.request<{ status?: { result?: string; errorSummary?: string } }>({ method: 'GET', path: `/apis/metallb.io/v1beta1/namespaces/${RELEASE_NS}/configurationstates/controller` });
