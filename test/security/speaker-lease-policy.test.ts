@@ -5,6 +5,8 @@
  * them (the node-name claim comes from the Pod's spec.nodeName). Every write the L2 election
  * makes goes through the real LeaseStore; every forbidden one is refused with the policy's words.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../harness/apiserver';
@@ -60,8 +62,18 @@ async function get(client: KubeClient, name: string): Promise<Lease> {
   return client.request<Lease>({ method: 'GET', path: leasePath(NS, name) });
 }
 
-t.test('a speaker writes only its own Leases', async (t) => {
-  const cp = await startControlPlane(t);
+/**
+ * The oldest Kubernetes the chart declares (Chart.yaml kubeVersion), as in
+ * test/crds/apiserver.test.ts: the policy's CEL and the node-name claim must work there too.
+ */
+const OLDEST_KUBE = (() => {
+  const m = /^kubeVersion:\s*">=\s*(\d+\.\d+)\./m.exec(readFileSync(join(__dirname, '../../charts/metallb-ts/Chart.yaml'), 'utf8'));
+  if (!m?.[1]) throw new Error('Chart.yaml has no kubeVersion lower bound');
+  return m[1];
+})();
+
+for (const emulatedVersion of [undefined, OLDEST_KUBE]) t.test(`a speaker writes only its own Leases${emulatedVersion ? ` (emulating Kubernetes ${emulatedVersion})` : ''}`, async (t) => {
+  const cp = await startControlPlane(t, { emulatedVersion });
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const admin = createKubeClient(cp.kubeConfig);
   t.teardown(() => admin.close());
