@@ -202,6 +202,11 @@ function parsePeer(raw: unknown, meta: Meta, issues: Issues, secrets: readonly u
   }
   // TCP-MD5 keys are at most 80 octets (RFC 2385 implementations, Linux TCP_MD5SIG_MAXKEYLEN).
   if (Buffer.byteLength(resolvedPassword, 'utf8') > 80) r.error('password', `password for peer ${addrRaw} is longer than 80 bytes (TCP-MD5 key limit)`);
+  // The key reaches setsockopt as a C string (native/addon.c arg_string), which cannot hold a NUL:
+  // refused here, naming the peer, rather than by every session attempt at socket time.
+  if (resolvedPassword.includes('\0')) {
+    r.error(passwordSecret ? 'passwordSecret' : 'password', `password for peer ${addrRaw} contains a NUL byte, which a TCP-MD5 key cannot hold`);
+  }
 
   const bfdProfile = r.string('bfdProfile') || undefined;
   if (bfdProfile !== undefined && !bfd.has(bfdProfile)) {

@@ -57,9 +57,11 @@ t.test('defaults: upstream object names, labels and selectors', async (t) => {
     'RoleBinding/metallb-speaker',
     'ServiceAccount/metallb-controller',
     'ServiceAccount/metallb-speaker',
+    'ValidatingAdmissionPolicy/metallb-speaker-leases',
+    'ValidatingAdmissionPolicyBinding/metallb-speaker-leases',
   ]);
   for (const d of docs) {
-    const clusterScoped = ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(d.kind);
+    const clusterScoped = ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(d.kind);
     t.equal(d.metadata.namespace, clusterScoped ? undefined : 'metallb-system', `${d.kind}/${d.metadata.name} namespace`);
     t.equal(d.metadata.labels?.['app.kubernetes.io/name'], 'metallb', `${d.kind}/${d.metadata.name} name label`);
     t.equal(d.metadata.labels?.['app.kubernetes.io/instance'], 'metallb', `${d.kind}/${d.metadata.name} instance label`);
@@ -372,6 +374,8 @@ t.test('names follow the release like upstream: fullname, overrides, service acc
     'Role/metallb-edge-speaker',
     'RoleBinding/metallb-edge-speaker',
     'ServiceAccount/metallb-edge-speaker',
+    'ValidatingAdmissionPolicy/metallb-edge-speaker-leases',
+    'ValidatingAdmissionPolicyBinding/metallb-edge-speaker-leases',
   ]);
   t.equal(selectorOf(find(renamed, 'DaemonSet', 'metallb-edge-speaker'))['app.kubernetes.io/name'], 'edge', 'nameOverride changes the name label');
 });

@@ -33,14 +33,25 @@ export interface ControlPlane {
   kubeConfig: k8s.KubeConfig;
   kubectl(args: string[], opts?: { input?: string }): Promise<CommandResult>;
   helm(args: string[]): Promise<CommandResult>;
-  /** Credentials of system:serviceaccount:<namespace>:<name> (created if missing) via TokenRequest. */
-  clientFor(namespace: string, serviceAccount: string): Promise<{ kubeconfigPath: string; kubeConfig: k8s.KubeConfig }>;
+  /**
+   * Credentials of system:serviceaccount:<namespace>:<name> (created if missing) via TokenRequest.
+   * With `boundTo`, the token is bound to that Pod as kubelet's are: when the Pod has a
+   * spec.nodeName the apiserver adds the node-name claim (request.userInfo.extra
+   * `authentication.kubernetes.io/node-name`), which admission policies can match.
+   */
+  clientFor(namespace: string, serviceAccount: string, boundTo?: BoundPod): Promise<{ kubeconfigPath: string; kubeConfig: k8s.KubeConfig }>;
   /** For outage tests: etcd keeps running, the apiserver restarts on the same port. */
   stopApiserver(): Promise<void>;
   startApiserver(): Promise<void>;
   /** Milliseconds the first start took, until /readyz answered ok. */
   readonly startupMs: number;
   stop(): Promise<void>;
+}
+
+/** The Pod a ServiceAccount token is bound to (TokenRequest boundObjectRef). */
+export interface BoundPod {
+  readonly name: string;
+  readonly uid: string;
 }
 
 interface Teardownable {
@@ -264,7 +275,7 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
     startupMs,
     kubectl: async (args, opts) => run(await kubectlBinary(), args, toolEnv, opts?.input),
     helm: async (args) => run(await helmBinary(), args, toolEnv),
-    clientFor: async (namespace, name) => {
+    clientFor: async (namespace, name, boundTo) => {
       const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
       try {
         await core.createNamespace({ body: { metadata: { name: namespace } } });
@@ -279,11 +290,17 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
       const tr = await core.createNamespacedServiceAccountToken({
         name,
         namespace,
-        body: { spec: { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 86400 } },
+        body: {
+          spec: {
+            audiences: ['https://kubernetes.default.svc.cluster.local'],
+            expirationSeconds: 86400,
+            ...(boundTo ? { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: boundTo.name, uid: boundTo.uid } } : {}),
+          },
+        },
       });
       const token = tr.status?.token;
       if (!token) throw new Error(`no token issued for ${namespace}/${name}`);
-      const path = join(dir, `sa-${namespace}-${name}.kubeconfig`);
+      const path = join(dir, `sa-${namespace}-${name}${boundTo ? `-${boundTo.name}` : ''}.kubeconfig`);
       writeFileSync(path, kubeconfigYaml(server, `${namespace}-${name}`, token));
       const kc = new k8s.KubeConfig();
       kc.loadFromFile(path);

@@ -15,7 +15,7 @@ import { waitFor } from '../harness/lab';
 import { UPSTREAM_VALUES, parseDocs } from '../fixtures/chart/helm';
 import { installRelease, NAMESPACE, RELEASE, type Credentials } from '../fixtures/chart/installed';
 import { assertNoForbidden, createWebService, forbiddenCount, kubectlAs, leaseManifest, macsAnswering, L2_CONFIG } from '../fixtures/chart/install-checks';
-import { vipLeaseName } from '../../src/speaker/lease-store';
+import { presenceLeaseName, vipLeaseName } from '../../src/speaker/lease-store';
 
 t.test('helm install with upstream 0.16.1 values, then the rendered processes end to end', async (t) => {
   const inst = await installRelease(t, { nodes: 2, valuesFiles: [UPSTREAM_VALUES['0.16.1']] });
@@ -117,6 +117,18 @@ t.test('helm install with upstream 0.16.1 values, then the rendered processes en
     // And what they do need still works with those tokens (the denials are not a broken token).
     t.equal((await kubectlAs(cp, speaker, ['get', 'leases', '-n', NAMESPACE])).code, 0, 'speaker reads Leases');
     t.equal((await kubectlAs(cp, controller, ['get', 'ipaddresspools', '-n', NAMESPACE])).code, 0, 'controller reads pools');
+
+    // The Lease policy helm installed (discovery lists ValidatingAdmissionPolicy): with the token
+    // of the speaker Pod on node 0, node 1's presence Lease is out of reach (docs/security.md).
+    const pods = inst.processes.filter((p) => p.component === 'speaker');
+    const [pod0, node1] = [pods[0]?.podName ?? '', lab.nodes[1]?.name ?? ''];
+    const uid = (await inst.core.readNamespacedPod({ name: pod0, namespace: NAMESPACE })).metadata?.uid ?? '';
+    const bound: Credentials = { ...speaker, kubeconfigPath: (await cp.clientFor(NAMESPACE, speaker.serviceAccount, { name: pod0, uid })).kubeconfigPath };
+    const presence = presenceLeaseName(node1);
+    const current = JSON.parse(await cp.kubectl(['get', 'lease', presence, '-n', NAMESPACE, '-o', 'json']).then((r) => r.stdout)) as { metadata: { resourceVersion: string } };
+    const r = await kubectlAs(cp, bound, ['replace', '-f', '-'], leaseManifest(NAMESPACE, presence, lab.nodes[0]?.name ?? '', current.metadata.resourceVersion));
+    t.not(r.code, 0, `speaker on node 0: take over ${presence} is refused`);
+    t.match(r.stderr, /ValidatingAdmissionPolicy 'metallb-speaker-leases'.*may write only its own presence Lease/, r.stderr.trim().split('\n')[0] ?? '');
   });
 
   await t.test('both stop cleanly on SIGTERM', async (t) => {
