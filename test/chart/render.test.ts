@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
-import { CHART_DIR, UPSTREAM_VALUES, at, container, find, helm, inventory, render, type K8sObject } from '../fixtures/chart/helm';
+import { CHART_DIR, UPSTREAM_VALUES, at, container, find, helm, inventory, render, withoutCertData, type K8sObject } from '../fixtures/chart/helm';
 import { processSpec } from '../fixtures/chart/process';
 
 const chartMeta = parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string; version: string };
@@ -26,10 +26,6 @@ function envOf(c: Record<string, unknown>): Array<{ name: string; fieldPath?: st
     const fieldPath = at(e, 'valueFrom', 'fieldRef', 'fieldPath') as string | undefined;
     return fieldPath === undefined ? { name: e['name'] as string, value: e['value'] as string } : { name: e['name'] as string, fieldPath };
   });
-}
-/** The generated metrics certificate differs on every render: compare everything else. */
-function withoutCertData(docs: K8sObject[]): K8sObject[] {
-  return docs.map((d) => (d.kind === 'Secret' && d.metadata.name.endsWith('-metrics-cert') ? { ...d, data: { 'tls.crt': '<generated>', 'tls.key': '<generated>' } } : d));
 }
 /** Args the chart passes for secure metrics (the default) with the probes on 17472. */
 const SECURE_ARGS = ['--metrics-cert-dir=/etc/metrics', '--secure-metrics', '--health-probe-port=17472'];
