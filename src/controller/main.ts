@@ -69,7 +69,7 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
     foreign.start().catch((err: unknown) => clog.warn({ event: 'foreignConfigWatchFailed', err: errorMessage(err) }, 'cannot watch for configuration outside the release namespace'));
   };
 
-  const endpoint = await startProcessEndpoint(opts, { registry, log: clog, loop });
+  const endpoint = await startProcessEndpoint(opts, { registry, log: clog, loop, client });
 
   let finish!: (e: ControllerExit) => void;
   const done = new Promise<ControllerExit>((resolve) => (finish = resolve));

@@ -48,7 +48,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   void ownerPod.get();
   const loop = createSpeakerLoop({ client, log: slog, registry, recorder, announcer, ownerPod, opts });
 
-  const endpoint = await startProcessEndpoint(opts, { registry, log: slog, loop });
+  const endpoint = await startProcessEndpoint(opts, { registry, log: slog, loop, client });
 
   slog.info({ event: 'speakerStarting', namespace: opts.namespace, lbClass: opts.lbClass, identity: opts.podName || `${hostname()}_${process.pid}` }, 'starting speaker');
   await loop.start();

@@ -31,6 +31,9 @@ function flatten(role: K8sObject): string[] {
 const READ = 'list,watch';
 const CONFIG = ['ipaddresspools', 'l2advertisements', 'bgpadvertisements', 'bgppeers', 'communities', 'bfdprofiles'].map((r) => `metallb.io/${r}: ${READ}`);
 
+// Secure metrics (the default): each scrape is authenticated and authorised, as upstream's.
+const REVIEWS = ['authentication.k8s.io/tokenreviews: create', 'authorization.k8s.io/subjectaccessreviews: create'];
+
 const expected: Record<string, string[]> = {
   'ClusterRole/metallb:controller': [
     `core/services: ${READ}`,
@@ -40,6 +43,7 @@ const expected: Record<string, string[]> = {
     'core/events: create,patch',
     // Cluster-wide, read-only: to warn about config outside the release namespace.
     ...CONFIG,
+    ...REVIEWS,
   ],
   'Role/metallb-controller': [
     `core/secrets: ${READ}`,
@@ -56,6 +60,7 @@ const expected: Record<string, string[]> = {
     `core/nodes: ${READ}`,
     `discovery.k8s.io/endpointslices: ${READ}`,
     'core/events: create,patch',
+    ...REVIEWS,
   ],
   'Role/metallb-speaker': [
     `core/secrets: ${READ}`,
