@@ -4,11 +4,13 @@
  * `ebgpMultiHop`), with the profile's timers, and a gate the BGP side asks before running the
  * peer's session.
  *
- * The gate is deliberately simple: a BGP session to a peer with a bfdProfile runs only while its
- * BFD session is Up. BFD Down closes the BGP session at once (our routes leave the peer with it,
- * RFC 5882 §4.3), and it reconnects by the normal rules only after BFD is Up again, so a path BFD
- * calls dead never carries routes. One exception, RFC 5882 §3.2: a peer that says AdminDown has
- * switched BFD off, which says nothing about forwarding, so the gate stays open then.
+ * The gate is deliberately simple. BFD going Down (from Up) closes the peer's BGP session at once
+ * (our routes leave the peer with it, RFC 5882 §4.3), and the session stays closed until BFD is Up
+ * again, then reconnects by the normal rules: a path BFD calls dead never carries routes. Before
+ * its BFD session has ever been Up, a BGP session runs as if it had no profile, because some
+ * routers (FRR among them) bring a neighbor's BFD session up only once BGP is Established;
+ * waiting for BFD first would deadlock with them. RFC 5882 §3.2: a peer that says AdminDown has
+ * switched BFD off, which says nothing about forwarding, so that Down leaves BGP alone.
  */
 import type { BfdDownInfo, BfdSession } from '../bfd/bfd-session';
 import type { BfdManager } from '../bfd/bfd-manager';
@@ -28,8 +30,10 @@ export const BfdGate = {
   Up: 'up',
   /** The peer said AdminDown (RFC 5882 §3.2): BGP may run. */
   RemoteAdminDown: 'remoteAdminDown',
-  /** BFD is not Up (yet, or any more): the BGP session is closed. */
-  Waiting: 'waiting',
+  /** BFD has not been Up yet: BGP runs meanwhile (see the file comment). */
+  NotYetUp: 'notYetUp',
+  /** BFD went Down and is not Up again: the BGP session is closed. */
+  Down: 'down',
 } as const;
 export type BfdGate = (typeof BfdGate)[keyof typeof BfdGate];
 
@@ -67,8 +71,10 @@ export interface BfdPeersDeps {
 export class BfdPeers {
   /** Session key -> config we asked for. */
   private readonly running = new Map<string, BfdSessionConfig>();
-  /** Sessions whose peer last went Down by saying AdminDown. */
-  private readonly remoteAdminDown = new Set<string>();
+  /** Sessions that went Down from Up (not by the peer's AdminDown) and are not Up again. */
+  private readonly down = new Set<string>();
+  /** Sessions whose peer last said AdminDown and that are not Up again. */
+  private readonly adminDown = new Set<string>();
   private readonly listened = new WeakSet<BfdSession>();
   /** Peer name -> its session key, from the last sync. */
   private byPeer = new Map<string, Wanted>();
@@ -93,7 +99,8 @@ export class BfdPeers {
     for (const [key, config] of this.running) {
       if (wanted.has(key)) continue;
       this.running.delete(key);
-      this.remoteAdminDown.delete(key);
+      this.down.delete(key);
+      this.adminDown.delete(key);
       this.deps.host.removeSession(config.peerAddress, config.multihop).catch((err: unknown) => {
         this.deps.log.warn({ event: 'bfdRemoveFailed', peer: config.peerAddress, err: errorMessage(err) }, 'could not remove the BFD session');
       });
@@ -114,19 +121,20 @@ export class BfdPeers {
         if (this.listened.has(session)) return;
         this.listened.add(session);
         session.on('up', () => {
-          this.remoteAdminDown.delete(key);
+          this.down.delete(key);
+          this.adminDown.delete(key);
           this.deps.onChange();
         });
         session.on('down', (d: BfdDownInfo) => {
-          if (d.remoteAdminDown) this.remoteAdminDown.add(key);
+          (d.remoteAdminDown ? this.adminDown : this.down).add(key);
           this.deps.onChange();
         });
         // It may have come Up before the listeners were attached.
         if (session.up) this.deps.onChange();
       },
       (err: unknown) => {
-        // Port 3784/4784 taken (another BFD daemon on the node) or no source port: the peer's
-        // BGP session stays closed, and the next sync tries again.
+        // Port 3784/4784 taken (another BFD daemon on the node) or no source port: BGP runs
+        // without BFD (never Up), and the next sync tries again.
         if (this.running.get(key) === config) this.running.delete(key);
         this.deps.log.error({ event: 'bfdSessionFailed', peer: config.peerAddress, err: errorMessage(err) }, 'could not start the BFD session; the BGP session waits for it');
       },
@@ -139,13 +147,13 @@ export class BfdPeers {
     if (!wanted) return BfdGate.NoBfd;
     const session = this.deps.host.session(wanted.config.peerAddress, wanted.config.multihop);
     if (session?.up) return BfdGate.Up;
-    if (this.remoteAdminDown.has(wanted.key)) return BfdGate.RemoteAdminDown;
-    return BfdGate.Waiting;
+    if (this.down.has(wanted.key)) return BfdGate.Down;
+    return this.adminDown.has(wanted.key) ? BfdGate.RemoteAdminDown : BfdGate.NotYetUp;
   }
 
   /** The peers whose BGP session may run now. */
   allowed(peers: readonly Peer[]): Peer[] {
-    return peers.filter((p) => this.gate(p) !== BfdGate.Waiting);
+    return peers.filter((p) => this.gate(p) !== BfdGate.Down);
   }
 
   /** No more syncs or change notices (the host is closed by its owner). */

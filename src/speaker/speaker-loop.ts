@@ -201,7 +201,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     const allowed = bfd.allowed(plan.peers);
     const held = new Set(plan.peers.filter((p) => !allowed.includes(p)).map((p) => p.name));
     for (const name of held) {
-      if (!state.heldForBfd.has(name)) slog.warn({ event: 'bgpHeldForBfd', peer: name }, 'BFD session is not Up: BGP session closed until it is');
+      if (!state.heldForBfd.has(name)) slog.warn({ event: 'bgpHeldForBfd', peer: name }, 'BFD session Down: BGP session closed until BFD is Up again');
     }
     for (const name of state.heldForBfd) {
       if (!held.has(name) && plan.peers.some((p) => p.name === name)) slog.info({ event: 'bgpReleasedByBfd', peer: name, gate: bfd.gate(plan.peers.find((p) => p.name === name)!) }, 'BFD session Up: BGP session may run');

@@ -1,6 +1,7 @@
 // The speaker's BFD wiring (src/speaker/bfd-peers.ts) against a fake session host: which
-// sessions run with which timers, and the gate that holds a BGP session closed while BFD is
-// not Up (open again on Up, and on the peer's AdminDown, RFC 5882 §3.2).
+// sessions run with which timers, and the gate that closes a BGP session when BFD goes Down and
+// keeps it closed until BFD is Up again (not before the first Up, not on the peer's AdminDown,
+// RFC 5882 §3.2).
 import { EventEmitter } from 'node:events';
 import t from 'tap';
 import type { BfdSessionConfig } from '../../src/bfd/bfd-session';
@@ -66,7 +67,7 @@ t.test('bfdSessionFor: the profile timers, single-hop or multihop by ebgpMultiHo
   t.equal(bfdSessionFor(c!, cfg.bfdProfiles), undefined, 'no bfdProfile: no session');
 });
 
-t.test('sessions follow the peers; the gate holds BGP until BFD is Up and closes it on Down', async (t) => {
+t.test('sessions follow the peers; BFD Down closes BGP until BFD is Up again', async (t) => {
   const f = fakeHost();
   let changes = 0;
   const peers = new BfdPeers({ host: f.host, log, onChange: () => changes++ });
@@ -76,8 +77,8 @@ t.test('sessions follow the peers; the gate holds BGP until BFD is Up and closes
   t.same(f.calls, ['ensure 10.77.0.1 single-hop tx120 rx100 x4'], 'one session, for the peer with a profile');
   const [a, plain] = cfg.peers;
   t.equal(peers.gate(plain!), BfdGate.NoBfd);
-  t.equal(peers.gate(a!), BfdGate.Waiting, 'BGP waits for the first Up');
-  t.same(peers.allowed(cfg.peers).map((p) => p.name), ['plain']);
+  t.equal(peers.gate(a!), BfdGate.NotYetUp, 'BGP does not wait for the first Up (routers that start BFD after BGP)');
+  t.same(peers.allowed(cfg.peers).map((p) => p.name), ['a', 'plain']);
 
   f.get('10.77.0.1').goUp();
   t.equal(changes, 1, 'Up is a change');
@@ -86,7 +87,9 @@ t.test('sessions follow the peers; the gate holds BGP until BFD is Up and closes
 
   f.get('10.77.0.1').goDown();
   t.equal(changes, 2, 'Down is a change');
-  t.equal(peers.gate(a!), BfdGate.Waiting, 'Down closes the BGP session until BFD is Up again');
+  t.equal(peers.gate(a!), BfdGate.Down, 'Down closes the BGP session until BFD is Up again');
+  t.same(peers.allowed(cfg.peers).map((p) => p.name), ['plain']);
+  f.get('10.77.0.1').goUp();
 
   f.get('10.77.0.1').goDown(true);
   t.equal(peers.gate(a!), BfdGate.RemoteAdminDown, "the peer's AdminDown leaves BGP alone (RFC 5882 §3.2)");
@@ -111,7 +114,7 @@ t.test('sessions follow the peers; the gate holds BGP until BFD is Up and closes
   t.equal(peers.gate(none.peers[0]!), BfdGate.NoBfd);
 });
 
-t.test('a session that cannot start keeps the BGP session waiting, and is retried', async (t) => {
+t.test('a session that cannot start leaves BGP running without BFD, and is retried', async (t) => {
   const f = fakeHost();
   let fail = true;
   const host: BfdSessionHost = { ...f.host, ensureSession: async (c) => (fail ? Promise.reject(new Error('EADDRINUSE 3784')) : f.host.ensureSession(c)) };
@@ -119,7 +122,7 @@ t.test('a session that cannot start keeps the BGP session waiting, and is retrie
   const cfg = config({ a: goodPeer({ bfdProfile: 'fast' }) });
   peers.sync(cfg.peers, cfg.bfdProfiles);
   await flush();
-  t.equal(peers.gate(cfg.peers[0]!), BfdGate.Waiting);
+  t.equal(peers.gate(cfg.peers[0]!), BfdGate.NotYetUp);
   fail = false;
   peers.sync(cfg.peers, cfg.bfdProfiles);
   await flush();
