@@ -5,13 +5,12 @@
 // Warning Event says why. Then the link to the BFD peer is cut: our BGP session is closed (our
 // routes withdrawn on our side) within the profile's detection time, and FRR, whose neighbor is
 // tied to BFD, drops the routes too. After the link comes back, BFD and BGP come back.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
 import { startFrr } from '../harness/routers/frr';
 import { waitFor } from '../harness/lab';
 import { createService, FAST_ELECTION } from '../fixtures/e2e/kit';
+import { bfdDownsBetween, speakerEvents } from '../fixtures/e2e/speaker-log';
 
 /** The profile: 200 ms x 3, so a silent peer is declared down 600 ms after its last packet. */
 const RX_MS = 200;
@@ -19,6 +18,8 @@ const MULT = 3;
 const DETECTION_MS = RX_MS * MULT;
 /** Scheduling slack on a shared 2-core machine (timers, log write); the figure is printed. */
 const SLACK_MS = 400;
+/** A short idle period with the session Up: no false Down (bench/bfd-detect.ts idles 600 s). */
+const IDLE_MS = 3000;
 
 function config(routerIp: string): string {
   return `
@@ -73,23 +74,6 @@ spec: { ipAddressPools: [l2] }
 `;
 }
 
-/** Speaker log lines (pino JSON) with this event, from every speaker log of the lab. */
-function speakerEvents(dir: string, event: string): { time: number; [k: string]: unknown }[] {
-  const out: { time: number; [k: string]: unknown }[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.startsWith('speaker-') && n.endsWith('.log'))) {
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-      if (!line.includes(`"event":"${event}"`)) continue;
-      try {
-        const o = JSON.parse(line) as { time: string; [k: string]: unknown };
-        out.push({ ...o, time: Date.parse(o.time) });
-      } catch {
-        // a line cut by a concurrent write; the next poll reads it whole
-      }
-    }
-  }
-  return out;
-}
-
 t.test('a broken peer disables itself only; BFD takes the good peer down at once', async (t) => {
   const c = await startCluster(t, { nodes: 1, client: true, speakerArgs: FAST_ELECTION });
   const node = c.lab.nodes[0]!;
@@ -140,6 +124,11 @@ t.test('a broken peer disables itself only; BFD takes the good peer down at once
   };
   t.equal(state.status?.result, 'Valid', "the speaker's ConfigurationState stays Valid");
   t.match(state.status?.conditions?.[0]?.message, /BGPPeer\/in-vrf: vrf is not supported by this speaker .*\(peer disabled\)/, 'and names the disabled peer');
+
+  // Idle at 200 ms x 3: a session that goes Down now is a false Down.
+  const idleFrom = Date.now();
+  await new Promise((r) => setTimeout(r, IDLE_MS)); // a measured idle period, not a wait for a condition
+  t.same(bfdDownsBetween(c.lab.dir, idleFrom, Date.now()), [], `no false BFD Down in ${IDLE_MS} ms idle`);
 
   // Cut the BFD peer's link: BFD Down closes our BGP session within the detection time.
   const t0 = Date.now();
