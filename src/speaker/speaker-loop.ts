@@ -203,8 +203,8 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     for (const name of held) {
       if (!state.heldForBfd.has(name)) slog.warn({ event: 'bgpHeldForBfd', peer: name }, 'BFD session Down: BGP session closed until BFD is Up again');
     }
-    for (const name of state.heldForBfd) {
-      if (!held.has(name) && plan.peers.some((p) => p.name === name)) slog.info({ event: 'bgpReleasedByBfd', peer: name, gate: bfd.gate(plan.peers.find((p) => p.name === name)!) }, 'BFD session Up: BGP session may run');
+    for (const peer of allowed) {
+      if (state.heldForBfd.has(peer.name)) slog.info({ event: 'bgpReleasedByBfd', peer: peer.name, gate: bfd.gate(peer) }, 'BFD session Up: BGP session may run');
     }
     state.heldForBfd = held;
     bgp.sync(allowed, plan.bgpRoutes, state.routerId);
