@@ -51,6 +51,7 @@ spec:
   myASN: 64500
   peerASN: 64501
   peerAddress: 10.77.0.1
+  dualStackAddressFamily: true
   holdTime: 9s
   connectTime: 1s
 ${passwordSecret ? `  passwordSecret: { name: ${passwordSecret}, namespace: ${RELEASE_NAMESPACE} }\n` : ''}`;
