@@ -33,7 +33,7 @@ export function baseConfig(passwordSecret?: string): string {
       everyPool: true,
       l2: { name: 'all' },
       bgp: { name: 'all', aggregationLength: 32, aggregationLengthV6: 128 },
-      peer: { holdTime: '9s', ...(passwordSecret ? { passwordSecret: { name: passwordSecret, namespace: RELEASE_NAMESPACE } } : {}) },
+      peer: { holdTime: '9s', dualStackAddressFamily: true, ...(passwordSecret ? { passwordSecret: { name: passwordSecret, namespace: RELEASE_NAMESPACE } } : {}) },
     }),
   );
 }
