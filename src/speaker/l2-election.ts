@@ -392,7 +392,6 @@ export class L2Election {
     return new Map([...this.deps.dataPlane.localMacs('0.0.0.0', 'all'), ...this.deps.dataPlane.localMacs('::', 'all')]);
   }
 
-
   private write(ip: string, st: VipState, why: string): Promise<void> {
     if (st.writing) return st.written;
     st.writing = true;
