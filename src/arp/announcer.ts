@@ -23,6 +23,10 @@ import { joinGroup, leaveGroup, type GroupCounts, type SolicitedNodeGroup } from
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';
 import { backgroundClock, type Clock } from '../util/clock';
+import { RateLimitedLog, rateLimitDepsOn, type RateLimitPolicy } from '../util/rate-limited-log';
+
+/** Conflict warnings: the first per IP and claiming MAC, then one line per 30 s with the count. */
+const CONFLICT_LOG_POLICY: RateLimitPolicy = { intervalMs: 30_000, burst: 1, maxKeys: 64 };
 
 /** Options for {@link L2Announcer}. */
 export interface L2AnnouncerOptions {
@@ -59,6 +63,8 @@ export interface L2Counters {
   /** Undecodable frames by BadFrame reason. */
   badFrames: Record<string, number>;
   conflicts: number;
+  /** Frames claiming an IP we announce, per IP (metallb_speaker_l2_conflicts_total). */
+  conflictsByIp: Record<string, number>;
   sendErrors: number;
   probesSent: number;
 }
@@ -117,6 +123,7 @@ export class L2Announcer extends EventEmitter {
     dropped: Object.fromEntries(Object.values(DropReason).map((r) => [r, 0])) as Record<DropReason, number>,
     badFrames: Object.fromEntries(Object.values(BadFrameReason).map((r) => [r, 0])),
     conflicts: 0,
+    conflictsByIp: {},
     sendErrors: 0,
     probesSent: 0,
   };
@@ -130,6 +137,7 @@ export class L2Announcer extends EventEmitter {
   /** A socket failed to open or was replaced: re-resolve even if the interfaces look the same. */
   private socketsLost = false;
   private closed = false;
+  private readonly conflictLog: RateLimitedLog;
 
   constructor(private readonly opts: L2AnnouncerOptions) {
     super();
@@ -138,6 +146,7 @@ export class L2Announcer extends EventEmitter {
     this.system = opts.system ?? defaultL2System();
     this.exclude = opts.excludeInterfaces ?? DEFAULT_EXCLUDED_INTERFACES;
     this.schedule = new GarpSchedule({ ...DEFAULT_GARP_TIMING, ...opts.garp });
+    this.conflictLog = new RateLimitedLog(this.log, CONFLICT_LOG_POLICY, rateLimitDepsOn(this.clock));
     this.rescan();
   }
 
@@ -184,6 +193,20 @@ export class L2Announcer extends EventEmitter {
     this.served.delete(text);
     this.log.debug({ event: 'withdraw', ip: text }, 'withdrawn');
     this.armGarpTimer();
+  }
+
+  /**
+   * Send a gratuitous round for an announced `ip` now, even inside a burst, and restart the burst:
+   * the answer to a station claiming it. False when `ip` is not announced.
+   */
+  reannounce(ip: string): boolean {
+    this.assertOpen();
+    const text = parseIpBytes(ip).text;
+    if (!this.served.has(text)) return false;
+    this.sendGratuitous(text);
+    this.schedule.trigger(text, this.clock.now());
+    this.armGarpTimer();
+    return true;
   }
 
   /** `interface -> MAC` of the interfaces that would serve `ip` for this selection, from the last scan. */
@@ -298,6 +321,7 @@ export class L2Announcer extends EventEmitter {
     this.closed = true;
     this.clock.clearTimeout(this.garpTimer);
     this.clock.clearTimeout(this.rescanTimer);
+    this.conflictLog.flush();
     for (const set of [...this.probes.values()]) for (const p of [...set]) p.resolve(false);
     for (const name of [...this.sockets.keys()]) this.closeSocket(name);
     this.announced.clear();
@@ -408,8 +432,9 @@ export class L2Announcer extends EventEmitter {
       if (this.send(e, d.frame)) inc(this.c.responsesSent, d.ip);
     } else if (d.kind === 'conflict') {
       this.c.conflicts++;
+      inc(this.c.conflictsByIp, d.ip);
       const ev: ConflictEvent = { ip: d.ip, mac: d.mac, interface: e.sock.ifname };
-      this.log.warn({ event: 'conflict', ...ev }, 'another station claims an IP we announce');
+      this.conflictLog.warn(`${d.ip} ${d.mac}`, { event: 'conflict', ...ev }, 'another station claims an IP we announce');
       try {
         this.emit('conflict', ev);
       } catch (err) {

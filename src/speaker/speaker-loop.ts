@@ -30,6 +30,7 @@ import { realClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { ANNOUNCE_FAILED, announceFailedMessage, announceOutcome } from './announce-failures';
 import { BfdPeers } from './bfd-peers';
+import { FOREIGN_CLAIM, foreignClaimMessage } from './l2-claims';
 import { BgpPeers, routerIdFromName } from './bgp-peers';
 import { endpointsByService, nodeIpv4, nodeView, type EndpointSliceObject, type NodeObject } from './cluster-view';
 import { L2Election, type L2DataPlane } from './l2-election';
@@ -148,6 +149,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       state.announceFailures.delete(ip);
       announcer.withdraw(ip);
     },
+    reannounce: (ip) => void announcer.reannounce(ip),
     probe: (ip, mac, timeoutMs) => announcer.probe(ip, mac, { timeoutMs }),
     // The announcer's own scan: the MACs published are those of the interfaces it would serve on.
     localMacs: (ip, interfaces) => announcer.servingMacs(ip, interfaces),
@@ -173,6 +175,9 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       queueMicrotask(syncAnnouncedMetric);
       if (!owned) return;
       for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Normal, NODE_ASSIGNED, nodeAssignedMessage(opts.nodeName, 'layer2'));
+    },
+    onForeignClaim: (ip, mac) => {
+      for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Warning, FOREIGN_CLAIM, foreignClaimMessage(ip, mac, opts.nodeName));
     },
   });
   announcer.on('conflict', (c) => election.onConflict(c.ip, c.mac));

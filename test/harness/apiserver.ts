@@ -43,6 +43,12 @@ export interface ControlPlane {
   /** For outage tests: etcd keeps running, the apiserver restarts on the same port. */
   stopApiserver(): Promise<void>;
   startApiserver(): Promise<void>;
+  /**
+   * For outage tests behind a live apiserver: etcd is killed (SIGKILL) and later started again
+   * with the same ports and data; the apiserver keeps running and reconnects by itself.
+   */
+  killEtcd(): Promise<void>;
+  restartEtcd(): Promise<void>;
   /** Milliseconds the first start took, until /readyz answered ok. */
   readonly startupMs: number;
   stop(): Promise<void>;
@@ -168,6 +174,8 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
 
   const etcdBin = await etcdBinary();
   let etcdPort = 0;
+  /** The arguments of the etcd that started: a restart reuses its ports and data dir. */
+  let etcdArgs: string[] = [];
   /**
    * A port freePort found free can be taken by another test process (the suite runs several
    * files at once) before etcd binds it, and etcd then exits at once (seen in CI). Such a start
@@ -178,9 +186,7 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
     for (let attempt = 1; ; attempt++) {
       const [client, peer] = [await freePort(), await freePort()];
       const log = logFd('etcd.log');
-      procs.etcd = spawn(
-        etcdBin,
-        [
+      const args = [
           '--name=default',
           `--data-dir=${join(dir, `etcd-${attempt}`)}`,
           `--listen-client-urls=http://127.0.0.1:${client}`,
@@ -191,13 +197,13 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
           // Test data is disposable: skipping fsync makes every write cheap on a shared 2-core machine.
           '--unsafe-no-fsync',
           '--log-level=warn',
-        ],
-        { stdio: ['ignore', 'ignore', log] },
-      );
+      ];
+      procs.etcd = spawn(etcdBin, args, { stdio: ['ignore', 'ignore', log] });
       closeSync(log); // the child holds its own copy
       try {
         await waitFor('etcd', 30_000, () => etcdHealthy(client), procs.etcd);
         etcdPort = client;
+        etcdArgs = args;
         return;
       } catch (err) {
         const exitedEarly = procs.etcd.exitCode !== null;
@@ -205,6 +211,20 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
         if (!exitedEarly || attempt >= 3) throw new Error(`${(err as Error).message} (attempt ${attempt}); etcd.log ends: ${logTail(join(dir, 'etcd.log'))}`);
       }
     }
+  };
+
+  const killEtcd = async (): Promise<void> => {
+    const e = procs.etcd;
+    if (!e || e.exitCode !== null || e.signalCode !== null) return;
+    const exited = new Promise<void>((r) => e.once('exit', () => r()));
+    e.kill('SIGKILL');
+    await exited;
+  };
+  const restartEtcd = async (): Promise<void> => {
+    const log = logFd('etcd.log');
+    procs.etcd = spawn(etcdBin, etcdArgs, { stdio: ['ignore', 'ignore', log] });
+    closeSync(log);
+    await waitFor('etcd restart', 30_000, () => etcdHealthy(etcdPort), procs.etcd);
   };
 
   const apiBin = await kubeApiserverBinary();
@@ -308,12 +328,14 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
     },
     stopApiserver,
     startApiserver,
+    killEtcd,
+    restartEtcd,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       await stopApiserver();
       const e = procs.etcd;
-      if (e && e.exitCode === null) {
+      if (e && e.exitCode === null && e.signalCode === null) {
         const exited = new Promise<void>((r) => e.once('exit', () => r()));
         e.kill('SIGTERM');
         const timer = setTimeout(() => e.kill('SIGKILL'), 5000);
