@@ -15,7 +15,9 @@
  * "keepaliveFloodMs","flapConnections","seconds"}. arpReplyP99MsIdle is the same client for 2 s
  * before the flood. bystanderGapMaxMs is the longest silence of our speaker towards the healthy
  * peer (KEEPALIVEs every 3 s at hold time 9 s); a stalled event loop shows there first.
- * Run as root (the lab): npx tsx bench/hostile-peer.ts [--nice N]
+ * Run as root (the lab): npx tsx bench/hostile-peer.ts [--nice N] [--in-loop]
+ * --in-loop answers ARP on the speaker's event loop instead of its responder thread (the design
+ * before docs/architecture.md §6.1 moved it), for the comparison.
  * --nice N runs the speaker and the ARP client at nice N (e.g. -10), to see past other load on a
  * shared machine: the figure is then the design's, not the neighbours'. Before bounded output, the refresh flood alone grew the socket buffer
  * to 290 MB, stalled the loop for 120 s and dropped the healthy session on its hold timer.
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
     ebgpMultiHop: true,
     families: [{ afi: 1, safi: 1 }],
   });
-  const speaker = startLocalSpeaker(dir, Object.entries(peers).map(([id, p]) => ({ id, config: cfg(p) })), routes, 'info', { iface: arp.rootIface, vips: [VIP] });
+  const speaker = startLocalSpeaker(dir, Object.entries(peers).map(([id, p]) => ({ id, config: cfg(p) })), routes, 'info', { iface: arp.rootIface, vips: [VIP], inLoop: process.argv.includes('--in-loop') });
   try {
     const ready = await speaker.waitEvent('ready', (e) => e.event === 'ready');
     // Every thread of the speaker (its JavaScript thread and libuv's and V8's helpers).
