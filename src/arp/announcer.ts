@@ -168,6 +168,7 @@ export class L2Announcer extends EventEmitter {
     }
     const request = interfaces === 'all' || interfaces.length === 0 ? 'all' : [...interfaces];
     this.announced.set(addr.text, { interfaces: request === 'all' ? 'all' : new Set(request) });
+    this.publish();
     // A re-announce (new interface selection) updates the record it replaces: a fresh one forgot
     // the interfaces already joined, which then stayed in the group (MLD reports for a VIP the
     // node no longer serves there) and were counted twice on a repeat.
@@ -186,7 +187,7 @@ export class L2Announcer extends EventEmitter {
   withdraw(ip: string): void {
     const text = parseIpBytes(ip).text;
     const served = this.served.get(text);
-    this.announced.delete(text);
+    if (this.announced.delete(text)) this.publish();
     this.schedule.remove(text);
     if (served === undefined) return;
     this.setServedInterfaces(served, []);
@@ -278,6 +279,7 @@ export class L2Announcer extends EventEmitter {
       this.ifindexes = new Map(descriptions.flatMap((d) => (d.index === undefined ? [] : [[d.name, d.index] as const])));
       this.ownMacs.clear();
       for (const d of descriptions) if (d.mac !== '00:00:00:00:00:00') this.ownMacs.add(d.mac);
+      this.publish();
     } catch (err) {
       this.log.warn({ err }, 'interface scan failed; keeping the previous view');
     }
@@ -334,6 +336,11 @@ export class L2Announcer extends EventEmitter {
     return super.on(event, listener as (...args: unknown[]) => void);
   }
 
+  /** Tell a system that answers by itself (a responder thread) what we announce now. */
+  private publish(): void {
+    this.system.answer?.(this.announced, this.ownMacs);
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new Error('L2Announcer is closed');
   }
@@ -382,7 +389,7 @@ export class L2Announcer extends EventEmitter {
         groups: new Map(),
         garp: new Map(),
       };
-      entry.sock = this.system.openPacketSocket(name, (frame, pktType) => this.onFrame(entry, frame, pktType), (err) => {
+      entry.sock = this.system.openPacketSocket(name, (frame, pktType, answered) => this.onFrame(entry, frame, pktType, answered), (err) => {
         this.log.warn({ err, iface: name }, 'packet socket error');
       });
       // The socket's own index is the truth (it resolved the name just now); the scan's may be older.
@@ -405,7 +412,8 @@ export class L2Announcer extends EventEmitter {
     for (const s of this.served.values()) s.interfaces = s.interfaces.filter((n) => n !== name);
   }
 
-  private onFrame(e: SocketEntry, buf: Buffer, pktType: number): void {
+  /** `answered`: the system already answered this frame (see L2System.answer); we only count. */
+  private onFrame(e: SocketEntry, buf: Buffer, pktType: number, answered?: boolean): void {
     this.c.framesReceived++;
     let frame: Frame;
     try {
@@ -429,7 +437,10 @@ export class L2Announcer extends EventEmitter {
     const d = respond(e.ctx, frame, pktType);
     if (d.kind === 'reply') {
       inc(this.c.requestsReceived, d.ip);
-      if (this.send(e, d.frame)) inc(this.c.responsesSent, d.ip);
+      // Not answered by the system: its table did not have the IP yet, or there is no such system.
+      const sent = answered ?? this.send(e, d.frame);
+      if (sent) inc(this.c.responsesSent, d.ip);
+      else if (answered === false) this.c.sendErrors++;
     } else if (d.kind === 'conflict') {
       this.c.conflicts++;
       inc(this.c.conflictsByIp, d.ip);
