@@ -3,10 +3,12 @@
 // its RSS is its own) watches while N /28 IPAddressPools are created in bulk; then one new
 // LoadBalancer Service is created. lastPoolToIpMs is the time from the last pool's creation to
 // that Service showing its IP; peakRssMb the controller's VmHWM; parses the controller's
-// metallb_config_parses_total; logBytes what it wrote at info level. Prints one JSON object as
-// the last line: {"pools1000":{"lastPoolToIpMs","peakRssMb",...},"pools10000":{...}}
-// Run: npx tsx bench/config-scale.ts [--sizes=1000,10000]
-import { execFileSync } from 'node:child_process';
+// metallb_config_parses_total; logBytes what it wrote at info level. A speaker (compiled JS too,
+// on a Node object of its own, no advertisements so it announces nothing) watches the same apply:
+// speakerPeakRssMb and speakerParses. Prints one JSON object as the last line:
+// {"pools1000":{"lastPoolToIpMs","peakRssMb",...},"pools10000":{...}}
+// Run: npx tsx bench/config-scale.ts [--sizes=1000,10000] [--no-speaker]
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startControlPlane } from '../test/harness/apiserver';
@@ -14,6 +16,8 @@ import { freePort } from '../test/harness/free-port';
 import { REPO, RELEASE_NS, getService, installCrds, ipOf, lbService, spawnController, until } from '../test/fixtures/controller/cluster';
 
 const SIZES = (/--sizes=([\d,]+)/.exec(process.argv.join(' '))?.[1] ?? '1000,10000').split(',').map(Number);
+const WITH_SPEAKER = !process.argv.includes('--no-speaker');
+const SPEAKER_NODE = 'bench-node';
 const CLK_TCK = 100;
 
 function cpuSeconds(pid: number): number {
@@ -52,17 +56,38 @@ interface SizeResult {
   peakRssMb: number;
   rssAfterMb: number;
   parses: number | null;
+  /** Mean duration of one parse (and what the controller does with it). */
+  meanParseMs: number | null;
   applySec: number;
   controllerCpuSec: number;
   logBytes: number;
+  speakerPeakRssMb?: number;
+  speakerParses?: number | null;
+  speakerCpuSec?: number;
+}
+
+/** The first sample of an unlabelled metric in exposition text. */
+function metric(text: string, name: string): number | null {
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+  return m === undefined ? null : Number(m);
 }
 
 async function runSize(n: number, compiledRoot: string): Promise<SizeResult> {
   const cp = await startControlPlane();
   let proc: ReturnType<typeof spawnController>['proc'] | undefined;
+  let speaker: ChildProcess | undefined;
   try {
     const client = await installCrds(cp);
     await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name: 'scale' } } });
+    let speakerUrl = '';
+    if (WITH_SPEAKER) {
+      await client.request({ method: 'POST', path: '/api/v1/nodes', body: { metadata: { name: SPEAKER_NODE } } });
+      const sport = await freePort();
+      speakerUrl = `http://127.0.0.1:${sport}`;
+      const args = ['speaker', `--node-name=${SPEAKER_NODE}`, `--kubeconfig=${cp.kubeconfigPath}`, `--namespace=${RELEASE_NS}`, `--port=${sport}`, '--host=127.0.0.1', '--log-level=warn'];
+      speaker = spawn(process.execPath, [join(compiledRoot, 'src', 'cli', 'main.js'), ...args], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+      await until('speaker ready', 120_000, async () => (await fetch(`${speakerUrl}/readyz`).catch(() => undefined))?.status === 200);
+    }
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const c = spawnController(cp.kubeconfigPath, [`--port=${port}`, '--host=127.0.0.1', '--log-level=info'], { compiledRoot });
@@ -97,9 +122,19 @@ async function runSize(n: number, compiledRoot: string): Promise<SizeResult> {
     await until('the new Service gets its IP', 900_000, async () => ipOf(await getService(client, 'scale', 'after-pools')));
     const lastPoolToIpMs = Date.now() - lastPoolAt;
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    const parses = /^metallb_config_parses_total (\S+)$/m.exec(metrics)?.[1];
+    const parses = metric(metrics, 'metallb_config_parses_total');
+    const parseSec = metric(metrics, 'metallb_config_parse_duration_seconds_sum');
+    const meanParseMs = parses && parseSec !== null ? Math.round((parseSec * 1000) / parses) : null;
     const mem = rssMb(pid);
     const cpu = cpuSeconds(pid);
+    let speakerFigures: Pick<SizeResult, 'speakerPeakRssMb' | 'speakerParses' | 'speakerCpuSec'> = {};
+    if (speaker?.pid) {
+      // The speaker has seen the whole apply once it parsed after the last pool (quietMs later).
+      await new Promise((r) => setTimeout(r, 3_000));
+      const sm = await (await fetch(`${speakerUrl}/metrics`)).text();
+      speakerFigures = { speakerPeakRssMb: Math.round(rssMb(speaker.pid).peak * 10) / 10, speakerParses: metric(sm, 'metallb_config_parses_total'), speakerCpuSec: Math.round(cpuSeconds(speaker.pid) * 10) / 10 };
+      speaker.kill('SIGKILL');
+    }
     proc.kill('SIGTERM');
     await until('controller exited', 30_000, () => proc?.exitCode !== null);
     client.close();
@@ -109,13 +144,16 @@ async function runSize(n: number, compiledRoot: string): Promise<SizeResult> {
       lastPoolToIpMs,
       peakRssMb: round(mem.peak),
       rssAfterMb: round(mem.rss),
-      parses: parses === undefined ? null : Number(parses),
+      parses,
+      meanParseMs,
       applySec: round((lastPoolAt - t0) / 1000),
       controllerCpuSec: round(cpu),
       logBytes,
+      ...speakerFigures,
     };
   } finally {
     if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+    if (speaker && speaker.exitCode === null) speaker.kill('SIGKILL');
     await cp.stop();
   }
 }
