@@ -7,7 +7,10 @@
 // on a Node object of its own, no advertisements so it announces nothing) watches the same apply:
 // speakerPeakRssMb and speakerParses. Prints one JSON object as the last line:
 // {"pools1000":{"lastPoolToIpMs","peakRssMb",...},"pools10000":{...}}
-// Run: npx tsx bench/config-scale.ts [--sizes=1000,10000] [--no-speaker]
+// --heap-mb=N runs both with --max-old-space-size=N: V8 sizes its heap from the host's memory
+// and collects garbage lazily far below that, while in a pod with a memory limit Node sizes the
+// heap from the cgroup limit and collects before reaching it.
+// Run: npx tsx bench/config-scale.ts [--sizes=1000,10000] [--no-speaker] [--heap-mb=256]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +21,7 @@ import { REPO, RELEASE_NS, getService, installCrds, ipOf, lbService, spawnContro
 const SIZES = (/--sizes=([\d,]+)/.exec(process.argv.join(' '))?.[1] ?? '1000,10000').split(',').map(Number);
 const WITH_SPEAKER = !process.argv.includes('--no-speaker');
 const SPEAKER_NODE = 'bench-node';
+const HEAP_MB = /--heap-mb=(\d+)/.exec(process.argv.join(' '))?.[1];
 const CLK_TCK = 100;
 
 function cpuSeconds(pid: number): number {
@@ -160,6 +164,8 @@ async function runSize(n: number, compiledRoot: string): Promise<SizeResult> {
 
 async function main(): Promise<void> {
   const compiledRoot = compile();
+  // After compiling (tsc needs more): the controller and speaker inherit it.
+  if (HEAP_MB) process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --max-old-space-size=${HEAP_MB}`.trim();
   const out: Record<string, SizeResult> = {};
   for (const n of SIZES) out[`pools${n}`] = await runSize(n, compiledRoot);
   console.log(JSON.stringify(out));
