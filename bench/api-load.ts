@@ -13,7 +13,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { delay, waitFor } from '../test/harness/lab';
 import { startCluster, RELEASE_NAMESPACE, BACKEND_PORT, type ApiRequestCount, type Cluster } from '../test/harness/cluster';
-import { benchTeardown, l2Config } from '../test/fixtures/e2e/kit';
+import { benchTeardown } from '../test/fixtures/e2e/kit';
+import { labConfig, toYaml } from '../test/fixtures/manifests/metallb-config';
 
 const WINDOW_S = Number(process.env.API_LOAD_WINDOW_S ?? 60);
 const SIZES = (process.env.API_LOAD_SIZES ?? '10,100,1000').split(',').map(Number);
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   const td = benchTeardown();
   try {
     const c = await startCluster(td, { nodes: NODES, client: false });
-    await c.apply(l2Config('load', ['10.77.8.0/22']));
+    await c.apply(toYaml(labConfig({ pool: 'load', addresses: ['10.77.8.0/22'] })));
     await c.startController();
     for (let i = 0; i < NODES; i++) await c.startSpeaker(i);
     await c.core.createNamespace({ body: { metadata: { name: NS } } });

@@ -16,32 +16,16 @@ import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import { waitFor } from '../test/harness/lab';
 import { inNs } from '../test/harness/lab-exec';
-import { startCluster, RELEASE_NAMESPACE, BACKEND_PORT } from '../test/harness/cluster';
+import { startCluster, BACKEND_PORT } from '../test/harness/cluster';
 import { startFrr } from '../test/harness/routers/frr';
 import { benchTeardown, percentile } from '../test/fixtures/e2e/kit';
+import { labConfig, toYaml } from '../test/fixtures/manifests/metallb-config';
 
 const SERVICES = Number(process.env.BGP_E2E_SERVICES ?? 100);
 const NODES = 3;
 const NS = 'lat';
 
-const CONFIG = `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: lat, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  addresses: [10.77.9.0/24]
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
-spec: { myASN: 64500, peerASN: 64501, peerAddress: 10.77.0.1, connectTime: 1s }
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: lat, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  ipAddressPools: [lat]
-`;
+const CONFIG = toYaml(labConfig({ pool: 'lat', addresses: ['10.77.9.0/24'], l2: false, bgp: {} }));
 
 async function main(): Promise<void> {
   const td = benchTeardown();

@@ -71,6 +71,8 @@ export function plan(quick: boolean, controllerSizes: readonly number[]): Planne
     run('bgp-latency', { env: quick ? { BGP_LATENCY_FRR: '0' } : {} }),
     run('bgp-convergence'),
     run('l2-responder'),
+    // BGP floods against one speaker process while it answers ARP for an L2 VIP (docs/architecture.md §6.1).
+    run('hostile-peer', { timeoutMs: 5 * MIN }),
     run('l2-failover', { env: { L2_FAILOVER_RUNS: quick ? '1' : '5' } }),
     run('bgp-e2e-latency', { env: { BGP_E2E_SERVICES: quick ? '10' : '50' } }),
     run('api-load', { env: { API_LOAD_SIZES: quick ? '10,50' : '10,100,1000', API_LOAD_WINDOW_S: quick ? '15' : '30' }, timeoutMs: 30 * MIN }),

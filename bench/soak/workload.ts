@@ -5,6 +5,7 @@
  */
 import type { Cluster } from '../../test/harness/cluster';
 import { RELEASE_NAMESPACE } from '../../test/harness/cluster';
+import { labConfig, pool, toYaml } from '../../test/fixtures/manifests/metallb-config';
 import type { Cause } from './invariants';
 
 /** Namespace the soak's Services live in. */
@@ -25,46 +26,20 @@ const CHURN_RANGES = [
 
 /** Static configuration: base pool, L2 + BGP advertisements of every pool, the FRR peer. */
 export function baseConfig(passwordSecret?: string): string {
-  return `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: ${BASE_POOL}, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  addresses: [10.77.0.100-10.77.0.130, fd00:77::100-fd00:77::130]
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: { name: all, namespace: ${RELEASE_NAMESPACE} }
-spec: {}
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: all, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  aggregationLength: 32
-  aggregationLengthV6: 128
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  myASN: 64500
-  peerASN: 64501
-  peerAddress: 10.77.0.1
-  holdTime: 9s
-  connectTime: 1s
-${passwordSecret ? `  passwordSecret: { name: ${passwordSecret}, namespace: ${RELEASE_NAMESPACE} }\n` : ''}`;
+  return toYaml(
+    labConfig({
+      pool: BASE_POOL,
+      addresses: ['10.77.0.100-10.77.0.130', 'fd00:77::100-fd00:77::130'],
+      everyPool: true,
+      l2: { name: 'all' },
+      bgp: { name: 'all', aggregationLength: 32, aggregationLengthV6: 128 },
+      peer: { holdTime: '9s', dualStackAddressFamily: true, ...(passwordSecret ? { passwordSecret: { name: passwordSecret, namespace: RELEASE_NAMESPACE } } : {}) },
+    }),
+  );
 }
 
 function churnPoolYaml(range: readonly string[]): string {
-  return `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: ${CHURN_POOL}, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  autoAssign: false
-  addresses: [${range.join(', ')}]
-`;
+  return toYaml([pool(CHURN_POOL, range, { autoAssign: false })]);
 }
 
 /** The workload's own memory of what it made. */

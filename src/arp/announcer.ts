@@ -23,6 +23,10 @@ import { joinGroup, leaveGroup, type GroupCounts, type SolicitedNodeGroup } from
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';
 import { backgroundClock, type Clock } from '../util/clock';
+import { RateLimitedLog, rateLimitDepsOn, type RateLimitPolicy } from '../util/rate-limited-log';
+
+/** Conflict warnings: the first per IP and claiming MAC, then one line per 30 s with the count. */
+const CONFLICT_LOG_POLICY: RateLimitPolicy = { intervalMs: 30_000, burst: 1, maxKeys: 64 };
 
 /** Options for {@link L2Announcer}. */
 export interface L2AnnouncerOptions {
@@ -59,6 +63,8 @@ export interface L2Counters {
   /** Undecodable frames by BadFrame reason. */
   badFrames: Record<string, number>;
   conflicts: number;
+  /** Frames claiming an IP we announce, per IP (metallb_speaker_l2_conflicts_total). */
+  conflictsByIp: Record<string, number>;
   sendErrors: number;
   probesSent: number;
 }
@@ -117,6 +123,7 @@ export class L2Announcer extends EventEmitter {
     dropped: Object.fromEntries(Object.values(DropReason).map((r) => [r, 0])) as Record<DropReason, number>,
     badFrames: Object.fromEntries(Object.values(BadFrameReason).map((r) => [r, 0])),
     conflicts: 0,
+    conflictsByIp: {},
     sendErrors: 0,
     probesSent: 0,
   };
@@ -130,6 +137,7 @@ export class L2Announcer extends EventEmitter {
   /** A socket failed to open or was replaced: re-resolve even if the interfaces look the same. */
   private socketsLost = false;
   private closed = false;
+  private readonly conflictLog: RateLimitedLog;
 
   constructor(private readonly opts: L2AnnouncerOptions) {
     super();
@@ -138,6 +146,7 @@ export class L2Announcer extends EventEmitter {
     this.system = opts.system ?? defaultL2System();
     this.exclude = opts.excludeInterfaces ?? DEFAULT_EXCLUDED_INTERFACES;
     this.schedule = new GarpSchedule({ ...DEFAULT_GARP_TIMING, ...opts.garp });
+    this.conflictLog = new RateLimitedLog(this.log, CONFLICT_LOG_POLICY, rateLimitDepsOn(this.clock));
     this.rescan();
   }
 
@@ -159,6 +168,7 @@ export class L2Announcer extends EventEmitter {
     }
     const request = interfaces === 'all' || interfaces.length === 0 ? 'all' : [...interfaces];
     this.announced.set(addr.text, { interfaces: request === 'all' ? 'all' : new Set(request) });
+    this.publish();
     // A re-announce (new interface selection) updates the record it replaces: a fresh one forgot
     // the interfaces already joined, which then stayed in the group (MLD reports for a VIP the
     // node no longer serves there) and were counted twice on a repeat.
@@ -177,13 +187,27 @@ export class L2Announcer extends EventEmitter {
   withdraw(ip: string): void {
     const text = parseIpBytes(ip).text;
     const served = this.served.get(text);
-    this.announced.delete(text);
+    if (this.announced.delete(text)) this.publish();
     this.schedule.remove(text);
     if (served === undefined) return;
     this.setServedInterfaces(served, []);
     this.served.delete(text);
     this.log.debug({ event: 'withdraw', ip: text }, 'withdrawn');
     this.armGarpTimer();
+  }
+
+  /**
+   * Send a gratuitous round for an announced `ip` now, even inside a burst, and restart the burst:
+   * the answer to a station claiming it. False when `ip` is not announced.
+   */
+  reannounce(ip: string): boolean {
+    this.assertOpen();
+    const text = parseIpBytes(ip).text;
+    if (!this.served.has(text)) return false;
+    this.sendGratuitous(text);
+    this.schedule.trigger(text, this.clock.now());
+    this.armGarpTimer();
+    return true;
   }
 
   /** `interface -> MAC` of the interfaces that would serve `ip` for this selection, from the last scan. */
@@ -255,6 +279,7 @@ export class L2Announcer extends EventEmitter {
       this.ifindexes = new Map(descriptions.flatMap((d) => (d.index === undefined ? [] : [[d.name, d.index] as const])));
       this.ownMacs.clear();
       for (const d of descriptions) if (d.mac !== '00:00:00:00:00:00') this.ownMacs.add(d.mac);
+      this.publish();
     } catch (err) {
       this.log.warn({ err }, 'interface scan failed; keeping the previous view');
     }
@@ -298,6 +323,7 @@ export class L2Announcer extends EventEmitter {
     this.closed = true;
     this.clock.clearTimeout(this.garpTimer);
     this.clock.clearTimeout(this.rescanTimer);
+    this.conflictLog.flush();
     for (const set of [...this.probes.values()]) for (const p of [...set]) p.resolve(false);
     for (const name of [...this.sockets.keys()]) this.closeSocket(name);
     this.announced.clear();
@@ -308,6 +334,11 @@ export class L2Announcer extends EventEmitter {
   override on(event: 'conflict', listener: (c: ConflictEvent) => void): this;
   override on(event: string | symbol, listener: (...args: never[]) => void): this {
     return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  /** Tell a system that answers by itself (a responder thread) what we announce now. */
+  private publish(): void {
+    this.system.answer?.(this.announced, this.ownMacs);
   }
 
   private assertOpen(): void {
@@ -358,7 +389,7 @@ export class L2Announcer extends EventEmitter {
         groups: new Map(),
         garp: new Map(),
       };
-      entry.sock = this.system.openPacketSocket(name, (frame, pktType) => this.onFrame(entry, frame, pktType), (err) => {
+      entry.sock = this.system.openPacketSocket(name, (frame, pktType, answered) => this.onFrame(entry, frame, pktType, answered), (err) => {
         this.log.warn({ err, iface: name }, 'packet socket error');
       });
       // The socket's own index is the truth (it resolved the name just now); the scan's may be older.
@@ -381,7 +412,8 @@ export class L2Announcer extends EventEmitter {
     for (const s of this.served.values()) s.interfaces = s.interfaces.filter((n) => n !== name);
   }
 
-  private onFrame(e: SocketEntry, buf: Buffer, pktType: number): void {
+  /** `answered`: the system already answered this frame (see L2System.answer); we only count. */
+  private onFrame(e: SocketEntry, buf: Buffer, pktType: number, answered?: boolean): void {
     this.c.framesReceived++;
     let frame: Frame;
     try {
@@ -405,11 +437,15 @@ export class L2Announcer extends EventEmitter {
     const d = respond(e.ctx, frame, pktType);
     if (d.kind === 'reply') {
       inc(this.c.requestsReceived, d.ip);
-      if (this.send(e, d.frame)) inc(this.c.responsesSent, d.ip);
+      // Not answered by the system: its table did not have the IP yet, or there is no such system.
+      const sent = answered ?? this.send(e, d.frame);
+      if (sent) inc(this.c.responsesSent, d.ip);
+      else if (answered === false) this.c.sendErrors++;
     } else if (d.kind === 'conflict') {
       this.c.conflicts++;
+      inc(this.c.conflictsByIp, d.ip);
       const ev: ConflictEvent = { ip: d.ip, mac: d.mac, interface: e.sock.ifname };
-      this.log.warn({ event: 'conflict', ...ev }, 'another station claims an IP we announce');
+      this.conflictLog.warn(`${d.ip} ${d.mac}`, { event: 'conflict', ...ev }, 'another station claims an IP we announce');
       try {
         this.emit('conflict', ev);
       } catch (err) {

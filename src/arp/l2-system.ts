@@ -8,6 +8,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { macToString } from './addr';
 import { parseIfInet6, type InterfaceDescription } from './interfaces';
+import type { Announcement } from './responder';
 import { listInterfaces, openPacketSocket } from '../native';
 import { ErrorCode, MetalLbError } from '../util/errors';
 
@@ -40,8 +41,17 @@ export interface L2System {
   listInterfaces(): SystemInterface[];
   /** First IPv6 link-local address per interface name. */
   linkLocalAddresses(): Map<string, string>;
-  /** Open a socket on `ifname` that delivers ARP and ICMPv6 NS/NA frames. */
-  openPacketSocket(ifname: string, onFrame: (frame: Buffer, pktType: number) => void, onError: (err: Error) => void): L2Socket;
+  /**
+   * Open a socket on `ifname` that delivers ARP and ICMPv6 NS/NA frames. `answered` is set when
+   * the system answered the frame itself (see `answer`): true when the reply went out, false when
+   * sending it failed; the announcer then only counts.
+   */
+  openPacketSocket(ifname: string, onFrame: (frame: Buffer, pktType: number, answered?: boolean) => void, onError: (err: Error) => void): L2Socket;
+  /**
+   * Present when the system answers requests itself, off the main event loop (responder-thread.ts):
+   * the announcer passes what it announces, and the MACs of this node, after every change.
+   */
+  answer?(announced: ReadonlyMap<string, Announcement>, ownMacs: ReadonlySet<string>): void;
 }
 
 function readLinkLocals(): Map<string, string> {
@@ -54,7 +64,7 @@ function readLinkLocals(): Map<string, string> {
 }
 
 /** Run both steps even if the first throws, then throw the first error: one failed layer must not skip the other. */
-function both(first: () => void, second: () => void): void {
+export function both(first: () => void, second: () => void): void {
   let failure: unknown;
   try {
     first();
@@ -85,7 +95,7 @@ function both(first: () => void, second: () => void): void {
  * The socket is never bound: libuv binds it to [::]:0 for the join, and it is never read (no
  * 'message' listener, no receive started), so it costs one unused ephemeral port.
  */
-function ipMembership(ifname: string, onError: (err: Error) => void): { join(group: string): void; leave(group: string): void; close(): void } {
+export function ipMembership(ifname: string, onError: (err: Error) => void): { join(group: string): void; leave(group: string): void; close(): void } {
   let udp: UdpSocket | undefined;
   // '::%ifname': Node passes the zone's ifindex as ipv6mr_interface. If the name vanished just
   // now, the zone resolves to 0 and the kernel picks a route's interface; the next rescan sees the

@@ -3,6 +3,7 @@
  * session parameters, with upstream's defaults (300 ms, 300 ms, x3, minimumTtl 254: FRR's bfdd
  * defaults, which upstream's FRR mode inherits). Pure: the speaker calls it per peer.
  */
+import { bfdEchoRefusal } from '../config/bfd-and-communities';
 import type { BfdProfile } from '../config/types';
 import type { BfdSessionConfig } from './bfd-session';
 
@@ -32,12 +33,8 @@ export interface BfdPeerInfo {
  */
 export function sessionConfigFromProfile(profile: BfdProfile, peer: BfdPeerInfo): BfdProfileMapping {
   if (profile.echoMode) {
-    return {
-      ok: false,
-      reason:
-        `bfd profile ${profile.name}: echoMode is not supported by metallb-ts; set echoMode: false ` +
-        '(failure detection then uses control packets at receiveInterval/transmitInterval)',
-    };
+    // The configuration already disables such a peer, in these words.
+    return { ok: false, reason: bfdEchoRefusal(profile.name) };
   }
   return {
     ok: true,

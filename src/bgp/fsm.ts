@@ -13,6 +13,8 @@ import { CeaseSubcode, describeNotification, FsmSubcode, NotificationCode, OpenS
 import { AttrErrorAction, BgpError } from './errors';
 import { AS_TRANS, BGP_VERSION, MessageType, RouteRefreshSubtype } from './codec/types';
 import type { Capability, Family, Message, NotificationMessage, OpenMessage, UpdateMessage } from './codec/types';
+import { checkPeerAs } from './peer-as';
+import type { PeerAsn } from './peer-as';
 
 /** Session states (RFC 4271 §8.2.2). */
 export const SessionState = {
@@ -40,8 +42,10 @@ export const OPEN_HOLD_TIME_SEC = 240;
 
 /** What the FSM needs to know about the peering. */
 export interface FsmConfig {
+  /** The AS we present (in the OPEN and the 4-octet AS capability). */
   localAsn: number;
-  peerAsn: number;
+  /** The AS the peer must announce, or a dynamic rule (internal/external) its OPEN is checked against. */
+  peerAsn: PeerAsn;
   routerId: string;
   /** 0 (no keepalives) or at least 3 (RFC 4271 §4.2). */
   holdTimeSec: number;
@@ -194,11 +198,11 @@ export function negotiate(config: FsmConfig, open: OpenMessage): Negotiated | Bg
     return openError(OpenSubcode.UnsupportedVersionNumber, `unsupported BGP version ${open.version}`, Buffer.from([0, BGP_VERSION]));
   }
   const four = open.capabilities.find((c) => c.kind === 'fourOctetAs');
+  // RFC 6793 §4.1: the 4-octet capability carries the real AS; My AS may be AS_TRANS.
   const peerAsn = four ? four.asn : open.myAs;
-  if (peerAsn !== config.peerAsn) {
-    return openError(OpenSubcode.BadPeerAs, `unexpected peer AS ${peerAsn}, want ${config.peerAsn}`);
-  }
-  const ibgp = config.peerAsn === config.localAsn;
+  const badAs = checkPeerAs(config.localAsn, config.peerAsn, peerAsn);
+  if (badAs) return badAs;
+  const ibgp = peerAsn === config.localAsn;
   if (open.bgpIdentifier === '0.0.0.0' || (ibgp && open.bgpIdentifier === config.routerId)) {
     return openError(OpenSubcode.BadBgpIdentifier, `bad BGP identifier ${open.bgpIdentifier}`);
   }

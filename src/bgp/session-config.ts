@@ -4,7 +4,10 @@
  */
 import net from 'node:net';
 import type { Family } from './codec';
+import { sessionFamilies } from './families';
 import type { FsmConfig } from './fsm';
+import { isIbgp } from './peer-as';
+import type { PeerAsn } from './peer-as';
 import { createTcpSocketFd } from '../native';
 import { errorMessage } from '../util/errors';
 import type { Logger } from '../util/log';
@@ -14,7 +17,15 @@ export interface BgpSessionConfig {
   peerAddress: string;
   /** Default 179. */
   peerPort?: number;
-  peerAsn: number;
+  /**
+   * The peer's AS, or `internal`/`external` to take it from the peer's OPEN (upstream's
+   * dynamicASN; the other kind is refused with Bad Peer AS).
+   */
+  peerAsn: PeerAsn;
+  /**
+   * The AS the peer sees, in our OPEN and as the only AS in our AS_PATH: upstream's localASN
+   * when set (`local-as N no-prepend replace-as`), else myASN. iBGP is `peerAsn === localAsn`.
+   */
   localAsn: number;
   routerId: string;
   holdTimeSec: number;
@@ -27,7 +38,10 @@ export interface BgpSessionConfig {
   ebgpMultiHop: boolean;
   /** Advertise RFC 4724 graceful restart with this restart time. */
   gracefulRestart?: { restartTimeSec: number };
-  /** Default: IPv4 and IPv6 unicast. */
+  /**
+   * Families to negotiate and send. Default: the peer address's own family only, as upstream
+   * FRR mode (families.ts); both with dualStackAddressFamily.
+   */
   families?: Family[];
   /** Next hop overrides; by default the connection's local addresses are used. */
   nextHopIpv4?: string;
@@ -83,10 +97,10 @@ export function zeroCounters(): BgpSessionCounters {
 /** The result of updateConfig. */
 export type ConfigChange = { reset: false; routesResent: boolean } | { reset: true };
 
-export const ALL_FAMILIES: Family[] = [
-  { afi: 1, safi: 1 },
-  { afi: 2, safi: 1 },
-];
+/** The families a configuration negotiates. */
+export function configFamilies(cfg: BgpSessionConfig): Family[] {
+  return cfg.families ?? sessionFamilies(cfg.peerAddress, false);
+}
 
 /** The FSM's view of a configuration. */
 export function fsmConfig(cfg: BgpSessionConfig): FsmConfig {
@@ -97,7 +111,7 @@ export function fsmConfig(cfg: BgpSessionConfig): FsmConfig {
     holdTimeSec: cfg.holdTimeSec,
     keepaliveTimeSec: cfg.keepaliveTimeSec,
     connectTimeSec: cfg.connectTimeSec,
-    families: cfg.families ?? ALL_FAMILIES,
+    families: configFamilies(cfg),
     gracefulRestart: cfg.gracefulRestart,
     // FRR's numbers: bgpd's idle-hold ("start") timer begins at 1 s and doubles to 120 s.
     backoff: cfg.backoff ?? { initialMs: 1000, maxMs: 120_000 },
@@ -107,12 +121,12 @@ export function fsmConfig(cfg: BgpSessionConfig): FsmConfig {
 /** Session parameters: everything except the next-hop overrides, which only change routes. */
 export function sessionParams(cfg: BgpSessionConfig): unknown {
   const { nextHopIpv4: _a, nextHopIpv6: _b, ...rest } = cfg;
-  return { ...rest, peerPort: rest.peerPort ?? 179, families: rest.families ?? ALL_FAMILIES };
+  return { ...rest, peerPort: rest.peerPort ?? 179, families: configFamilies(cfg) };
 }
 
 /** TTL for the socket: 1 for single-hop eBGP (RFC 4271 §8 GTSM-style safety), 255 for multihop. */
 export function socketTtl(cfg: BgpSessionConfig): number | undefined {
-  if (cfg.localAsn === cfg.peerAsn) return undefined;
+  if (isIbgp(cfg.localAsn, cfg.peerAsn)) return undefined;
   return cfg.ebgpMultiHop ? 255 : 1;
 }
 

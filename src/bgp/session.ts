@@ -18,6 +18,7 @@ import { BgpError, describeNotification } from './errors';
 import { initialFsm, OPEN_HOLD_TIME_SEC, SessionState, step } from './fsm';
 import type { DownReason, FsmAction, FsmEvent, FsmState, Negotiated, Timer } from './fsm';
 import { localNextHops } from './next-hop';
+import { isIbgp } from './peer-as';
 import { RouteSync } from './route-sync';
 import { defaultConnect, fsmConfig, sessionParams, zeroCounters } from './session-config';
 import type { BgpSessionConfig, BgpSessionCounters, ConfigChange } from './session-config';
@@ -138,7 +139,7 @@ export class BgpSession extends EventEmitter {
    * real table (RFC 4724 §4.1: the peer keeps our stale routes meanwhile).
    */
   setRoutes(routes: ReadonlyMap<string, RouteAttributes>): void {
-    this.routes.setRoutes(routes, this.cfg.localAsn === this.cfg.peerAsn);
+    this.routes.setRoutes(routes, isIbgp(this.cfg.localAsn, this.cfg.peerAsn));
     this.kickOutput();
   }
 
@@ -442,7 +443,8 @@ export class BgpSession extends EventEmitter {
     return {
       families: neg.families,
       localAsn: this.cfg.localAsn,
-      ibgp: this.cfg.localAsn === this.cfg.peerAsn,
+      // The AS from the peer's OPEN: with dynamicASN the configuration has none.
+      ibgp: neg.peerAsn === this.cfg.localAsn,
       fourOctetAs: neg.fourOctetAs,
       nextHopIpv4: hops.ipv4,
       nextHopsIpv6: hops.ipv6,
@@ -455,7 +457,7 @@ export class BgpSession extends EventEmitter {
     const ctx = this.buildRibContext(neg);
     this.routes.established(ctx);
     this.log.info(
-      { event: 'sessionUp', holdTimeSec: neg.holdTimeSec, families: neg.families, nextHops: [ctx.nextHopIpv4, ctx.nextHopsIpv6] },
+      { event: 'sessionUp', peerAsn: neg.peerAsn, holdTimeSec: neg.holdTimeSec, families: neg.families, nextHops: [ctx.nextHopIpv4, ctx.nextHopsIpv6] },
       'BGP session established',
     );
     this.safeEmit('established', neg);

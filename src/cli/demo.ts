@@ -7,9 +7,10 @@
  * reused on purpose: the demo is the end-to-end tests' lab with a walkthrough
  * (docs/architecture.md §8).
  */
-import { startCluster, RELEASE_NAMESPACE, type Cluster } from '../../test/harness/cluster';
+import { startCluster, type Cluster } from '../../test/harness/cluster';
 import { waitFor } from '../../test/harness/lab';
 import { startFrr, type FrrHandle } from '../../test/harness/routers/frr';
+import { labConfig, toYaml } from '../../test/fixtures/manifests/metallb-config';
 
 /** Options of the demo command. */
 export interface DemoOptions {
@@ -18,37 +19,15 @@ export interface DemoOptions {
   out: (line: string) => void;
 }
 
-const CONFIG = `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: demo-pool, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  addresses: [10.77.0.100-10.77.0.120, fd00:77::100-fd00:77::120]
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: { name: demo-l2, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  ipAddressPools: [demo-pool]
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: demo-bgp, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  ipAddressPools: [demo-pool]
-  aggregationLength: 32
-  communities: [65535:65282]
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  myASN: 64500
-  peerASN: 64501
-  peerAddress: 10.77.0.1
-  holdTime: 9s
-  connectTime: 1s
-`;
+/** An ordinary configuration: one pool announced over L2 and BGP, the router as the BGP peer. */
+const CONFIG = toYaml(
+  labConfig({
+    pool: 'demo-pool',
+    l2: { name: 'demo-l2' },
+    bgp: { name: 'demo-bgp', aggregationLength: 32, communities: ['65535:65282'] },
+    peer: { holdTime: '9s' },
+  }),
+);
 
 function indent(text: string): string {
   return text

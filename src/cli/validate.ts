@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Composer, LineCounter, Parser, type CST } from 'yaml';
 import { collectManifests, type Origin, originKey } from '../config/manifests';
 import { parseConfig } from '../config/parse';
+import { describeConfigError } from '../config/scope';
 import type { ConfigError } from '../config/types';
 import { errorMessage } from '../util/errors';
 
@@ -234,7 +235,7 @@ export async function runValidate(paths: string[], io: ValidateIo, options: Vali
   }
   for (const w of result.warnings) {
     const where = place(collected.origins, w);
-    lines.push({ file: where, text: `${where}: ${w.kind}/${w.name}: warning: ${w.message}` });
+    lines.push({ file: where, text: `${where}: ${w.kind}/${w.name}: warning: ${describeConfigError(w)}` });
   }
   warnings += result.warnings.length;
   lines.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));

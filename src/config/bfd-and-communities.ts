@@ -1,10 +1,11 @@
 /**
  * Community alias objects (docs/upstream-behaviour.md §2.7) and BFDProfiles (§2.9). BFD profiles
- * are validated like upstream and then rejected as a whole: metallb-ts's BGP speaker has no BFD,
- * exactly like upstream's native mode (§2.11 `bfd profiles section set`).
+ * are validated like upstream (`bfdProfileFromCR` in `internal/config/config.go`), but a broken
+ * one is a warning, not an error: it disables the peers that use it and nothing else, and an
+ * unreferenced profile never matters (upstream fails the whole configuration instead).
  */
 import { parseCommunity } from './communities';
-import { asObject, FieldReader, type Issues, readMeta, show } from './issues';
+import { asObject, FieldReader, Issues, readMeta, show } from './issues';
 import { type BfdProfile, type Community, ConfigKind } from './types';
 
 /** Parse every Community object into one alias map; alias names are global (§2.7). */
@@ -51,16 +52,36 @@ const BFD_RANGES = [
 ] as const;
 
 /**
- * Parse BFDProfiles (range checks and duplicate names, §2.9). Every profile is then reported
- * as unsupported, so any BFDProfile makes the configuration invalid, as in upstream native mode.
+ * Why a peer using a profile with `echoMode: true` cannot run; src/bfd/profile.ts refuses the
+ * same profile with the same words (docs/bfd.md explains why there is no Echo function).
  */
-export function parseBfdProfiles(raws: readonly unknown[], issues: Issues): Map<string, BfdProfile> {
+export function bfdEchoRefusal(profile: string): string {
+  return (
+    `bfd profile ${profile}: echoMode is not supported by metallb-ts; set echoMode: false ` +
+    '(failure detection then uses control packets at receiveInterval/transmitInterval)'
+  );
+}
+
+/** The BFDProfiles: the usable ones by name, and the broken ones (name -> why). */
+export interface BfdProfiles {
+  readonly profiles: Map<string, BfdProfile>;
+  readonly broken: Map<string, string>;
+}
+
+/**
+ * Parse BFDProfiles (range checks and duplicate names, §2.9, upstream's words). Problems are
+ * warnings against the profile; a broken profile is left out and listed in `broken`, so that a
+ * peer naming it is disabled with the reason.
+ */
+export function parseBfdProfiles(raws: readonly unknown[], issues: Issues): BfdProfiles {
   const out = new Map<string, BfdProfile>();
+  const broken = new Map<string, string>();
   raws.forEach((raw, index) => {
     const meta = readMeta(raw);
     const ref = { kind: ConfigKind.BFDProfile, namespace: meta.namespace, name: meta.name };
     const spec = asObject(asObject(raw)?.['spec']) ?? {};
-    const r = new FieldReader(issues, ref, spec);
+    const own = new Issues();
+    const r = new FieldReader(own, ref, spec);
     const values: Partial<Record<(typeof BFD_RANGES)[number][0], number>> = {};
     for (const [field, min, max] of BFD_RANGES) {
       const v = spec[field];
@@ -81,12 +102,15 @@ export function parseBfdProfiles(raws: readonly unknown[], issues: Issues): Map<
       passiveMode: r.bool('passiveMode'),
       minimumTtl: values.minimumTtl,
     };
-    if (out.has(meta.name)) {
-      issues.error(ref, 'metadata.name', `found duplicate bfd profile name ${meta.name}`);
+    // Two profiles of one name (only possible in files given to `validate`): which one a peer
+    // means is unknowable, so the name is broken.
+    if (out.has(meta.name) || broken.has(meta.name)) own.error(ref, 'metadata.name', `found duplicate bfd profile name ${meta.name}`);
+    if (issues.absorbAsWarnings(own, false)) {
+      out.delete(meta.name);
+      broken.set(meta.name, own.errors.map((e) => e.message).join('; '));
       return;
     }
     out.set(meta.name, profile);
-    issues.error(ref, 'spec', 'bfd profiles section set: BFD is not supported by metallb-ts (as in upstream native BGP mode)');
   });
-  return out;
+  return { profiles: out, broken };
 }

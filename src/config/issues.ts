@@ -28,13 +28,24 @@ export class Issues {
     this.push(this.warnings, 'w', ref, field, message, false);
   }
 
-  private push(list: ConfigError[], tag: string, ref: ObjectRef, field: string, message: string, transient: boolean): void {
+  /**
+   * Take over what a per-object collector found, its errors as warnings: a broken BGPPeer
+   * disables itself only (`disablesPeer` marks those), a broken BFDProfile the peers using it.
+   * True when it had errors.
+   */
+  absorbAsWarnings(sub: Issues, disablesPeer: boolean): boolean {
+    for (const w of sub.warnings) this.push(this.warnings, 'w', w, w.field, w.message, false);
+    for (const e of sub.errors) this.push(this.warnings, disablesPeer ? 'p' : 'w', e, e.field, e.message, e.transient, disablesPeer);
+    return sub.errors.length > 0;
+  }
+
+  private push(list: ConfigError[], tag: string, ref: ObjectRef, field: string, message: string, transient: boolean, disablesPeer = false): void {
     // One object can hit the same rule through several pools; report it once. A set keeps
     // this linear even for hostile objects with huge lists.
     const key = JSON.stringify([tag, ref.kind, ref.namespace, ref.name, message]);
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    list.push({ kind: ref.kind, namespace: ref.namespace, name: ref.name, field, message, transient });
+    list.push({ kind: ref.kind, namespace: ref.namespace, name: ref.name, field, message, transient, ...(disablesPeer ? { disablesPeer } : {}) });
   }
 }
 

@@ -2,7 +2,8 @@
  * `parseConfig`: metallb.io objects (plus referenced Secrets, Nodes, Namespaces) → validated
  * Config, pure. Mirrors upstream's `config.For` (docs/upstream-behaviour.md §2.1): lists sorted by
  * name, parsed in upstream's order (BFD → peers → communities → pools → L2 → BGP ads). Deliberate
- * difference: every error is collected and returned, where upstream stops at the first.
+ * differences: every error is collected and returned, where upstream stops at the first; and a
+ * broken BGPPeer or BFDProfile disables that peer only (`Config.disabledPeers`, src/config/peers.ts).
  */
 import { uniqueByName } from './ad-common';
 import { parseBfdProfiles, parseCommunityAliases } from './bfd-and-communities';
@@ -85,23 +86,24 @@ export function parseConfig(resources: ConfigResources): ParseResult {
   const namespaces = list(resources.namespaces).map(readMeta);
   const secrets = list(resources.secrets);
 
-  const bfdProfiles = parseBfdProfiles(sortedByName(resources.bfdProfiles), issues);
-  const peers = parsePeers(sortedByName(resources.peers), issues, secrets, bfdProfiles, nodes);
+  const bfd = parseBfdProfiles(sortedByName(resources.bfdProfiles), issues);
+  const peers = parsePeers(sortedByName(resources.peers), issues, secrets, bfd, nodes);
   const communityAliases = parseCommunityAliases(sortedByName(resources.communities), issues);
   const drafts = parsePools(sortedByName(resources.pools), namespaces, issues);
   const l2 = uniqueByName(sortedByName(resources.l2Advertisements), ConfigKind.L2Advertisement, issues);
   const l2Advertisements = parseL2Advertisements(l2, issues, drafts, nodes);
   const bgp = uniqueByName(sortedByName(resources.bgpAdvertisements), ConfigKind.BGPAdvertisement, issues);
-  const peerNames = new Set(peers.map((p) => p.name));
-  const bgpAdvertisements = parseBgpAdvertisements(bgp, issues, drafts, nodes, communityAliases, peerNames);
+  // Disabled peers count as existing: an advertisement naming one is not misspelt.
+  const bgpAdvertisements = parseBgpAdvertisements(bgp, issues, drafts, nodes, communityAliases, peers.names);
 
   if (issues.errors.length > 0) return { ok: false, errors: issues.errors, warnings: issues.warnings };
   const pools = new Map<string, Pool>([...drafts.values()].map((d) => [d.name, freezePool(d)]));
   const config: Config = {
     pools,
     poolIndex: buildPoolIndex(pools),
-    peers,
-    bfdProfiles,
+    peers: peers.peers,
+    disabledPeers: peers.disabled,
+    bfdProfiles: bfd.profiles,
     communityAliases,
     l2Advertisements,
     bgpAdvertisements,

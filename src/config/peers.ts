@@ -1,16 +1,22 @@
 /**
  * BGPPeer parsing (docs/upstream-behaviour.md §2.8) for v1beta2 objects and v1beta1-shaped ones
- * (same JSON field names; v1beta1 lacks the newer fields). Upstream's native-mode restrictions
- * (§2.11) are kept except where our BGP speaker implements the feature: keepaliveTime,
- * connectTime and enableGracefulRestart are accepted; BFD, VRF, dynamicASN, localASN,
- * unnumbered peers, disableMP and dualStackAddressFamily are still rejected.
+ * (same JSON field names; v1beta1 lacks the newer fields). Every field of upstream's FRR mode
+ * (`api/v1beta2/bgppeer_types.go` in metallb/metallb) is accepted and modelled; only `vrf` and
+ * `interface` (unnumbered) are refused, because this speaker has neither VRF devices nor
+ * unnumbered sessions.
+ *
+ * Deliberate difference from upstream: a problem in one BGPPeer (or in the BFDProfile it names)
+ * does not make the configuration invalid. That peer is disabled, its problems become warnings
+ * marked `disablesPeer`, and every other peer, pool and advertisement keeps working. Upstream
+ * fails the whole configuration, so on a fresh install the speaker announces nothing at all.
  */
 import { canonicalIp, parseIp } from '../net/ip';
 import { parseGoDuration } from './duration';
-import { asObject, FieldReader, type Issues, type Meta, readMeta, show } from './issues';
+import { bfdEchoRefusal, type BfdProfiles } from './bfd-and-communities';
+import { asObject, FieldReader, Issues, type Meta, readMeta, show } from './issues';
 import { readSelectorList } from './selector-list';
 import { matchesAny } from './selectors';
-import { type BfdProfile, ConfigKind, type DynamicAsn, type Peer } from './types';
+import { ConfigKind, type DynamicAsn, type Peer } from './types';
 
 const UINT32_MAX = 4294967295;
 /** Hold time travels in a 2-octet OPEN field (RFC 4271 §4.2). */
@@ -114,23 +120,21 @@ function resolveSecretPassword(r: FieldReader, secretName: string, secretNs: str
   return '';
 }
 
-/** Upstream features our BGP speaker does not implement, with upstream's native-mode words. */
-function nativeRestrictions(r: FieldReader, addr: string): void {
-  const spec = r.spec;
-  const set = (f: string): boolean => spec[f] !== undefined && spec[f] !== null && spec[f] !== '' && spec[f] !== false && spec[f] !== 0;
-  const rules: readonly [string, string][] = [
-    ['bfdProfile', 'bfd-profile set on native bgp mode (metallb-ts does not implement BFD)'],
-    ['vrf', 'vrf set on native bgp mode'],
-    ['disableMP', 'disable MP flag set on native bgp mode'],
-    ['dualStackAddressFamily', 'dualstackaddressfamily flag set on native bgp mode'],
-    ['dynamicASN', 'dynamicASN set on native bgp mode'],
-    ['interface', 'interface set on native bgp mode'],
-    ['localASN', 'localASN set on native bgp mode'],
-  ];
-  for (const [field, text] of rules) if (set(field)) r.error(field, `peer ${addr} has ${text}`);
+/** Fields of upstream's FRR mode this speaker cannot serve: the peer is disabled with the reason. */
+function speakerRestrictions(r: FieldReader, vrf: string | undefined, iface: string): void {
+  if (vrf !== undefined) r.error('vrf', `vrf is not supported by this speaker (vrf ${show(vrf)}): it opens sessions from the default VRF only`);
+  if (iface !== '') r.error('interface', `interface is not supported by this speaker (interface ${show(iface)}): unnumbered BGP sessions are not implemented; set peerAddress`);
 }
 
-function parsePeer(raw: unknown, meta: Meta, issues: Issues, secrets: readonly unknown[], bfd: ReadonlyMap<string, BfdProfile>): Peer {
+/** `bfdProfile`: must name a valid profile (transient, as upstream) without echoMode. */
+function checkBfdProfile(r: FieldReader, peerName: string, name: string, bfd: BfdProfiles): void {
+  const profile = bfd.profiles.get(name);
+  if (profile?.echoMode) r.error('bfdProfile', bfdEchoRefusal(name));
+  else if (bfd.broken.has(name)) r.error('bfdProfile', `peer ${peerName} referencing invalid bfd profile ${name}: ${bfd.broken.get(name) ?? ''}`);
+  else if (!profile) r.error('bfdProfile', `peer ${peerName} referencing non existing bfd profile ${name}`, true);
+}
+
+function parsePeer(raw: unknown, meta: Meta, issues: Issues, secrets: readonly unknown[], bfd: BfdProfiles): Peer {
   const ref = { kind: ConfigKind.BGPPeer, namespace: meta.namespace, name: meta.name };
   const specRaw = asObject(raw)?.['spec'];
   const r = new FieldReader(issues, ref, asObject(specRaw) ?? {});
@@ -202,12 +206,16 @@ function parsePeer(raw: unknown, meta: Meta, issues: Issues, secrets: readonly u
   }
   // TCP-MD5 keys are at most 80 octets (RFC 2385 implementations, Linux TCP_MD5SIG_MAXKEYLEN).
   if (Buffer.byteLength(resolvedPassword, 'utf8') > 80) r.error('password', `password for peer ${addrRaw} is longer than 80 bytes (TCP-MD5 key limit)`);
+  // The key reaches setsockopt as a C string (native/addon.c arg_string), which cannot hold a NUL:
+  // refused here, naming the peer, rather than by every session attempt at socket time.
+  if (resolvedPassword.includes('\0')) {
+    r.error(passwordSecret ? 'passwordSecret' : 'password', `password for peer ${addrRaw} contains a NUL byte, which a TCP-MD5 key cannot hold`);
+  }
 
   const bfdProfile = r.string('bfdProfile') || undefined;
-  if (bfdProfile !== undefined && !bfd.has(bfdProfile)) {
-    r.error('bfdProfile', `peer ${meta.name} referencing non existing bfd profile ${bfdProfile}`, true);
-  }
-  nativeRestrictions(r, addrRaw);
+  if (bfdProfile !== undefined) checkBfdProfile(r, meta.name, bfdProfile, bfd);
+  const vrf = r.string('vrf') || undefined;
+  speakerRestrictions(r, vrf, iface);
 
   return {
     name: meta.name,
@@ -230,7 +238,7 @@ function parsePeer(raw: unknown, meta: Meta, issues: Issues, secrets: readonly u
     bfdProfile,
     enableGracefulRestart: r.bool('enableGracefulRestart'),
     ebgpMultiHop,
-    vrf: r.string('vrf') || undefined,
+    vrf,
     disableMP: r.bool('disableMP'),
     dualStackAddressFamily: r.bool('dualStackAddressFamily'),
   };
@@ -245,19 +253,23 @@ function shareANode(a: Peer, b: Peer, nodes: NodeList): boolean {
   return nodes.some((n) => matchesAny(a.nodeSelectors, n.labels) && matchesAny(b.nodeSelectors, n.labels));
 }
 
+/** The BGPPeers: the usable ones (sorted by name), the disabled ones (name -> why), every name. */
+export interface ParsedPeers {
+  readonly peers: Peer[];
+  readonly disabled: Map<string, string>;
+  readonly names: Set<string>;
+}
+
 /**
- * Parse every BGPPeer (sorted by name). Two peers dialling the same address and port from a
- * common node are rejected: upstream native accepts them and opens two colliding sessions
- * (§5.9); upstream's FRR modes reject them with the same "already exists" wording.
+ * Parse every BGPPeer (sorted by name). Each peer's problems are collected apart and, if there
+ * are any, disable that peer only (see the file comment). Two peers dialling the same address and
+ * port from a common node: the later one is disabled. Upstream native accepts them and opens two
+ * colliding sessions (§5.9); upstream's FRR modes reject them with the same "already exists"
+ * wording. Two objects of one name (only in files given to `validate`) stay an error.
  */
-export function parsePeers(
-  raws: readonly unknown[],
-  issues: Issues,
-  secrets: readonly unknown[],
-  bfd: ReadonlyMap<string, BfdProfile>,
-  nodes: NodeList,
-): Peer[] {
+export function parsePeers(raws: readonly unknown[], issues: Issues, secrets: readonly unknown[], bfd: BfdProfiles, nodes: NodeList): ParsedPeers {
   const out: Peer[] = [];
+  const disabled = new Map<string, string>();
   const names = new Set<string>();
   for (const raw of raws) {
     const meta = readMeta(raw);
@@ -267,18 +279,20 @@ export function parsePeers(
       continue;
     }
     names.add(meta.name);
-    const peer = parsePeer(raw, meta, issues, secrets, bfd);
-    if (peer.address !== undefined) {
+    const own = new Issues();
+    const peer = parsePeer(raw, meta, own, secrets, bfd);
+    if (peer.address !== undefined && own.errors.length === 0) {
       const clash = out.find((p) => p.address === peer.address && p.port === peer.port && shareANode(p, peer, nodes));
       if (clash) {
-        issues.error(
+        own.error(
           ref,
           'spec.peerAddress',
           `peer ${peer.address} already exists in BGPPeer "${clash.name}" and both select the same node; two sessions to one peer would collide`,
         );
       }
     }
-    out.push(peer);
+    if (issues.absorbAsWarnings(own, true)) disabled.set(meta.name, own.errors.map((e) => e.message).join('; '));
+    else out.push(peer);
   }
-  return out;
+  return { peers: out, disabled, names };
 }

@@ -110,10 +110,11 @@ interface Placed {
 }
 
 /**
- * §2.3 overlap rule: every CIDR is compared with every CIDR defined before it (earlier pools by
- * name, earlier entries of the same pool); the later one is reported against the earliest one
- * it overlaps. CIDRs are nested or disjoint, so a sort and a stack find every pair in
+ * §2.3 overlap rule: every CIDR is compared with every CIDR defined before it (earlier pools,
+ * earlier entries of the same pool); the later one is reported against the earliest one it
+ * overlaps. CIDRs are nested or disjoint, so a sort and a stack find every pair in
  * O(n log n) instead of upstream's O(n²) — hostile pools with thousands of entries stay cheap.
+ * `pools` comes oldest first (olderFirst), so the error names the pool that created the overlap.
  */
 function checkOverlaps(pools: readonly PoolDraft[], issues: Issues): void {
   const items: Placed[] = [];
@@ -162,9 +163,28 @@ function checkOverlaps(pools: readonly PoolDraft[], issues: Issues): void {
   }
 }
 
+/** `metadata.creationTimestamp` in ms; undefined when absent or not a date (not created yet). */
+function createdAtMs(raw: unknown): number | undefined {
+  const ts = asObject(asObject(raw)?.['metadata'])?.['creationTimestamp'];
+  const ms = typeof ts === 'string' ? Date.parse(ts) : NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * Pools in the order the overlap check blames: oldest creationTimestamp first, then by name.
+ * Upstream orders by name only, so adding pool "a" over a working pool "b" reported "b", the
+ * pool nobody touched. A pool without a timestamp has not been created yet (a file given to
+ * `validate`): it counts as the newest. Without timestamps this is upstream's name order.
+ */
+function olderFirst(pools: ReadonlyMap<string, PoolDraft>, created: ReadonlyMap<string, number | undefined>): PoolDraft[] {
+  const at = (p: PoolDraft): number => created.get(p.name) ?? Number.POSITIVE_INFINITY;
+  return [...pools.values()].sort((a, b) => at(a) - at(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** Parse all pools (already sorted by name); duplicates are reported and dropped. */
 export function parsePools(raws: readonly unknown[], namespaces: readonly Meta[], issues: Issues): Map<string, PoolDraft> {
   const out = new Map<string, PoolDraft>();
+  const created = new Map<string, number | undefined>();
   for (const raw of raws) {
     const meta = readMeta(raw);
     if (out.has(meta.name) && meta.name !== '') {
@@ -172,7 +192,8 @@ export function parsePools(raws: readonly unknown[], namespaces: readonly Meta[]
       continue;
     }
     out.set(meta.name, parsePool(raw, meta, issues, namespaces));
+    created.set(meta.name, createdAtMs(raw));
   }
-  checkOverlaps([...out.values()], issues);
+  checkOverlaps(olderFirst(out, created), issues);
   return out;
 }

@@ -55,9 +55,14 @@ export function forNode(resources: ConfigResources, nodeLabels: Labels): ConfigR
   return { ...resources, peers: f(resources.peers), bgpAdvertisements: f(resources.bgpAdvertisements) };
 }
 
+/** The message, plus what it does when it disables a BGPPeer: the words every report uses. */
+export function describeConfigError(e: ConfigError): string {
+  return e.disablesPeer ? `${e.message} (peer disabled)` : e.message;
+}
+
 /** `<Kind>/<name>: <message>`, the form used in CLI output and ConfigurationState. */
 export function formatConfigError(e: ConfigError): string {
-  return `${e.kind}/${e.name}: ${e.message}`;
+  return `${e.kind}/${e.name}: ${describeConfigError(e)}`;
 }
 
 /** One text for ConfigurationState `errorSummary` / condition messages (errors joined by newline). */

@@ -156,15 +156,24 @@ export interface Peer {
   readonly dualStackAddressFamily: boolean;
 }
 
-/** A validated BFDProfile (kept for completeness; any BFDProfile makes the config invalid). */
+/**
+ * A validated BFDProfile (`api/v1beta1/bfdprofile_types.go` in metallb/metallb; ranges in
+ * src/config/bfd-and-communities.ts). Unset numbers take FRR's defaults in src/bfd/profile.ts.
+ */
 export interface BfdProfile {
   readonly name: string;
+  /** `receiveInterval`: RequiredMinRxInterval in ms (10..60000). */
   readonly receiveIntervalMs: number | undefined;
+  /** `transmitInterval`: DesiredMinTxInterval in ms (10..60000). */
   readonly transmitIntervalMs: number | undefined;
+  /** `detectMultiplier` (2..255). */
   readonly detectMultiplier: number | undefined;
+  /** `echoInterval` in ms (10..60000); unused, no Echo function. */
   readonly echoIntervalMs: number | undefined;
+  /** `echoMode`: a peer using a profile with echo on is disabled (docs/bfd.md). */
   readonly echoMode: boolean;
   readonly passiveMode: boolean;
+  /** `minimumTtl` (1..254), multihop sessions only. */
   readonly minimumTtl: number | undefined;
 }
 
@@ -180,7 +189,14 @@ export interface PoolIndex {
 export interface Config {
   readonly pools: ReadonlyMap<string, Pool>;
   readonly poolIndex: PoolIndex;
+  /** The usable BGPPeers: every peer not in `disabledPeers`. */
   readonly peers: readonly Peer[];
+  /**
+   * BGPPeers left out because of a problem of their own (or of the BFDProfile they name): peer
+   * name -> why, in the words of the findings. A broken peer disables itself only; every other
+   * peer, pool and advertisement keeps working.
+   */
+  readonly disabledPeers: ReadonlyMap<string, string>;
   readonly bfdProfiles: ReadonlyMap<string, BfdProfile>;
   /** Community aliases from Community CRs. */
   readonly communityAliases: ReadonlyMap<string, Community>;
@@ -212,6 +228,11 @@ export interface ConfigError {
   readonly field: string;
   readonly message: string;
   readonly transient: boolean;
+  /**
+   * A BGPPeer problem reported as a warning because it disables that peer only (never set on
+   * errors); the finding is shown as `<message> (peer disabled)`.
+   */
+  readonly disablesPeer?: boolean;
 }
 
 /**

@@ -17,14 +17,24 @@ export const ConditionReason = {
 /** One condition reason. */
 export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
 
-/** A process's verdict on the latest configuration. */
+/**
+ * A process's verdict on the latest configuration. A valid one may have disabled BGPPeers
+ * (`disabledPeers`: their findings, one per line, as `validate` prints them).
+ */
 export type ConfigVerdict =
-  | { readonly valid: true }
+  | { readonly valid: true; readonly disabledPeers?: string }
   | { readonly valid: false; readonly reason: ConditionReason; readonly summary: string };
 
-/** The verdict of one parse: valid, or a ConfigurationError summarising every error. */
+/** The findings that disabled a BGPPeer, one `<Kind>/<name>: <message> (peer disabled)` line each. */
+export function disabledPeerFindings(parsed: ParseResult): string[] {
+  return parsed.warnings.filter((w) => w.disablesPeer === true).map(formatConfigError);
+}
+
+/** The verdict of one parse: valid (with its disabled peers), or a ConfigurationError summarising every error. */
 export function configVerdict(parsed: ParseResult): ConfigVerdict {
-  return parsed.ok ? { valid: true } : { valid: false, reason: ConditionReason.ConfigurationError, summary: configErrorSummary(parsed.errors) };
+  if (!parsed.ok) return { valid: false, reason: ConditionReason.ConfigurationError, summary: configErrorSummary(parsed.errors) };
+  const disabled = disabledPeerFindings(parsed);
+  return disabled.length > 0 ? { valid: true, disabledPeers: disabled.join('\n') } : { valid: true };
 }
 
 /** What was last said about the configuration: the warnings and the error summary ('' = none). */

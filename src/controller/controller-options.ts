@@ -10,10 +10,11 @@ import { ErrorCode, MetalLbError } from '../util/errors';
 import { LEADER_DEFAULTS } from '../k8s/leader-elector';
 import { parseGoDuration } from '../config/duration';
 import { defaultNamespace } from '../k8s/release-namespace';
+import { metricsSecurity } from '../k8s/health';
 
 /** Everything `runController` needs. */
 export interface ControllerOptions {
-  /** Metrics + probes port; 0 disables the endpoint (upstream: `--port=0` disables metrics). */
+  /** Metrics port (and the probes without --health-probe-port); 0 disables metrics (as upstream). */
   readonly port: number;
   readonly host: string;
   readonly logLevel: LogLevel;
@@ -31,6 +32,10 @@ export interface ControllerOptions {
   readonly podName: string;
   readonly metricsCertDir: string | undefined;
   readonly tlsMinVersion: string | undefined;
+  /** Authenticate (TokenReview) and authorise (SubjectAccessReview) every scrape; needs a cert dir. */
+  readonly secureMetrics: boolean;
+  /** Plain-HTTP /healthz and /readyz port; 0: they share the metrics port. */
+  readonly healthProbePort: number;
   /** Concurrent Service reconciles (status writes in flight). */
   readonly workers: number;
 }
@@ -38,7 +43,7 @@ export interface ControllerOptions {
 /** Register the controller flags on a commander command. */
 export function addControllerFlags(cmd: Command): Command {
   return cmd
-    .option('--port <port>', 'metrics, /healthz and /readyz port (0 disables)', '9120')
+    .option('--port <port>', 'metrics port, and /healthz and /readyz unless --health-probe-port is set (0 disables metrics)', '9120')
     .option('--host <address>', 'address the metrics endpoint binds', '0.0.0.0')
     .option('--log-level <level>', `log level: ${LogLevels.join(', ')}`, 'info')
     .option('--lb-class <class>', 'handle only Services with this spec.loadBalancerClass', '')
@@ -52,8 +57,9 @@ export function addControllerFlags(cmd: Command): Command {
     .option('--pod-name <name>', 'this pod (default $METALLB_POD_NAME)')
     .option('--metrics-cert-dir <dir>', 'serve metrics over HTTPS with tls.crt/tls.key from this directory')
     .option('--tls-min-version <v>', 'VersionTLS12 or VersionTLS13', 'VersionTLS13')
+    .option('--secure-metrics', 'authenticate /metrics scrapes with TokenReview and authorise them with SubjectAccessReview (get on /metrics); needs --metrics-cert-dir', false)
+    .option('--health-probe-port <port>', 'plain-HTTP /healthz and /readyz port (0: served on --port)', '0')
     .option('--workers <n>', 'concurrent Service reconciles', '8')
-    .option('--health-probe-port <port>', 'accepted for compatibility; probes are served on --port')
     .option('--webhook-mode <mode>', 'accepted for compatibility; metallb-ts runs no webhooks')
     .option('--disable-cert-rotation', 'accepted for compatibility')
     .option('--cert-dir <dir>', 'accepted for compatibility')
@@ -103,6 +109,7 @@ export function controllerOptionsFrom(flags: Record<string, unknown>, env: NodeJ
     podName,
     metricsCertDir: typeof flags.metricsCertDir === 'string' && flags.metricsCertDir ? flags.metricsCertDir : undefined,
     tlsMinVersion: typeof flags.tlsMinVersion === 'string' ? flags.tlsMinVersion : undefined,
+    ...metricsSecurity(flags),
     workers: int('workers', flags.workers ?? 8, 1),
   };
 }

@@ -19,7 +19,7 @@ import { createLeaderElector, type LeaderElector } from '../k8s/leader-elector';
 import { createControllerLoop, type ControllerLoop } from './controller-loop';
 import { watchForeignConfig } from './foreign-config';
 import type { ControllerOptions } from './controller-options';
-import { type HttpEndpoint, startHttpEndpoint } from '../k8s/health';
+import { startProcessEndpoint } from '../k8s/health';
 import { createControllerMetrics } from './metrics';
 
 export type { ControllerOptions } from './controller-options';
@@ -69,19 +69,7 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
     foreign.start().catch((err: unknown) => clog.warn({ event: 'foreignConfigWatchFailed', err: errorMessage(err) }, 'cannot watch for configuration outside the release namespace'));
   };
 
-  let endpoint: HttpEndpoint | undefined;
-  if (opts.port > 0) {
-    endpoint = await startHttpEndpoint({
-      port: opts.port,
-      host: opts.host,
-      registry,
-      log: clog,
-      healthy: () => loop.healthy(),
-      ready: () => loop.ready(),
-      ...(opts.metricsCertDir ? { certDir: opts.metricsCertDir } : {}),
-      ...(opts.tlsMinVersion ? { tlsMinVersion: opts.tlsMinVersion } : {}),
-    });
-  }
+  const endpoint = await startProcessEndpoint(opts, { registry, log: clog, loop, client });
 
   let finish!: (e: ControllerExit) => void;
   const done = new Promise<ControllerExit>((resolve) => (finish = resolve));

@@ -46,8 +46,10 @@ export function speakerState(node: string): ConfigurationStateTarget {
 /** `status` of the ConfigurationState for a verdict: result, errorSummary, one condition. */
 export function configurationStateStatus(v: ConfigVerdict, now: Date, conditionType: string = POOL_CONDITION_TYPE): Record<string, unknown> {
   const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Disabled BGPPeers leave the configuration valid (src/config/peers.ts); the condition's
+  // message says which and why, in the words `metallb-ts validate` prints.
   const condition = v.valid
-    ? { type: conditionType, status: 'True', reason: ConditionReason.Reconciled, message: '', lastTransitionTime: time }
+    ? { type: conditionType, status: 'True', reason: ConditionReason.Reconciled, message: v.disabledPeers ?? '', lastTransitionTime: time }
     : { type: conditionType, status: 'False', reason: v.reason, message: `configuration error: ${v.summary}`, lastTransitionTime: time };
   // Upstream's QUIRK kept: only ConfigurationError makes the result Invalid
   // (docs/upstream-behaviour.md §1.10).

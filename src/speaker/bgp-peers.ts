@@ -12,6 +12,7 @@ import type { RouteAttributes } from '../bgp/adj-rib-out';
 import type { Community, Peer } from '../config/types';
 import type { Logger } from '../util/log';
 import { routesForPeer, type ServiceRoute } from './bgp-routes';
+import { peerSessionOptions } from './bgp-session-options';
 
 /** Restart time advertised with graceful restart (RFC 4724 §3); FRR's default is 120 s too. */
 export const GRACEFUL_RESTART_TIME_SEC = 120;
@@ -32,13 +33,12 @@ export function routerIdFromName(node: string): string {
 /** BGPPeer -> session config. `fallbackRouterId` is the node's IPv4 (or CRC fallback). */
 export function sessionConfig(peer: Peer, fallbackRouterId: string): BgpSessionConfig | undefined {
   if (!peer.address) return undefined;
-  const peerAsn = peer.peerASN !== 0 ? peer.peerASN : peer.dynamicASN === 'internal' ? peer.myASN : 0;
-  if (peerAsn === 0) return undefined;
+  const asAndFamilies = peerSessionOptions({ ...peer, peerAddress: peer.address });
+  if (!asAndFamilies.ok) return undefined;
   return {
     peerAddress: peer.address,
     peerPort: peer.port,
-    peerAsn,
-    localAsn: peer.myASN,
+    ...asAndFamilies.options,
     routerId: peer.routerID ?? fallbackRouterId,
     holdTimeSec: peer.holdTimeSec ?? DEFAULT_HOLD_TIME_SEC,
     ...(peer.keepaliveTimeSec !== undefined ? { keepaliveTimeSec: peer.keepaliveTimeSec } : {}),

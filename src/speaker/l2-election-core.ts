@@ -99,3 +99,37 @@ export function probeWaitMs(misses: number, probeIntervalMs: number): number {
 export function ownHoldLapsed(lastOwnWriteMs: number, leaseDurationMs: number, nowMs: number): boolean {
   return nowMs - lastOwnWriteMs > leaseDurationMs;
 }
+
+/**
+ * Whether this node's Lease writes get through, as far as judging other holders goes. A watch can
+ * stay open while every write fails (etcd down behind a live API server, a 5xx storm): holders
+ * cannot renew then, and a node that only looked at its watch would find their Leases unrenewed
+ * once writes work again and take them before their first renewal lands. So failing writes, or
+ * one hanging longer than a renew interval, are an outage like a broken watch.
+ */
+export interface WriteHealth {
+  /** The last write answered with an error other than a conflict (a conflict is an answer). */
+  readonly failing: boolean;
+  /** When the last stretch of failing or hanging writes ended; -Infinity if there was none. */
+  readonly troubleEndedMs: number;
+}
+
+/** Before any write: nothing failed (the watch's own health covers the start). */
+export const HEALTHY_WRITES: WriteHealth = { failing: false, troubleEndedMs: -Infinity };
+
+/** The health after a write that started at `startedMs` was answered at `nowMs`. */
+export function afterWrite(h: WriteHealth, answered: boolean, startedMs: number, nowMs: number, stallMs: number): WriteHealth {
+  if (!answered) return { failing: true, troubleEndedMs: h.troubleEndedMs };
+  if (h.failing || nowMs - startedMs > stallMs) return { failing: false, troubleEndedMs: nowMs };
+  return h;
+}
+
+/**
+ * How long writes have worked without interruption: 0 while they fail or one has hung for more
+ * than `stallMs` (`oldestInFlightMs`, undefined when none is in flight).
+ */
+export function writesHealthyForMs(h: WriteHealth, oldestInFlightMs: number | undefined, nowMs: number, stallMs: number): number {
+  if (h.failing) return 0;
+  if (oldestInFlightMs !== undefined && nowMs - oldestInFlightMs > stallMs) return 0;
+  return nowMs - h.troubleEndedMs;
+}

@@ -12,10 +12,14 @@
 import type { Lease } from '../k8s/lease';
 import { after, every, realClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
-import { interfaceKey, liveSpeakersOf, observedAt, ownHoldLapsed, probeWaitMs, type ElectionTiming, type InterfaceKey, type LeaseRecord } from './l2-election-core';
-import { decideVip, type LeaseView, type VipAction } from './lease-decision';
+import { RateLimitedLog, rateLimitDepsOn, type RateLimitPolicy } from '../util/rate-limited-log';
+import { interfaceKey, observedAt, ownHoldLapsed, probeWaitMs, type ElectionTiming, type InterfaceKey, type LeaseRecord } from './l2-election-core';
+import { LeaseWriteHealth } from './lease-write-health';
+import { defenceDue, respondToClaim } from './l2-claims';
+import { decideVip, type VipAction } from './lease-decision';
 import { anyAnswer } from './serving-macs';
-import { holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type LeaseStore, type WriteResult } from './lease-store';
+import { SpeakerRoster } from './speaker-roster';
+import { formatMacs, holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type LeaseStore, type WriteResult } from './lease-store';
 
 /** What the election needs from the ARP/NDP layer (src/arp). */
 export interface L2DataPlane {
@@ -26,6 +30,11 @@ export interface L2DataPlane {
    */
   announce(ip: string, interfaces: 'all' | readonly string[]): boolean;
   withdraw(ip: string): void;
+  /**
+   * Send a gratuitous round for an announced `ip` now and restart its burst, defending it against
+   * a claim (absent: claims are only counted and reported).
+   */
+  reannounce?(ip: string): void;
   /**
    * Unicast ARP request / NS for `ip` to `mac`; true when the owner answered in time, false when
    * it did not, undefined when no probe could be sent (no usable interface): not a miss.
@@ -57,8 +66,10 @@ interface VipState {
   writing: boolean;
   /** Settles when the Lease write in flight (if any) has landed and `lease` reflects it. */
   written: Promise<void>;
-  /** Set after a conflict proved another node answers while our own hold had lapsed. */
+  /** Set after a live speaker claimed the VIP while our own hold had lapsed. */
   yielded: boolean;
+  /** When we last re-announced the VIP against a claim; -Infinity before the first. */
+  lastDefenceMs: number;
   /** When our last successful write of this Lease landed; -Infinity before the first. */
   lastOwnWriteMs: number;
   /** Set when a graceful stop starts handing this VIP to its successor. */
@@ -78,7 +89,12 @@ export interface ElectionStats {
   takeovers: number;
   leaseWrites: number;
   conflictsLost: number;
+  /** Frames claiming a VIP we hold for a MAC no live speaker published, per VIP. */
+  foreignClaims: Record<string, number>;
 }
+
+/** Warnings about claims on our VIPs: the first per IP and MAC, then one line with the count per minute. */
+const CLAIM_WARNING_POLICY: RateLimitPolicy = { intervalMs: 60_000, burst: 1, maxKeys: 64 };
 
 /** Dependencies of the election. */
 export interface ElectionDeps {
@@ -93,25 +109,31 @@ export interface ElectionDeps {
   apiHealthySince: () => number | undefined;
   /** Called when this node starts or stops announcing a VIP (status objects, events, metrics). */
   onOwnership?: (ip: string, owned: boolean) => void;
+  /** A stranger claims a VIP we hold (a Warning Event); as rate limited as its log line. */
+  onForeignClaim?: (ip: string, mac: string) => void;
 }
 
 /** Per-VIP Lease election for one node. */
 export class L2Election {
   private readonly vips = new Map<string, VipState>();
-  private readonly presence = new Map<string, { view: LeaseView; record: LeaseRecord }>();
+  private readonly roster: SpeakerRoster;
+  /** Failing or hanging writes are an outage too: nobody judges a holder gone meanwhile. */
+  private readonly writes: LeaseWriteHealth;
+  private readonly claimLog: RateLimitedLog;
   private presenceLease: Lease | undefined;
   private readonly probes = new Map<string, HolderProbe>();
-  /** Nodes proven dead on the wire, until their presence Lease is renewed again. */
-  private readonly deadOnWire = new Map<string, number>();
   /** Stop the tick and the probe loops; undefined while they do not run. */
   private stopLoops: (() => void) | undefined;
   private presenceWriting = false;
   private stopped = false;
-  readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0 };
+  readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0, foreignClaims: {} };
   private readonly clock: Clock;
 
   constructor(private readonly deps: ElectionDeps) {
-    this.clock = deps.clock ?? realClock;
+    const clock = (this.clock = deps.clock ?? realClock);
+    this.writes = new LeaseWriteHealth(clock, deps.timing.renewIntervalMs);
+    this.roster = new SpeakerRoster(deps.me, () => clock.now());
+    this.claimLog = new RateLimitedLog(deps.log, CLAIM_WARNING_POLICY, rateLimitDepsOn(clock));
   }
 
   private now(): number {
@@ -132,7 +154,7 @@ export class L2Election {
 
   /** Nodes whose presence Lease is fresh (memberlist's replacement). */
   liveSpeakers(): Set<string> {
-    return liveSpeakersOf(this.presence, this.deadOnWire, this.deps.me, this.now());
+    return this.roster.live();
   }
 
   /** The reconcile's desired state: VIP -> candidates. VIPs missing here are withdrawn. */
@@ -146,12 +168,7 @@ export class L2Election {
   onLease(lease: Lease): void {
     const kind = lease.metadata?.labels?.['metallb.io/lease-kind'];
     if (kind === LeaseKind.Presence) {
-      const node = lease.metadata?.name?.replace(/^metallb-speaker-/, '') ?? '';
-      const prev = this.presence.get(node);
-      const record = { holder: lease.spec?.holderIdentity, renewTime: lease.spec?.renewTime };
-      const observed = observedAt(prev?.record, prev?.view.renewTimeMs ?? 0, record, this.now());
-      this.presence.set(node, { view: leaseView(lease, observed), record });
-      if (node === this.deps.me) this.presenceLease = lease;
+      if (this.roster.onPresence(lease) === this.deps.me) this.presenceLease = lease;
       return;
     }
     const ip = lease.metadata?.annotations?.[LeaseAnnotation.Ip];
@@ -164,6 +181,7 @@ export class L2Election {
     const record = (l: Lease): LeaseRecord => ({ holder: l.spec?.holderIdentity, renewTime: l.spec?.renewTime });
     st.observedAtMs = observedAt(st.lease && record(st.lease), st.observedAtMs, record(lease), this.now());
     st.lease = lease;
+    this.roster.vipLeaseChanged();
     if (before !== lease.spec?.holderIdentity) st.yielded = false;
     this.evaluate(ip);
   }
@@ -178,27 +196,41 @@ export class L2Election {
   }
 
   /**
-   * Another MAC claimed `ip` on the wire. If the Lease says that node holds it, stop (we are the
-   * stale one); if our own hold has lapsed (we are cut off from the API), yield as well.
+   * Another MAC claimed `ip` on the wire (l2-claims.ts). If the Lease says another node holds it,
+   * stop (we are the stale one); if our own hold has lapsed (cut off from the API), yield only to
+   * a live speaker; otherwise keep the VIP and re-announce it.
    */
   onConflict(ip: string, mac: string): void {
     const st = this.vips.get(ip);
-    if (!st || !st.announcing) return;
-    // Handing this VIP over: another station claiming it is the successor's first announcement,
-    // the moment make-before-break waits for. The successor only announces once our release is
-    // committed, but the reply to that write can reach us later than its GARP (a loaded node),
-    // so the stored Lease may still name us: without this we would keep answering ARP for the
-    // rest of the handover wait, and a client could be pulled back to us.
-    if (st.handingOver) {
-      this.deps.log.info({ event: 'l2HandoverDone', ip, mac }, 'the successor announces this IP; going quiet');
-      this.setAnnouncing(ip, st, false);
-      return;
-    }
-    const holder = st.lease?.spec?.holderIdentity;
-    if (holder !== this.deps.me || ownHoldLapsed(st.lastOwnWriteMs, this.deps.timing.leaseDurationMs, this.now())) {
-      this.deps.log.warn({ event: 'l2Yield', ip, mac, holder }, 'another node announces this IP; yielding');
-      st.yielded = true;
-      this.setAnnouncing(ip, st, false);
+    if (!st) return;
+    const holder = st.lease?.spec?.holderIdentity ?? undefined;
+    const claimant = this.roster.claimant(mac, () => [...this.vips.values()].flatMap((s) => (s.lease ? [s.lease] : [])));
+    const holdLapsed = ownHoldLapsed(st.lastOwnWriteMs, this.deps.timing.leaseDurationMs, this.now());
+    const res = respondToClaim({ me: this.deps.me, announcing: st.announcing, handingOver: st.handingOver, holder, holdLapsed, claimant });
+    switch (res.kind) {
+      case 'ignore':
+        return;
+      case 'handover-done':
+        // The reply to our release can reach us after the successor's GARP (a loaded node): we
+        // would otherwise answer for the rest of the handover wait and pull clients back to us.
+        this.deps.log.info({ event: 'l2HandoverDone', ip, mac }, 'the successor announces this IP; going quiet');
+        this.setAnnouncing(ip, st, false);
+        return;
+      case 'yield':
+        this.deps.log.warn({ event: 'l2Yield', ip, mac, holder, claimant, reason: res.reason }, 'another node announces this IP; yielding');
+        st.yielded = true;
+        this.setAnnouncing(ip, st, false);
+        return;
+      case 'defend':
+        if (res.foreign) {
+          this.stats.foreignClaims[ip] = (this.stats.foreignClaims[ip] ?? 0) + 1;
+          const msg = 'a station that is no live speaker claims this IP; keeping it and re-announcing';
+          if (this.claimLog.warn(`${ip} ${mac}`, { event: 'l2ForeignClaim', ip, mac, holdLapsed }, msg)) this.deps.onForeignClaim?.(ip, mac);
+        }
+        if (defenceDue(st.lastDefenceMs, this.now())) {
+          st.lastDefenceMs = this.now();
+          this.deps.dataPlane.reannounce?.(ip);
+        }
     }
   }
 
@@ -220,6 +252,7 @@ export class L2Election {
     // Keep answering briefly so the successor's first GARP lands before we go quiet.
     if (handovers.length > 0) await after(this.clock, waitMs);
     for (const [ip, st] of this.vips) this.setAnnouncing(ip, st, false);
+    this.claimLog.flush();
     if (this.presenceLease) await this.deps.store.release(this.presenceLease);
   }
 
@@ -234,7 +267,7 @@ export class L2Election {
     for (let attempt = 0; attempt < 3; attempt++) {
       await st.written;
       if (!st.lease || st.lease.spec?.holderIdentity !== this.deps.me) return res;
-      res = await this.deps.store.release(st.lease, successor);
+      res = await this.writes.track(this.deps.store.release(st.lease, successor));
       if (res.ok) {
         st.lease = res.lease;
         return res;
@@ -249,6 +282,7 @@ export class L2Election {
   stop(): void {
     this.stopped = true;
     this.clearTimers();
+    this.claimLog.flush();
   }
 
   /** VIPs this node announces right now. */
@@ -264,7 +298,7 @@ export class L2Election {
   private state(ip: string): VipState {
     let st = this.vips.get(ip);
     if (!st) {
-      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, announcedOn: '', writing: false, written: Promise.resolve(), yielded: false, lastOwnWriteMs: -Infinity, handingOver: false };
+      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, announcedOn: '', writing: false, written: Promise.resolve(), yielded: false, lastDefenceMs: -Infinity, lastOwnWriteMs: -Infinity, handingOver: false };
       this.vips.set(ip, st);
     }
     return st;
@@ -288,7 +322,7 @@ export class L2Election {
       liveSpeakers: live,
       holderProbeMisses: this.probes.get(holder)?.misses ?? 0,
       probeMissesToTakeOver: this.deps.timing.probeMisses,
-      apiHealthyForMs: since === undefined ? 0 : this.now() - since,
+      apiHealthyForMs: Math.min(since === undefined ? 0 : this.now() - since, this.writes.healthyForMs()),
       renewIntervalMs: this.deps.timing.renewIntervalMs,
     });
   }
@@ -353,8 +387,9 @@ export class L2Election {
     return this.deps.dataPlane.localMacs(ip, st.desire?.interfaces ?? 'all');
   }
 
-  private macAnnotation(ip: string, st: VipState): string {
-    return [...this.servingMacs(ip, st)].map(([i, m]) => `${i}=${m}`).join(',');
+  /** Every MAC this node may serve on, either family: what identifies its claims (l2-claims.ts). */
+  private nodeMacs(): Map<string, string> {
+    return new Map([...this.deps.dataPlane.localMacs('0.0.0.0', 'all'), ...this.deps.dataPlane.localMacs('::', 'all')]);
   }
 
   private write(ip: string, st: VipState, why: string): Promise<void> {
@@ -370,7 +405,8 @@ export class L2Election {
     // would retry in a tight loop (hundreds of writes and warnings per second per VIP).
     let again = true;
     try {
-      const res = await this.deps.store.claim(vipLeaseName(ip), LeaseKind.Vip, this.deps.me, { [LeaseAnnotation.Ip]: ip, [LeaseAnnotation.HolderMacs]: this.macAnnotation(ip, st) }, st.lease);
+      const annotations = { [LeaseAnnotation.Ip]: ip, [LeaseAnnotation.HolderMacs]: formatMacs(this.servingMacs(ip, st)) };
+      const res = await this.writes.track(this.deps.store.claim(vipLeaseName(ip), LeaseKind.Vip, this.deps.me, annotations, st.lease));
       if (res.ok) {
         const wasOurs = st.lease?.spec?.holderIdentity === this.deps.me;
         st.lease = res.lease;
@@ -400,7 +436,7 @@ export class L2Election {
     st.writing = true;
     this.stats.leaseWrites++;
     try {
-      const res = st.desire ? await this.deps.store.release(st.lease) : await this.deps.store.remove(st.lease);
+      const res = await this.writes.track(st.desire ? this.deps.store.release(st.lease) : this.deps.store.remove(st.lease));
       if (res.ok) st.lease = st.desire ? res.lease : undefined;
     } finally {
       st.writing = false;
@@ -409,11 +445,12 @@ export class L2Election {
 
   private async renewPresence(): Promise<void> {
     if (this.presenceWriting || this.stopped) return;
-    const mine = this.presence.get(this.deps.me)?.view;
+    const mine = this.roster.view(this.deps.me);
     if (mine && mine.holder === this.deps.me && this.now() - mine.renewTimeMs < this.deps.timing.renewIntervalMs) return;
     this.presenceWriting = true;
     try {
-      const res = await this.deps.store.claim(presenceLeaseName(this.deps.me), LeaseKind.Presence, this.deps.me, {}, this.presenceLease);
+      const annotations = { [LeaseAnnotation.NodeMacs]: formatMacs(this.nodeMacs()) };
+      const res = await this.writes.track(this.deps.store.claim(presenceLeaseName(this.deps.me), LeaseKind.Presence, this.deps.me, annotations, this.presenceLease));
       if (res.ok) this.onLease(res.lease);
       else if (res.conflict) this.presenceLease = undefined; // re-read through the informer / recreate
     } finally {
@@ -448,7 +485,7 @@ export class L2Election {
           if (!alive) {
             this.deps.log.debug({ event: 'l2ProbeMiss', holder, ip, misses: pr.misses }, 'holder did not answer a probe');
             if (pr.misses >= this.deps.timing.probeMisses) {
-              this.deadOnWire.set(holder, this.now());
+              this.roster.markDead(holder);
               for (const [vip, s] of this.vips) if (s.lease?.spec?.holderIdentity === holder) this.evaluate(vip);
             } else if (!this.stopped) this.clock.setTimeout(() => this.probeHolders(), 0);
           }

@@ -10,9 +10,10 @@
  *   from the data plane (probe misses): the API server's view of liveness is too slow (10-20 s
  *   at client-go defaults is the failover peers are criticised for).
  * - A Lease whose holder vanished from the cluster view (its presence Lease expired too) is taken
- *   by the best candidate, but only after this node has itself watched the API for a full lease
- *   duration: right after an API outage every Lease looks expired, and the holders deserve time to
- *   renew before anyone takes over (no flap after an outage).
+ *   by the best candidate, but only after this node's watch and its own Lease writes have worked
+ *   for a full lease duration: right after an outage (a broken watch, or writes failing behind an
+ *   open one, as with etcd down) every Lease looks expired, and the holders deserve time to renew
+ *   before anyone takes over (no flap after an outage).
  * - While the API server is unreachable nobody can write, so nothing is taken over and holders
  *   keep announcing.
  */
@@ -43,7 +44,7 @@ export interface VipSituation {
   readonly holderProbeMisses: number;
   /** Misses that prove the holder's data plane is gone. */
   readonly probeMissesToTakeOver: number;
-  /** How long this node's Lease watch has been continuously healthy (ms). */
+  /** How long this node's Lease watch and Lease writes have both worked without interruption (ms). */
   readonly apiHealthyForMs: number;
   /** How often the holder renews. */
   readonly renewIntervalMs: number;

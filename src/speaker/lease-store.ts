@@ -21,6 +21,11 @@ export const LeaseAnnotation = {
   Ip: 'metallb.io/ip',
   /** `iface=mac,iface=mac` of the holder: what the successor probes (docs/architecture.md §7). */
   HolderMacs: 'metallb.io/holder-macs',
+  /**
+   * `iface=mac,...` of every interface a speaker may serve on, on its presence Lease: how a holder
+   * cut off from the API tells a live successor's claim from a forged one (l2-claims.ts).
+   */
+  NodeMacs: 'metallb.io/node-macs',
 } as const;
 
 /** Lease name of a VIP: DNS-1123 safe, one per IP (`10.0.0.1` -> `metallb-vip-10-0-0-1`). */
@@ -54,8 +59,34 @@ export function leaseView(lease: Lease, observedAtMs: number): LeaseView {
 
 /** Parse the holder-macs annotation. */
 export function holderMacs(lease: Lease): Map<string, string> {
+  return macAnnotation(lease, LeaseAnnotation.HolderMacs);
+}
+
+/** Parse the node-macs annotation of a presence Lease. */
+export function nodeMacs(lease: Lease): Map<string, string> {
+  return macAnnotation(lease, LeaseAnnotation.NodeMacs);
+}
+
+/** Format `iface -> mac` as an annotation value. */
+export function formatMacs(macs: ReadonlyMap<string, string>): string {
+  return [...macs].map(([i, m]) => `${i}=${m}`).join(',');
+}
+
+/**
+ * The renewTime to write: the wall clock, but always after the one it replaces. Other nodes time
+ * expiry from when they see the record change, so a renewal must change it: with the wall clock
+ * stepped back (NTP, a VM resume) or stuck, a renewal writing the same or an older timestamp
+ * would be invisible (an identical update is not even an event), and the live holder would look
+ * silent. Only this writer's own values are compared; no decision reads them.
+ */
+export function nextRenewTime(prev: string | null | undefined, wallNowMs: number): string {
+  const prevMs = prev ? Date.parse(prev) : NaN;
+  return microTime(Number.isFinite(prevMs) && wallNowMs <= prevMs ? prevMs + 1 : wallNowMs);
+}
+
+function macAnnotation(lease: Lease, annotation: string): Map<string, string> {
   const out = new Map<string, string>();
-  const raw = lease.metadata?.annotations?.[LeaseAnnotation.HolderMacs] ?? '';
+  const raw = lease.metadata?.annotations?.[annotation] ?? '';
   for (const part of raw.split(',')) {
     const [iface, mac] = part.split('=');
     if (iface && mac && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac)) out.set(iface, mac);
@@ -88,7 +119,7 @@ export class LeaseStore {
     this.writes++;
     // Wall-clock time: renewTime is a timestamp for people and other tools; the election times
     // expiry from when it saw the record change, on its monotonic clock, and never reads it.
-    const now = microTime(Date.now());
+    const now = nextRenewTime(prev?.spec?.renewTime, Date.now());
     const sameHolder = prev?.spec?.holderIdentity === holder;
     const spec = {
       holderIdentity: holder,
@@ -126,7 +157,7 @@ export class LeaseStore {
    */
   async release(prev: Lease, to = ''): Promise<WriteResult> {
     this.writes++;
-    const now = microTime(Date.now());
+    const now = nextRenewTime(prev.spec?.renewTime, Date.now());
     const annotations = { ...prev.metadata?.annotations, [LeaseAnnotation.HolderMacs]: '' };
     return updateLease(this.client, { ...prev, metadata: { ...prev.metadata, annotations } }, {
       ...prev.spec,

@@ -6,9 +6,10 @@
 import { hostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { L2Announcer } from '../arp/announcer';
+import { threadedL2System } from '../arp/responder-thread';
 import { createKubeClient, loadKubeConfig } from '../k8s/client';
 import { createEventRecorder } from '../k8s/events';
-import { startHttpEndpoint, type HttpEndpoint } from '../k8s/health';
+import { startProcessEndpoint } from '../k8s/health';
 import { createKubeMetrics } from '../k8s/metrics';
 import { podOwnerSource } from '../k8s/pod-owner';
 import type { Logger } from '../util/log';
@@ -41,26 +42,21 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   const kubeMetrics = createKubeMetrics(registry, host);
   const client = createKubeClient(kc, { observe: kubeMetrics.observeRequest, userAgent: 'metallb-ts-speaker', maxSockets: 8 });
   const recorder = createEventRecorder({ client, log: slog, component: 'metallb-speaker', instance: opts.nodeName });
-  const announcer = new L2Announcer({ logger: slog.child({ component: 'l2' }), garp: opts.garp, excludeInterfaces: opts.excludeInterfaces, rescanIntervalMs: 10_000 });
+  // ARP replies and NAs come from a worker thread, never from behind this loop (docs/architecture.md §6.1).
+  const announcer = new L2Announcer({
+    logger: slog.child({ component: 'l2' }),
+    garp: opts.garp,
+    excludeInterfaces: opts.excludeInterfaces,
+    rescanIntervalMs: 10_000,
+    system: threadedL2System(),
+  });
   const ownerPod = podOwnerSource(client, opts.namespace, opts.podName, slog);
   // Looked up early and in the background: the Lease writes on the failover path read only
   // ownerPod.known() and never wait for it; get() handles its own failures (asks again later).
   void ownerPod.get();
   const loop = createSpeakerLoop({ client, log: slog, registry, recorder, announcer, ownerPod, opts });
 
-  let endpoint: HttpEndpoint | undefined;
-  if (opts.port > 0) {
-    endpoint = await startHttpEndpoint({
-      port: opts.port,
-      host: opts.host,
-      registry,
-      log: slog,
-      healthy: () => loop.healthy(),
-      ready: () => loop.ready(),
-      ...(opts.metricsCertDir ? { certDir: opts.metricsCertDir } : {}),
-      ...(opts.tlsMinVersion ? { tlsMinVersion: opts.tlsMinVersion } : {}),
-    });
-  }
+  const endpoint = await startProcessEndpoint(opts, { registry, log: slog, loop, client });
 
   slog.info({ event: 'speakerStarting', namespace: opts.namespace, lbClass: opts.lbClass, identity: opts.podName || `${hostname()}_${process.pid}` }, 'starting speaker');
   await loop.start();

@@ -104,6 +104,26 @@ export function createSpeakerMetrics(registry: Registry, src: SpeakerMetricSourc
     labelNames: ['service', 'protocol', 'node', 'ip'],
     registers: [registry],
   });
+  new Counter({
+    name: 'metallb_speaker_l2_conflicts_total',
+    help: 'Frames from another station claiming an IP this node announces, whether logged or folded into the log rate limit (metallb-ts)',
+    labelNames: ['ip'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [ip, n] of Object.entries(src.l2().conflictsByIp)) this.inc({ ip }, n);
+    },
+  });
+  new Counter({
+    name: 'metallb_speaker_l2_foreign_claims_total',
+    help: 'Claims on a VIP this node holds from a MAC no live speaker published; the node kept the VIP and re-announced it (metallb-ts)',
+    labelNames: ['ip'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [ip, n] of Object.entries(src.election().foreignClaims)) this.inc({ ip }, n);
+    },
+  });
   new Gauge({
     name: 'metallb_l2_election_transitions',
     help: 'Times this node started or stopped announcing a VIP (metallb-ts)',

@@ -14,6 +14,8 @@
  */
 import type { Registry } from 'prom-client';
 import type { L2Announcer } from '../arp/announcer';
+import { BfdManager } from '../bfd/bfd-manager';
+import { createBfdMetrics } from '../bfd/metrics';
 import { parseConfig, type ConfigResources } from '../config/parse';
 import { forNode } from '../config/scope';
 import type { Config } from '../config/types';
@@ -24,7 +26,7 @@ import { ConfigChangeFilter } from '../k8s/config-change';
 import { configCounts } from '../config/summary';
 import { BurstDebouncer, type DebounceBounds } from '../util/burst-debouncer';
 import { ConfigurationStatePublisher, speakerState } from '../k8s/configuration-state';
-import { EventType, type EventRecorder } from '../k8s/events';
+import { EventType, refTo, type EventRecorder } from '../k8s/events';
 import type { ProbeResult } from '../k8s/health';
 import { createInformer, type Informer, type KubeObject } from '../k8s/informer';
 import type { Lease } from '../k8s/lease';
@@ -33,11 +35,14 @@ import { errorMessage } from '../util/errors';
 import { realClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { ANNOUNCE_FAILED, announceFailedMessage, announceOutcome } from './announce-failures';
+import { BfdPeers } from './bfd-peers';
+import { FOREIGN_CLAIM, foreignClaimMessage } from './l2-claims';
 import { BgpPeers, routerIdFromName } from './bgp-peers';
 import { endpointsByService, nodeIpv4, nodeView, type EndpointSliceObject, type NodeObject } from './cluster-view';
 import { L2Election, type L2DataPlane } from './l2-election';
 import { LeaseLabel, LeaseStore } from './lease-store';
 import { createSpeakerMetrics } from './metrics';
+import { PEER_DISABLED, peerDisabledMessage, peerNotices } from './peer-notices';
 import { diffBgpAssigned, NODE_ASSIGNED, nodeAssignedMessage, servicesWithIp } from './node-assigned';
 import { announcedSeries, planSpeaker, serviceName, type ServiceObject, type ServicePlan, type SpeakerPlan } from './speaker-plan';
 import type { SpeakerOptions } from './speaker-options';
@@ -69,6 +74,8 @@ export interface SpeakerLoopDeps {
   readonly clock?: Clock;
   /** Bounds of the configuration reload debounce; {@link SPEAKER_CONFIG_RELOAD_BOUNDS} by default. */
   readonly reloadBounds?: DebounceBounds;
+  /** The BFD sessions' host; default a BfdManager on the standard ports (tests pick others). */
+  readonly bfd?: BfdManager;
 }
 
 /** The running shell. */
@@ -101,6 +108,12 @@ interface LoopState {
   bgpAssigned: ReadonlySet<string>;
   /** IP -> the interface selection whose announce failure was reported. */
   announceFailures: Map<string, string>;
+  /** Disabled BGPPeers (name -> why) already reported by Event and log. */
+  disabledReported: ReadonlyMap<string, string>;
+  /** Peers whose BGP session is held closed until their BFD session is Up. */
+  heldForBfd: ReadonlySet<string>;
+  /** This node's BGP router ID fallback, from the last recompute. */
+  routerId: string;
   /** When the Lease watch last became healthy; undefined while it is broken. */
   apiHealthySince: number | undefined;
   recomputeTimer: NodeJS.Timeout | undefined;
@@ -125,6 +138,9 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     ready: false,
     bgpAssigned: new Set(),
     announceFailures: new Map(),
+    disabledReported: new Map(),
+    heldForBfd: new Set(),
+    routerId: routerIdFromName(opts.nodeName),
     apiHealthySince: undefined,
     recomputeTimer: undefined,
     configDirty: true,
@@ -151,6 +167,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       state.announceFailures.delete(ip);
       announcer.withdraw(ip);
     },
+    reannounce: (ip) => void announcer.reannounce(ip),
     probe: (ip, mac, timeoutMs) => announcer.probe(ip, mac, { timeoutMs }),
     // The announcer's own scan: the MACs published are those of the interfaces it would serve on.
     localMacs: (ip, interfaces) => announcer.servingMacs(ip, interfaces),
@@ -177,9 +194,16 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       if (!owned) return;
       for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Normal, NODE_ASSIGNED, nodeAssignedMessage(opts.nodeName, 'layer2'));
     },
+    onForeignClaim: (ip, mac) => {
+      for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Warning, FOREIGN_CLAIM, foreignClaimMessage(ip, mac, opts.nodeName));
+    },
   });
   announcer.on('conflict', (c) => election.onConflict(c.ip, c.mac));
   const bgp = new BgpPeers(slog.child({ component: 'bgp' }));
+  const bfdHost = deps.bfd ?? new BfdManager({ log: slog });
+  // A BFD state change re-gates the BGP sessions at once, without waiting for a recompute.
+  const bfd = new BfdPeers({ host: bfdHost, log: slog.child({ component: 'bfd' }), onChange: () => syncBgp() });
+  createBfdMetrics(deps.registry, bfdHost);
   const l2Status = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.L2, slog, ownerPod.get);
   const bgpStatus = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.Bgp, slog, ownerPod.get);
   const metrics = createSpeakerMetrics(deps.registry, { l2: () => announcer.counters(), election: () => election.stats, peers: () => bgp.status(), leaseWrites: () => store.writeCount }, opts.nodeName);
@@ -190,6 +214,40 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
   function syncL2Status(): void {
     l2Status.set(l2Statuses(planned(), new Set(election.announced()), opts.nodeName));
   }
+  /**
+   * The BGP sessions: the plan's peers whose BFD gate is open (bfd-peers.ts), with their routes.
+   * A held peer has its session closed, so our routes leave it.
+   */
+  function syncBgp(): void {
+    const plan = state.plan;
+    if (!plan || state.stopping) return;
+    const allowed = bfd.allowed(plan.peers);
+    const held = new Set(plan.peers.filter((p) => !allowed.includes(p)).map((p) => p.name));
+    for (const name of held) {
+      if (!state.heldForBfd.has(name)) slog.warn({ event: 'bgpHeldForBfd', peer: name }, 'BFD session Down: BGP session closed until BFD is Up again');
+    }
+    for (const peer of allowed) {
+      if (state.heldForBfd.has(peer.name)) slog.info({ event: 'bgpReleasedByBfd', peer: peer.name, gate: bfd.gate(peer) }, 'BFD session Up: BGP session may run');
+    }
+    state.heldForBfd = held;
+    bgp.sync(allowed, plan.bgpRoutes, state.routerId);
+  }
+
+  /** Warning Event and log line for each peer disabled anew or for a new reason (once per change). */
+  function reportDisabledPeers(disabled: ReadonlyMap<string, string>): void {
+    const notices = peerNotices(state.disabledReported, disabled);
+    state.disabledReported = disabled;
+    const peerInformer = configInformers.find((c) => c.field === 'peers')?.inf;
+    for (const [name, reason] of notices.disabled) {
+      const message = peerDisabledMessage(opts.nodeName, reason);
+      slog.warn({ event: PEER_DISABLED, peer: name, reason }, message);
+      const obj = peerInformer?.get(name, opts.namespace);
+      const ref = obj ? refTo(obj, 'BGPPeer', 'metallb.io/v1beta2') : { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', namespace: opts.namespace, name };
+      recorder.record(ref, EventType.Warning, PEER_DISABLED, message);
+    }
+    for (const name of notices.enabled) slog.info({ event: 'peerEnabled', peer: name }, 'BGPPeer no longer disabled');
+  }
+
   /** metallb_speaker_announced: the Services this node announces now, per protocol and IP. */
   function syncAnnouncedMetric(): void {
     metrics.setAnnounced(announcedSeries(planned(), new Set(election.announced())));
@@ -270,6 +328,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     if (assessed.newWarnings) slog.warn({ event: 'configWarning', warnings: assessed.newWarnings }, 'configuration accepted with warnings');
     if (parsed.ok) {
       state.lastGood = parsed.config;
+      reportDisabledPeers(parsed.config.disabledPeers);
       metrics.config.configLoaded(true);
       slog.info({ event: 'configLoaded', ...configCounts(parsed.config), parseMs: Math.round(clock.now() - t0) }, 'configuration parsed');
     } else {
@@ -303,8 +362,9 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       });
       state.plan = plan;
       election.setDesired(plan.l2);
-      const routerId = nodeIpv4(nodes.get(opts.nodeName)) ?? routerIdFromName(opts.nodeName);
-      bgp.sync(plan.peers, plan.bgpRoutes, routerId);
+      state.routerId = nodeIpv4(nodes.get(opts.nodeName)) ?? routerIdFromName(opts.nodeName);
+      bfd.sync(plan.peers, config.bfdProfiles);
+      syncBgp();
       bgpStatus.set(bgpStatuses(plan.services.values(), plan.peers, opts.nodeName));
       syncL2Status();
       const assigned = diffBgpAssigned(state.bgpAssigned, plan.services.values());
@@ -336,7 +396,10 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
         await l2Status.clear();
       } else election.stop();
       await Promise.all([...all.map((i) => i.stop()), l2Status.stop(), bgpStatus.stop()]);
+      bfd.stop();
       await bgp.stop();
+      // After BGP: AdminDown tells the routers BFD was switched off, not that the path died.
+      await bfdHost.close();
       // The sessions are closed and the routes withdrawn: this node advertises nothing now.
       if (graceful) await bgpStatus.clear();
     },

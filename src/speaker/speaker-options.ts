@@ -15,6 +15,7 @@ import { DEFAULT_GARP_TIMING, type GarpTiming } from '../arp/garp-schedule';
 import { ErrorCode, MetalLbError } from '../util/errors';
 import { LogLevels, type LogLevel } from '../util/log';
 import { defaultNamespace } from '../k8s/release-namespace';
+import { metricsSecurity } from '../k8s/health';
 import { DEFAULT_ELECTION_TIMING, type ElectionTiming } from './l2-election';
 
 /** Everything `runSpeaker` needs. */
@@ -34,6 +35,10 @@ export interface SpeakerOptions {
   readonly excludeInterfaces: readonly string[];
   readonly metricsCertDir: string | undefined;
   readonly tlsMinVersion: string | undefined;
+  /** Authenticate (TokenReview) and authorise (SubjectAccessReview) every scrape; needs a cert dir. */
+  readonly secureMetrics: boolean;
+  /** Plain-HTTP /healthz and /readyz port; 0: they share the metrics port. */
+  readonly healthProbePort: number;
 }
 
 /** Where the chart mounts upstream's exclusion ConfigMap. */
@@ -45,7 +50,7 @@ export function addSpeakerFlags(cmd: Command): Command {
     .option('--node-name <name>', 'this node (default $METALLB_NODE_NAME)')
     .option('--namespace <ns>', 'release namespace (default $METALLB_NAMESPACE, else the pod namespace, else metallb-system)')
     .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then $KUBECONFIG)')
-    .option('--port <port>', 'metrics, /healthz and /readyz port (0 disables)', '9120')
+    .option('--port <port>', 'metrics port, and /healthz and /readyz unless --health-probe-port is set (0 disables metrics)', '9120')
     .option('--host <address>', 'address the metrics and health endpoint binds (default $METALLB_HOST, the node IP the chart passes; empty: all addresses)')
     .option('--log-level <level>', `log level: ${LogLevels.join(', ')}`, 'info')
     .option('--lb-class <class>', 'handle only Services with this spec.loadBalancerClass', '')
@@ -61,6 +66,8 @@ export function addSpeakerFlags(cmd: Command): Command {
     .option('--exclude-interfaces-file <path>', 'upstream excludel2 YAML (announcedInterfacesToExclude)', EXCLUDE_L2_FILE)
     .option('--metrics-cert-dir <dir>', 'serve metrics over HTTPS with tls.crt/tls.key from this directory')
     .option('--tls-min-version <v>', 'VersionTLS12 or VersionTLS13', 'VersionTLS13')
+    .option('--secure-metrics', 'authenticate /metrics scrapes with TokenReview and authorise them with SubjectAccessReview (get on /metrics); needs --metrics-cert-dir', false)
+    .option('--health-probe-port <port>', 'plain-HTTP /healthz and /readyz port (0: served on --port)', '0')
     .option('--ml-bindaddr <addr>', 'accepted for compatibility; no memberlist')
     .option('--ml-bindport <port>', 'accepted for compatibility; no memberlist')
     .option('--ml-labels <labels>', 'accepted for compatibility; no memberlist')
@@ -157,5 +164,6 @@ export function speakerOptionsFrom(flags: Record<string, unknown>, env: NodeJS.P
     excludeInterfaces: readExcludeList(typeof flags.excludeInterfacesFile === 'string' ? flags.excludeInterfacesFile : EXCLUDE_L2_FILE),
     metricsCertDir: typeof flags.metricsCertDir === 'string' && flags.metricsCertDir ? flags.metricsCertDir : undefined,
     tlsMinVersion: typeof flags.tlsMinVersion === 'string' ? flags.tlsMinVersion : undefined,
+    ...metricsSecurity(flags),
   };
 }

@@ -6,6 +6,7 @@
  * (`LogRateGate`, clock injected, no timers); `RateLimitedLog` is the shell that writes the
  * lines and runs the one timer. Lives in util so bgp and arp can both use it.
  */
+import type { Clock } from './clock';
 import type { Logger } from './log';
 
 /** How much of one key gets logged. */
@@ -138,6 +139,17 @@ export interface TimerHandle {
 export interface RateLimitedLogDeps {
   now?: () => number;
   setTimer?: (fn: () => void, ms: number) => TimerHandle;
+}
+
+/** The shell's clock and timer from an injected {@link Clock} (a fake one in tests). */
+export function rateLimitDepsOn(clock: Clock): RateLimitedLogDeps {
+  return {
+    now: () => clock.now(),
+    setTimer: (fn, ms) => {
+      const h = clock.setTimeout(fn, ms);
+      return { cancel: () => clock.clearTimeout(h) };
+    },
+  };
 }
 
 type Level = 'error' | 'warn' | 'info' | 'debug';

@@ -3,7 +3,10 @@
  * its own) over real loopback sockets, beside a healthy peer that must never notice: 20,000
  * ROUTE-REFRESH from a peer that reads nothing (bounded memory, reset with Cease 6/8), 2,000
  * UPDATEs of 1,000 repeated attributes each (bounded time, a couple of log lines), 200,000
- * KEEPALIVEs in one write. The flapping-peer case (reconnect intervals grow) runs in-process.
+ * KEEPALIVEs in one write. The same speaker process answers ARP for an L2 VIP on a veth into a lab
+ * namespace, where a client asks for it every 5 ms from the first flood to the last: every request
+ * must be answered (docs/architecture.md §6.1; the reply times are bench/hostile-peer.ts's).
+ * The flapping-peer case (reconnect intervals grow) runs in-process.
  */
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,9 +22,12 @@ import { waitFor } from '../harness/lab-exec';
 import { startLocalSpeaker } from '../fixtures/bgp/speaker-driver';
 import type { SpeakerEvent, SpeakerProc } from '../fixtures/bgp/speaker-driver';
 import { TestPeer } from '../fixtures/bgp/test-peer';
+import { startRootArpClient } from '../fixtures/arp/root-arp-client';
 import type { PeerConnection } from '../fixtures/bgp/test-peer';
 
 const ROUTES = 3000;
+/** The L2 VIP the speaker process answers for throughout the floods. */
+const VIP = '10.77.0.250';
 const routes: Record<string, RouteAttributes> = {};
 for (let i = 0; i < ROUTES; i++) routes[`10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`] = { communities: [0xfde80000 + (i % 7)] };
 
@@ -58,6 +64,7 @@ t.test('floods from a hostile peer: bounded speaker, untouched bystander', async
   const dir = mkdtempSync(join(os.tmpdir(), 'bgp-flood-'));
   const good = await TestPeer.listen({ host: '127.0.0.1', asn: 64501, routerId: '10.77.0.1', holdTimeSec: 9 });
   const hostile = await TestPeer.listen({ host: '127.0.0.1', asn: 64502, routerId: '10.77.0.2', holdTimeSec: 9 });
+  const arp = await startRootArpClient('bgp-flood');
   const cfg = (port: number, peerAsn: number): BgpSessionConfig => ({
     peerAddress: '127.0.0.1',
     peerPort: port,
@@ -73,17 +80,20 @@ t.test('floods from a hostile peer: bounded speaker, untouched bystander', async
   const speaker = startLocalSpeaker(dir, [
     { id: 'hostile', config: cfg(hostile.port, 64502) },
     { id: 'good', config: cfg(good.port, 64501) },
-  ], routes);
+  ], routes, 'info', { iface: arp.rootIface, vips: [VIP] });
   t.teardown(async () => {
     speaker.kill('SIGKILL');
     await speaker.exited();
-    await Promise.all([good.close(), hostile.close()]);
+    await Promise.all([good.close(), hostile.close(), arp.destroy()]);
     rmSync(dir, { recursive: true, force: true });
   });
   await waitFor('both peers have the full table', () => synced(good.last) && synced(hostile.last), { timeoutMs: 30_000, intervalMs: 20 });
   const downs = (id: string): SpeakerEvent[] => speaker.events.filter((e) => e.event === 'down' && e.id === id);
+  const ready = await speaker.waitEvent('ready', (e) => e.event === 'ready');
+  t.match(ready.l2, { [VIP]: { ok: true, interfaces: [arp.rootIface] } }, 'the speaker process announces the VIP');
   const rssBefore = (await ask(speaker, 'rss')).rssMB as number;
   await ask(speaker, 'loopDelay');
+  await arp.start(VIP, 200);
 
   await t.test('20,000 ROUTE-REFRESH from a peer that reads nothing', async (t) => {
     const conn = hostile.last!;
@@ -165,6 +175,9 @@ t.test('floods from a hostile peer: bounded speaker, untouched bystander', async
     t.ok(rss - rssBefore < 50, `RSS ${(rss - rssBefore).toFixed(1)} MB above the start`);
   });
 
+  const answered = await arp.stop();
+  t.ok(answered.sent >= 1000, `${answered.sent} ARP requests for ${VIP} during the floods`);
+  t.equal(answered.lost, 0, `every one answered by the flooded process (p99 ${answered.p99Ms.toFixed(1)} ms, max ${answered.maxMs.toFixed(1)} ms)`);
   t.equal(downs('good').length, 0, 'the healthy session stayed Established throughout');
   t.equal(speaker.state('good'), 'Established');
   t.equal(speaker.child.exitCode, null, 'the speaker is still running');

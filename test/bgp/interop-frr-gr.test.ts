@@ -9,6 +9,7 @@ import t from 'tap';
 import { createLab, waitFor } from '../harness/lab';
 import { startFrr } from '../harness/routers/frr';
 import type { FrrPath } from '../harness/routers/frr';
+import { DUAL_STACK_FAMILIES } from '../../src/bgp/families';
 import { sessionConfig, startSpeaker } from '../fixtures/bgp/speaker-driver';
 
 t.test('FRR with policy: graceful restart and hold timer', async (t) => {
@@ -26,7 +27,7 @@ t.test('FRR with policy: graceful restart and hold timer', async (t) => {
     ],
   });
   const grSessions = [
-    { id: 'gr', config: sessionConfig({ peerAddress: '10.77.0.1', localAsn: 64500, peerAsn: 64501, routerId: n1.ipv4, gracefulRestart: { restartTimeSec: 60 } }) },
+    { id: 'gr', config: sessionConfig({ peerAddress: '10.77.0.1', localAsn: 64500, peerAsn: 64501, routerId: n1.ipv4, gracefulRestart: { restartTimeSec: 60 }, families: [...DUAL_STACK_FAMILIES] }) },
   ];
   const routes = { '10.77.0.120/32': { communities: [100] }, 'fd00:77::120/128': {} };
   const first = startSpeaker(lab, n1.ns, grSessions, routes);

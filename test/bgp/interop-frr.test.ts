@@ -7,6 +7,7 @@ import t from 'tap';
 import { createLab, delay } from '../harness/lab';
 import { startFrr } from '../harness/routers/frr';
 import type { FrrPath } from '../harness/routers/frr';
+import { DUAL_STACK_FAMILIES } from '../../src/bgp/families';
 import { sessionConfig, startSpeaker } from '../fixtures/bgp/speaker-driver';
 
 const C = (a: number, b: number): number => a * 65536 + b;
@@ -52,7 +53,7 @@ t.test('FRR interop', async (t) => {
     ],
     { '10.77.0.100/32': attrs, 'fd00:77::100/128': attrs, '10.77.0.101/32': {} },
   );
-  const s2 = startSpeaker(lab, n2.ns, [{ id: 'asn4', config: sessionConfig({ peerAddress: '10.77.0.1', localAsn: 4200000000, peerAsn: 64501, routerId: n2.ipv4 }) }], {
+  const s2 = startSpeaker(lab, n2.ns, [{ id: 'asn4', config: sessionConfig({ peerAddress: '10.77.0.1', localAsn: 4200000000, peerAsn: 64501, routerId: n2.ipv4, families: [...DUAL_STACK_FAMILIES] }) }], {
     '10.77.0.102/32': {},
     'fd00:77::102/128': {},
   });

@@ -178,6 +178,11 @@ t.test('chart on a real apiserver', async (t) => {
 
   await t.test('helm upgrade adds and removes toggled objects', async (t) => {
     const extra = (docs: string[]): string[] => docs.filter((n) => /servicemonitor|prometheusrule|networkpolic|service\/|role.*prometheus/.test(n));
+    const certOf = (): Promise<string> => ok(cp, ['get', 'secret', 'metallb-metrics-cert', '-n', NS, '-o', 'jsonpath={.data.tls\\.crt}']);
+    const cert = await certOf();
+    t.ok(cert.length > 100, 'the generated metrics certificate is installed');
+    await ok(cp, ['helm', 'upgrade', 'metallb', CHART_DIR, '-n', NS, ...valueArgs({ valuesFiles: [UPSTREAM_VALUES['0.16.1']], set: ['speaker.logLevel=debug'] })]);
+    t.equal(await certOf(), cert, 'upgrades keep the generated metrics certificate (lookup)');
     await ok(cp, ['helm', 'upgrade', 'metallb', CHART_DIR, '-n', NS, ...valueArgs({ valuesFiles: [UPSTREAM_VALUES['0.16.1']], set: TOGGLES })]);
     const on = await names(cp, NAMESPACED, ['-n', NS, '-l', 'app.kubernetes.io/instance=metallb']);
     t.same(extra(on), [

@@ -42,11 +42,7 @@ t.test('upstream 0.16.1 values: every FRR, frr-k8s, memberlist and webhook key i
   const text = await notes({ valuesFiles: [UPSTREAM_VALUES['0.16.1']] });
   t.same(listed(text, IGNORED), [
     'controller.webhookMode',
-    'controller.livenessProbe.port',
-    'controller.readinessProbe.port',
     'speaker.memberlist',
-    'speaker.livenessProbe.port',
-    'speaker.readinessProbe.port',
     'speaker.startupProbe',
     'speaker.bgpDebounceTimeout',
     'speaker.frr',
@@ -63,6 +59,11 @@ t.test('upstream 0.16.1 values: every FRR, frr-k8s, memberlist and webhook key i
   ]);
   t.match(text, 'controller.image: quay.io/metallb/controller is upstream MetalLB\'s image; ghcr.io/metallb-ts/metallb-ts is used instead');
   t.notMatch(text, UNKNOWN, 'every key of the upstream file is known');
+});
+
+t.test('a readinessProbe.port other than the livenessProbe.port is listed: one port serves both', async (t) => {
+  const text = await notes({ set: ['speaker.readinessProbe.port=1234'] });
+  t.match(text, 'speaker.readinessProbe.port: the process serves /healthz and /readyz on one port, speaker.livenessProbe.port (17472)');
 });
 
 t.test('upstream 0.13.7 values: its own extra keys (kube-rbac-proxy) are listed too', async (t) => {

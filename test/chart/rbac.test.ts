@@ -31,6 +31,9 @@ function flatten(role: K8sObject): string[] {
 const READ = 'list,watch';
 const CONFIG = ['ipaddresspools', 'l2advertisements', 'bgpadvertisements', 'bgppeers', 'communities', 'bfdprofiles'].map((r) => `metallb.io/${r}: ${READ}`);
 
+// Secure metrics (the default): each scrape is authenticated and authorised, as upstream's.
+const REVIEWS = ['authentication.k8s.io/tokenreviews: create', 'authorization.k8s.io/subjectaccessreviews: create'];
+
 const expected: Record<string, string[]> = {
   'ClusterRole/metallb:controller': [
     `core/services: ${READ}`,
@@ -40,6 +43,7 @@ const expected: Record<string, string[]> = {
     'core/events: create,patch',
     // Cluster-wide, read-only: to warn about config outside the release namespace.
     ...CONFIG,
+    ...REVIEWS,
   ],
   'Role/metallb-controller': [
     `core/secrets: ${READ}`,
@@ -56,6 +60,7 @@ const expected: Record<string, string[]> = {
     `core/nodes: ${READ}`,
     `discovery.k8s.io/endpointslices: ${READ}`,
     'core/events: create,patch',
+    ...REVIEWS,
   ],
   'Role/metallb-speaker': [
     `core/secrets: ${READ}`,
@@ -136,4 +141,29 @@ t.test('rbac.create=false renders no RBAC; a disabled component gets none', asyn
   t.notOk(off.some((d) => d.kind.startsWith('Role') || d.kind.startsWith('ClusterRole')));
   const noSpeaker = await render({ set: ['speaker.enabled=false'] });
   t.notOk(noSpeaker.some((d) => d.metadata.name.includes('speaker')), 'no speaker objects at all');
+});
+
+// The speaker's Lease writes are narrowed per node by an admission policy (docs/security.md;
+// enforced against a real apiserver in test/security/speaker-lease-policy.test.ts).
+t.test('the speaker Lease policy: rendered where served, bound, naming the right objects', async (t) => {
+  const policyOf = (docs: K8sObject[]): K8sObject[] => docs.filter((d) => d.kind.startsWith('ValidatingAdmissionPolicy'));
+  const defaults = await render();
+  t.same(policyOf(defaults).map((d) => `${d.kind}/${d.metadata.name}`), ['ValidatingAdmissionPolicy/metallb-speaker-leases', 'ValidatingAdmissionPolicyBinding/metallb-speaker-leases'], 'offline render: both objects');
+  const policy = find(defaults, 'ValidatingAdmissionPolicy', 'metallb-speaker-leases');
+  t.equal(at(policy, 'apiVersion'), 'admissionregistration.k8s.io/v1');
+  t.same(at(find(defaults, 'ValidatingAdmissionPolicyBinding', 'metallb-speaker-leases'), 'spec'), { policyName: 'metallb-speaker-leases', validationActions: ['Deny'] });
+  t.equal(at(policy, 'spec', 'failurePolicy'), 'Fail');
+  t.same(at(policy, 'spec', 'matchConditions', 0, 'expression'), "request.userInfo.username == 'system:serviceaccount:metallb-system:metallb-speaker'");
+  t.match(JSON.stringify(at(policy, 'spec', 'validations')), /request\.name != 'metallb-controller'/, 'protects the controller Lease');
+
+  // A live install sees kinds in discovery: the policy follows them.
+  const lease = 'coordination.k8s.io/v1/Lease';
+  t.same(policyOf(await render({ apiVersions: [lease] })), [], 'discovery without ValidatingAdmissionPolicy: none');
+  t.equal(policyOf(await render({ apiVersions: [lease, 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy'] })).length, 2, 'discovery with it: rendered');
+  t.same(policyOf(await render({ set: ['speaker.leaseAdmissionPolicy.enabled=false'] })), [], 'disabled by value');
+
+  const renamed = await render({ set: ['controller.extraArgs={--leader-elect-lease-name=my-lb}', 'speaker.serviceAccount.create=false', 'speaker.serviceAccount.name=node-sa'] });
+  const p = find(renamed, 'ValidatingAdmissionPolicy', 'metallb-speaker-leases');
+  t.same(at(p, 'spec', 'matchConditions', 0, 'expression'), "request.userInfo.username == 'system:serviceaccount:metallb-system:node-sa'", 'follows the speaker ServiceAccount');
+  t.match(JSON.stringify(at(p, 'spec', 'validations')), /request\.name != 'my-lb'/, 'follows --leader-elect-lease-name');
 });

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
-import { CHART_DIR, UPSTREAM_VALUES, at, container, find, helm, inventory, render, type K8sObject } from '../fixtures/chart/helm';
+import { CHART_DIR, UPSTREAM_VALUES, at, container, find, helm, inventory, render, withoutCertData, type K8sObject } from '../fixtures/chart/helm';
 import { processSpec } from '../fixtures/chart/process';
 
 const chartMeta = parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string; version: string };
@@ -27,6 +27,11 @@ function envOf(c: Record<string, unknown>): Array<{ name: string; fieldPath?: st
     return fieldPath === undefined ? { name: e['name'] as string, value: e['value'] as string } : { name: e['name'] as string, fieldPath };
   });
 }
+/** Args the chart passes for secure metrics (the default) with the probes on 17472. */
+const SECURE_ARGS = ['--metrics-cert-dir=/etc/metrics', '--secure-metrics', '--health-probe-port=17472'];
+const PROBE_17472 = { port: 17472, scheme: 'HTTP' };
+const CERT_MOUNT = { name: 'metrics-certs', mountPath: '/etc/metrics', readOnly: true };
+const CERT_VOLUME = { name: 'metrics-certs', secret: { secretName: 'metallb-metrics-cert', defaultMode: 420 } };
 function isSubset(sub: Record<string, string>, sup: Record<string, string>): boolean {
   return Object.entries(sub).every(([k, v]) => sup[k] === v);
 }
@@ -55,11 +60,14 @@ t.test('defaults: upstream object names, labels and selectors', async (t) => {
     'Role/metallb-speaker',
     'RoleBinding/metallb-controller',
     'RoleBinding/metallb-speaker',
+    'Secret/metallb-metrics-cert',
     'ServiceAccount/metallb-controller',
     'ServiceAccount/metallb-speaker',
+    'ValidatingAdmissionPolicy/metallb-speaker-leases',
+    'ValidatingAdmissionPolicyBinding/metallb-speaker-leases',
   ]);
   for (const d of docs) {
-    const clusterScoped = ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(d.kind);
+    const clusterScoped = ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(d.kind);
     t.equal(d.metadata.namespace, clusterScoped ? undefined : 'metallb-system', `${d.kind}/${d.metadata.name} namespace`);
     t.equal(d.metadata.labels?.['app.kubernetes.io/name'], 'metallb', `${d.kind}/${d.metadata.name} name label`);
     t.equal(d.metadata.labels?.['app.kubernetes.io/instance'], 'metallb', `${d.kind}/${d.metadata.name} instance label`);
@@ -87,14 +95,16 @@ t.test('defaults: controller Deployment', async (t) => {
   t.notOk(pod['hostNetwork'], 'controller is not on the host network');
   t.equal(c['image'], IMAGE);
   t.same(c['command'], COMMAND);
-  t.same(c['args'], ['controller', '--port=9120', '--log-level=info']);
+  t.same(c['args'], ['controller', '--port=9120', '--log-level=info', ...SECURE_ARGS]);
   t.same(envOf(c), [
     { name: 'METALLB_NAMESPACE', fieldPath: 'metadata.namespace' },
     { name: 'METALLB_POD_NAME', fieldPath: 'metadata.name' },
   ]);
-  t.same(c['ports'], [{ name: 'monitoring', containerPort: 9120, protocol: 'TCP' }]);
-  t.same(at(c, 'livenessProbe', 'httpGet'), { path: '/healthz', port: 'monitoring', scheme: 'HTTP' });
-  t.same(at(c, 'readinessProbe', 'httpGet'), { path: '/readyz', port: 'monitoring', scheme: 'HTTP' });
+  t.same(c['ports'], [{ name: 'metricshttps', containerPort: 9120, protocol: 'TCP' }]);
+  t.same(at(c, 'livenessProbe', 'httpGet'), { path: '/healthz', ...PROBE_17472 });
+  t.same(at(c, 'readinessProbe', 'httpGet'), { path: '/readyz', ...PROBE_17472 });
+  t.same(c['volumeMounts'], [CERT_MOUNT]);
+  t.same(pod['volumes'], [CERT_VOLUME]);
   t.same(c['securityContext'], {
     allowPrivilegeEscalation: false,
     readOnlyRootFilesystem: true,
@@ -116,7 +126,7 @@ t.test('defaults: speaker DaemonSet', async (t) => {
   ]);
   t.equal(c['image'], IMAGE);
   t.same(c['command'], COMMAND);
-  t.same(c['args'], ['speaker', '--port=9120', '--log-level=info']);
+  t.same(c['args'], ['speaker', '--port=9120', '--log-level=info', ...SECURE_ARGS]);
   t.same(envOf(c), [
     { name: 'METALLB_NODE_NAME', fieldPath: 'spec.nodeName' },
     { name: 'METALLB_HOST', fieldPath: 'status.hostIP' },
@@ -130,10 +140,11 @@ t.test('defaults: speaker DaemonSet', async (t) => {
     readOnlyRootFilesystem: true,
     capabilities: { drop: ['ALL'], add: ['NET_RAW'] },
   });
-  t.same(at(c, 'livenessProbe', 'httpGet'), { path: '/healthz', port: 'monitoring', scheme: 'HTTP' });
-  t.same(at(c, 'readinessProbe', 'httpGet'), { path: '/readyz', port: 'monitoring', scheme: 'HTTP' });
-  t.same(c['volumeMounts'], [{ name: 'metallb-excludel2', mountPath: '/etc/metallb', readOnly: true }]);
-  t.same(pod['volumes'], [{ name: 'metallb-excludel2', configMap: { name: 'metallb-excludel2', defaultMode: 256 } }]);
+  t.same(c['ports'], [{ name: 'metricshttps', containerPort: 9120, protocol: 'TCP' }]);
+  t.same(at(c, 'livenessProbe', 'httpGet'), { path: '/healthz', ...PROBE_17472 });
+  t.same(at(c, 'readinessProbe', 'httpGet'), { path: '/readyz', ...PROBE_17472 });
+  t.same(c['volumeMounts'], [{ name: 'metallb-excludel2', mountPath: '/etc/metallb', readOnly: true }, CERT_MOUNT]);
+  t.same(pod['volumes'], [{ name: 'metallb-excludel2', configMap: { name: 'metallb-excludel2', defaultMode: 256 } }, CERT_VOLUME]);
   const cm = find(await render(), 'ConfigMap', 'metallb-excludel2');
   const excl = parse(at(cm, 'data', 'excludel2.yaml') as string) as { announcedInterfacesToExclude: string[] };
   t.ok(excl.announcedInterfacesToExclude.includes('^lo$') && excl.announcedInterfacesToExclude.includes('^veth.*'), 'upstream exclusion list');
@@ -141,16 +152,16 @@ t.test('defaults: speaker DaemonSet', async (t) => {
 });
 
 t.test('upstream values files render exactly what the defaults render (their extra keys are ignored)', async (t) => {
-  const defaults = await render();
-  t.same(await render({ valuesFiles: [UPSTREAM_VALUES['0.16.1']] }), defaults, '0.16.1');
+  const defaults = withoutCertData(await render());
+  t.same(withoutCertData(await render({ valuesFiles: [UPSTREAM_VALUES['0.16.1']] })), defaults, '0.16.1');
   // 0.13 served metrics on 7472; that port is honoured, nothing else differs.
-  t.same(await render({ valuesFiles: [UPSTREAM_VALUES['0.13.7']] }), await render({ set: ['prometheus.metricsPort=7472'] }), '0.13.7');
+  t.same(withoutCertData(await render({ valuesFiles: [UPSTREAM_VALUES['0.13.7']] })), withoutCertData(await render({ set: ['prometheus.metricsPort=7472'] })), '0.13.7');
   const old = await render({ valuesFiles: [UPSTREAM_VALUES['0.13.7']] });
-  t.same(container(find(old, 'DaemonSet', 'metallb-speaker'), 'speaker')['args'], ['speaker', '--port=7472', '--log-level=info']);
+  t.same(container(find(old, 'DaemonSet', 'metallb-speaker'), 'speaker')['args'], ['speaker', '--port=7472', '--log-level=info', ...SECURE_ARGS]);
   for (const docs of [defaults, old]) {
     const kinds = new Set(docs.map((d) => d.kind));
     t.notOk(kinds.has('ValidatingWebhookConfiguration'), 'no webhooks');
-    t.notOk(kinds.has('Secret'), 'no webhook cert or memberlist Secret');
+    t.same(docs.filter((d) => d.kind === 'Secret').map((d) => d.metadata.name), ['metallb-metrics-cert'], 'no webhook cert or memberlist Secret: only the metrics certificate');
     t.notOk(kinds.has('Service'), 'no webhook Service');
   }
 });
@@ -210,7 +221,9 @@ t.test('every toggle on: args, env, ports and probes follow the values', async (
     '--lb-class=example.org/metallb',
     '--leader-elect',
     '--metrics-cert-dir=/etc/metrics',
+    '--secure-metrics',
     '--tls-min-version=VersionTLS12',
+    '--health-probe-port=17472',
     '--extra-flag=1',
   ]);
   t.same(sc['args'], [
@@ -227,7 +240,9 @@ t.test('every toggle on: args, env, ports and probes follow the values', async (
     '--l2-garp-interval=500ms',
     '--l2-refresh-interval=1m',
     '--metrics-cert-dir=/etc/metrics',
+    '--secure-metrics',
     '--tls-min-version=VersionTLS12',
+    '--health-probe-port=17472',
   ]);
   for (const [w, c, secret] of [
     [dep, cc, 'controller-metrics-tls'],
@@ -235,7 +250,7 @@ t.test('every toggle on: args, env, ports and probes follow the values', async (
   ] as const) {
     t.equal(c['imagePullPolicy'], 'IfNotPresent');
     t.same(c['ports'], [{ name: 'metricshttps', containerPort: 9120, protocol: 'TCP' }], 'TLS metrics keep upstream 0.14+ port name');
-    t.same(at(c, 'readinessProbe', 'httpGet'), { path: '/readyz', port: 'metricshttps', scheme: 'HTTPS' });
+    t.same(at(c, 'readinessProbe', 'httpGet'), { path: '/readyz', ...PROBE_17472 });
     const vols = at(w, 'spec', 'template', 'spec', 'volumes') as Array<Record<string, unknown>>;
     t.ok(vols.some((v) => at(v, 'secret', 'secretName') === secret), `${secret} mounted`);
     t.same(at(w, 'spec', 'template', 'spec', 'imagePullSecrets'), [{ name: 'regcred' }]);
@@ -279,6 +294,7 @@ t.test('every toggle on: monitoring objects and network policies', async (t) => 
       path: '/metrics',
       honorLabels: true,
       scheme: 'https',
+      bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
       interval: '30s',
       tlsConfig: { insecureSkipVerify: true },
     });
@@ -287,6 +303,9 @@ t.test('every toggle on: monitoring objects and network policies', async (t) => 
   }
   const promRole = find(docs, 'RoleBinding', 'metallb-prometheus');
   t.same(at(promRole, 'subjects'), [{ kind: 'ServiceAccount', name: 'prometheus-k8s', namespace: 'monitoring' }]);
+  t.same(at(find(docs, 'ClusterRole', 'metallb:prometheus-metrics'), 'rules'), [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }], 'Prometheus may get /metrics (the SubjectAccessReview asks that)');
+  t.same(at(find(docs, 'ClusterRoleBinding', 'metallb:prometheus-metrics'), 'subjects'), [{ kind: 'ServiceAccount', name: 'prometheus-k8s', namespace: 'monitoring' }]);
+  t.notOk(docs.some((d) => d.kind === 'Secret'), 'both components name their TLS Secret: none is generated');
 
   const rule = find(docs, 'PrometheusRule', 'metallb');
   const group = at(rule, 'spec', 'groups', 0) as { name: string; rules: Array<{ alert: string; expr: string; for?: string; labels?: Record<string, string> }> };
@@ -315,7 +334,7 @@ t.test('every toggle on: monitoring objects and network policies', async (t) => 
   const np = find(docs, 'NetworkPolicy', 'controller');
   t.ok(isSubset(at(np, 'spec', 'podSelector', 'matchLabels') as Record<string, string>, podLabels(find(docs, 'Deployment', 'metallb-controller'))));
   t.same(at(np, 'spec', 'egress'), [{ ports: [{ protocol: 'TCP', port: 6443 }] }]);
-  t.same(at(np, 'spec', 'ingress'), [{ ports: [{ protocol: 'TCP', port: 9120 }] }]);
+  t.same(at(np, 'spec', 'ingress'), [{ ports: [{ protocol: 'TCP', port: 9120 }, { protocol: 'TCP', port: 17472 }] }], 'metrics and probe ports');
 });
 
 t.test('podMonitor instead of serviceMonitor; upstream 0.13 alert labels pass through', async (t) => {
@@ -330,7 +349,7 @@ t.test('podMonitor instead of serviceMonitor; upstream 0.13 alert labels pass th
       'app.kubernetes.io/instance': 'metallb',
       'app.kubernetes.io/component': component,
     });
-    t.same(at(pm, 'spec', 'podMetricsEndpoints'), [{ port: 'monitoring', path: '/metrics', honorLabels: true, scheme: 'http' }]);
+    t.same(at(pm, 'spec', 'podMetricsEndpoints'), [{ port: 'metricshttps', path: '/metrics', honorLabels: true, scheme: 'https', tlsConfig: { insecureSkipVerify: true } }]);
   }
   t.notOk(docs.some((d) => d.kind === 'ServiceMonitor'));
   const rules = at(find(docs, 'PrometheusRule', 'metallb'), 'spec', 'groups', 0, 'rules') as Array<{ alert: string; labels: Record<string, string> }>;
@@ -371,7 +390,10 @@ t.test('names follow the release like upstream: fullname, overrides, service acc
     'DaemonSet/metallb-edge-speaker',
     'Role/metallb-edge-speaker',
     'RoleBinding/metallb-edge-speaker',
+    'Secret/metallb-edge-metrics-cert',
     'ServiceAccount/metallb-edge-speaker',
+    'ValidatingAdmissionPolicy/metallb-edge-speaker-leases',
+    'ValidatingAdmissionPolicyBinding/metallb-edge-speaker-leases',
   ]);
   t.equal(selectorOf(find(renamed, 'DaemonSet', 'metallb-edge-speaker'))['app.kubernetes.io/name'], 'edge', 'nameOverride changes the name label');
 });
@@ -379,8 +401,35 @@ t.test('names follow the release like upstream: fullname, overrides, service acc
 t.test('processSpec: the speaker as a kubelet would start it', async (t) => {
   const ds = find(await render({ set: ['speaker.l2Election.probeInterval=200ms', 'speaker.excludeInterfaces.enabled=true'] }), 'DaemonSet', 'metallb-speaker');
   const spec = processSpec(ds, 'speaker', { namespace: 'metallb-system', podName: 'metallb-speaker-x1', nodeName: 'node-a', hostIP: '10.77.0.11' }, '/tmp/root/app');
-  t.same(spec.argv, ['node', '/tmp/root/app/dist/src/cli/main.js', 'speaker', '--port=9120', '--log-level=info', '--l2-probe-interval=200ms']);
+  t.same(spec.argv, ['node', '/tmp/root/app/dist/src/cli/main.js', 'speaker', '--port=9120', '--log-level=info', '--l2-probe-interval=200ms', ...SECURE_ARGS]);
   t.same(spec.env, { METALLB_NODE_NAME: 'node-a', METALLB_HOST: '10.77.0.11', METALLB_NAMESPACE: 'metallb-system', METALLB_POD_NAME: 'metallb-speaker-x1' });
-  t.same(spec.mounts, [{ mountPath: '/etc/metallb', configMap: 'metallb-excludel2' }]);
+  t.same(spec.mounts, [{ mountPath: '/etc/metallb', configMap: 'metallb-excludel2' }, { mountPath: '/etc/metrics', secret: 'metallb-metrics-cert' }]);
   t.throws(() => processSpec(ds, 'speaker', { namespace: 'metallb-system', podName: 'p' }), /fieldRef spec\.nodeName/);
+});
+
+t.test('prometheus.secureMetrics=false: plain HTTP on the port named monitoring, as before', async (t) => {
+  const docs = await render({ set: ['prometheus.secureMetrics=false', 'controller.livenessProbe.port=9120', 'controller.readinessProbe.port=9120', 'speaker.livenessProbe.port=9120', 'speaker.readinessProbe.port=9120'] });
+  for (const [kind, name, component] of [['Deployment', 'metallb-controller', 'controller'], ['DaemonSet', 'metallb-speaker', 'speaker']] as const) {
+    const c = container(find(docs, kind, name), component);
+    t.same(c['args'], [component, '--port=9120', '--log-level=info']);
+    t.same(c['ports'], [{ name: 'monitoring', containerPort: 9120, protocol: 'TCP' }]);
+    t.same(at(c, 'livenessProbe', 'httpGet'), { path: '/healthz', port: 'monitoring', scheme: 'HTTP' });
+    t.same(at(c, 'readinessProbe', 'httpGet'), { path: '/readyz', port: 'monitoring', scheme: 'HTTP' });
+  }
+  t.notOk(docs.some((d) => d.kind === 'Secret'), 'no certificate');
+  const rules = docs.filter((d) => d.kind === 'ClusterRole').flatMap((d) => at(d, 'rules') as Array<{ resources?: string[] }>);
+  t.notOk(rules.some((r) => r.resources?.includes('tokenreviews') || r.resources?.includes('subjectaccessreviews')), 'no review rules');
+  // With the default probe port the probes move to 17472, still plain HTTP.
+  const split = container(find(await render({ set: ['prometheus.secureMetrics=false'] }), 'Deployment', 'metallb-controller'), 'controller');
+  t.same(split['args'], ['controller', '--port=9120', '--log-level=info', '--health-probe-port=17472']);
+  t.same(at(split, 'livenessProbe', 'httpGet'), { path: '/healthz', ...PROBE_17472 });
+  // A ServiceMonitor scrapes plain HTTP without a token.
+  const sm = find(await render({ set: ['prometheus.secureMetrics=false', 'prometheus.serviceMonitor.enabled=true', 'prometheus.serviceAccount=p', 'prometheus.namespace=m'] }), 'ServiceMonitor', 'metallb-controller-monitor');
+  t.same(at(sm, 'spec', 'endpoints', 0), { port: 'monitoring', path: '/metrics', honorLabels: true, scheme: 'http' });
+});
+
+t.test('secure metrics with the probes on the metrics port: HTTPS probes, no separate port', async (t) => {
+  const c = container(find(await render({ set: ['controller.livenessProbe.port=9120', 'controller.readinessProbe.port=9120'] }), 'Deployment', 'metallb-controller'), 'controller');
+  t.same(c['args'], ['controller', '--port=9120', '--log-level=info', '--metrics-cert-dir=/etc/metrics', '--secure-metrics']);
+  t.same(at(c, 'readinessProbe', 'httpGet'), { path: '/readyz', port: 'metricshttps', scheme: 'HTTPS' });
 });

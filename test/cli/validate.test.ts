@@ -2,6 +2,7 @@ import t from 'tap';
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runValidate } from '../../src/cli/validate';
+import { bgpPeer, pool, toYaml } from '../fixtures/manifests/metallb-config';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'manifests');
 
@@ -32,14 +33,6 @@ t.test('bad manifests: every error with file, kind/name and message; exit 1', as
   t.same(rel(r.out), [
     'bad/bgpadvertisement-aggregation.yaml: BGPAdvertisement/agg-too-short: invalid aggregation length 26: prefix 28 in this pool is more specific than the aggregation length for addresses 10.77.220.0/28',
     'bad/bgpadvertisement-localpref.yaml: BGPAdvertisement/lp-200: invalid local preference 200: local preferernce 100 was already set for the same type of BGP update. Check existing BGP advertisements with common pools and aggregation lengths',
-    'bad/bgppeer-bfd.yaml: BFDProfile/fast-detect: bfd profiles section set: BFD is not supported by metallb-ts (as in upstream native BGP mode)',
-    'bad/bgppeer-bfd.yaml: BGPPeer/with-bfd: peer 10.77.241.1 has bfd-profile set on native bgp mode (metallb-ts does not implement BFD)',
-    'bad/bgppeer-invalid.yaml: BGPPeer/bad-address: invalid BGPPeer address "10.77.240.300"',
-    'bad/bgppeer-invalid.yaml: BGPPeer/no-local-asn: missing local ASN',
-    'bad/bgppeer-invalid.yaml: BGPPeer/short-hold: invalid ebgp-multihop parameter set for an ibgp peer',
-    'bad/bgppeer-invalid.yaml: BGPPeer/short-hold: invalid BGPPeer timers: invalid hold time "1s": must be 0 or >=3s',
-    'bad/bgppeer-secret.yaml: BGPPeer/missing-secret: secret ref not found for peer config "metallb-system"/"does-not-exist"',
-    'bad/bgppeer-secret.yaml: BGPPeer/opaque-secret: secret type mismatch on "metallb-system"/"opaque", type "kubernetes.io/basic-auth" is expected ',
     'bad/community-invalid.yaml: Community/bad-aliases: parsing community "three-parts": invalid community format: 1:2:3',
     'bad/community-invalid.yaml: BGPAdvertisement/bad-communities: invalid community "99999999:1" in BGP advertisement: invalid community value: invalid section "99999999" of community "99999999:1", err: strconv.ParseUint: parsing "99999999": value out of range',
     'bad/community-invalid.yaml: BGPAdvertisement/bad-communities: invalid community "undefined-alias" in BGP advertisement: invalid community format: undefined-alias (not a Community alias either)',
@@ -51,7 +44,7 @@ t.test('bad manifests: every error with file, kind/name and message; exit 1', as
     'bad/pool-overlap.yaml: IPAddressPool/overlap-b: CIDR "10.77.210.128/31" in pool "overlap-b" overlaps with already defined CIDR "10.77.210.0/24"',
     'bad/pool-overlap.yaml: IPAddressPool/overlap-b: CIDR "10.77.210.130/32" in pool "overlap-b" overlaps with already defined CIDR "10.77.210.0/24"',
     'bad/unknown-kind.yaml: IPAdressPool/typo: unknown metallb.io kind "IPAdressPool" (no such CRD)',
-    'invalid: 21 errors, 0 warnings in 10 files (7 pools, 1 L2 advertisement, 4 BGP advertisements, 6 peers, 1 community object)',
+    'invalid: 13 errors, 0 warnings in 7 files (7 pools, 1 L2 advertisement, 4 BGP advertisements, 0 peers, 1 community object)',
   ]);
   t.same(r.err, []);
   t.equal(r.code, 1);
@@ -59,7 +52,7 @@ t.test('bad manifests: every error with file, kind/name and message; exit 1', as
 
 t.test('each bad fixture is invalid on its own, and only reports itself', async (t) => {
   const files = readdirSync(path.join(FIX, 'bad')).filter((f) => f.endsWith('.yaml'));
-  t.ok(files.length >= 10, `fixture glob matched ${files.length} files`);
+  t.ok(files.length >= 7, `fixture glob matched ${files.length} files`);
   for (const f of files) {
     const file = path.join(FIX, 'bad', f);
     const r = await run([file]);
@@ -67,6 +60,27 @@ t.test('each bad fixture is invalid on its own, and only reports itself', async 
     const lines = r.out.slice(0, -1);
     t.ok(lines.length > 0 && lines.every((l) => l.startsWith(`${file}: `)), `${f} reports errors against itself`);
   }
+});
+
+// A broken BGPPeer (or the BFDProfile it names) disables that peer only: warnings, exit 0, with
+// the words the ConfigurationState uses.
+t.test('peer problems are warnings that disable the peer; exit 0', async (t) => {
+  const files = readdirSync(path.join(FIX, 'peer-disabled')).filter((f) => f.endsWith('.yaml'));
+  t.ok(files.length >= 3, `fixture glob matched ${files.length} files`);
+  const r = await run([path.join(FIX, 'peer-disabled')]);
+  t.same(rel(r.out), [
+    'peer-disabled/bgppeer-bfd.yaml: BGPPeer/in-vrf: warning: vrf is not supported by this speaker (vrf "red"): it opens sessions from the default VRF only (peer disabled)',
+    'peer-disabled/bgppeer-bfd.yaml: BGPPeer/with-echo: warning: bfd profile echo: echoMode is not supported by metallb-ts; set echoMode: false (failure detection then uses control packets at receiveInterval/transmitInterval) (peer disabled)',
+    'peer-disabled/bgppeer-invalid.yaml: BGPPeer/bad-address: warning: invalid BGPPeer address "10.77.240.300" (peer disabled)',
+    'peer-disabled/bgppeer-invalid.yaml: BGPPeer/no-local-asn: warning: missing local ASN (peer disabled)',
+    'peer-disabled/bgppeer-invalid.yaml: BGPPeer/short-hold: warning: invalid ebgp-multihop parameter set for an ibgp peer (peer disabled)',
+    'peer-disabled/bgppeer-invalid.yaml: BGPPeer/short-hold: warning: invalid BGPPeer timers: invalid hold time "1s": must be 0 or >=3s (peer disabled)',
+    'peer-disabled/bgppeer-secret.yaml: BGPPeer/missing-secret: warning: secret ref not found for peer config "metallb-system"/"does-not-exist" (peer disabled)',
+    'peer-disabled/bgppeer-secret.yaml: BGPPeer/opaque-secret: warning: secret type mismatch on "metallb-system"/"opaque", type "kubernetes.io/basic-auth" is expected  (peer disabled)',
+    'valid: 0 errors, 8 warnings in 3 files (0 pools, 0 L2 advertisements, 0 BGP advertisements, 8 peers, 0 community objects)',
+  ]);
+  t.same(r.err, []);
+  t.equal(r.code, 0);
 });
 
 t.test('YAML syntax errors: exit 2 with file and line, other documents still checked', async (t) => {
@@ -95,8 +109,8 @@ t.test('unreadable paths, empty directories and no arguments exit 2', async (t) 
 
 t.test('directory walk: recursive, .yml/.json too, symlink loops visited once', async (t) => {
   const dir = t.testdir({
-    a: { 'pool.yml': 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p1}\nspec: {addresses: [10.77.1.0/24]}\n' },
-    b: { c: { 'peer.json': JSON.stringify({ apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'r' }, spec: { myASN: 1, peerASN: 2, peerAddress: '10.77.0.1' } }) } },
+    a: { 'pool.yml': toYaml([pool('p1', ['10.77.1.0/24'], { namespace: null })]) },
+    b: { c: { 'peer.json': JSON.stringify(bgpPeer('r', { myASN: 1, peerASN: 2, peerAddress: '10.77.0.1', namespace: null })) } },
     'README.md': '# not read',
   });
   symlinkSync(dir, path.join(dir, 'b', 'loop'));
@@ -106,8 +120,8 @@ t.test('directory walk: recursive, .yml/.json too, symlink loops visited once', 
 });
 
 t.test('duplicates across files name both files; namespace scoping', async (t) => {
-  const pool = (ns: string, cidr: string) => `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: ${ns}}\nspec: {addresses: [${cidr}]}\n`;
-  const dir = t.testdir({ 'one.yaml': pool('metallb-system', '10.77.1.0/24'), 'two.yaml': pool('metallb-system', '10.77.2.0/24'), 'other.yaml': pool('default', '10.77.1.0/24') });
+  const poolIn = (namespace: string, cidr: string) => toYaml([pool('p', [cidr], { namespace })]);
+  const dir = t.testdir({ 'one.yaml': poolIn('metallb-system', '10.77.1.0/24'), 'two.yaml': poolIn('metallb-system', '10.77.2.0/24'), 'other.yaml': poolIn('default', '10.77.1.0/24') });
   const r = await run([path.join(dir, 'one.yaml'), path.join(dir, 'two.yaml')]);
   t.equal(r.code, 1);
   t.match(r.out[0], /one\.yaml, .*two\.yaml: IPAddressPool\/p: duplicate definition of pool "p"$/);
@@ -138,8 +152,8 @@ t.test('hostile documents never crash the command', async (t) => {
 });
 
 t.test('a file reached twice (inside a walked directory, or through a symlink) is read once', async (t) => {
-  const pool = 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: q}\nspec: {addresses: [10.77.3.0/24]}\n';
-  const dir = t.testdir({ plain: { 'q.yaml': pool }, linked: { 'q.yaml': pool } });
+  const q = toYaml([pool('q', ['10.77.3.0/24'], { namespace: null })]);
+  const dir = t.testdir({ plain: { 'q.yaml': q }, linked: { 'q.yaml': q } });
   symlinkSync('q.yaml', path.join(dir, 'linked', 'link.yaml'));
   const overlapping = await run([path.join(dir, 'plain'), path.join(dir, 'plain', 'q.yaml')]);
   t.same(overlapping.out, ['valid: 0 errors, 0 warnings in 1 file (1 pool, 0 L2 advertisements, 0 BGP advertisements, 0 peers, 0 community objects)']);

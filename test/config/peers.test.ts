@@ -3,7 +3,7 @@ import t from 'tap';
 import { parseGoDuration } from '../../src/config/duration';
 import { parseConfig } from '../../src/config/parse';
 import { matchesAny } from '../../src/config/selectors';
-import { bfd, configOf, errorLines, errorMessages, goodPeer, node, NS, peer, secret } from '../fixtures/manifests/objects';
+import { configOf, errorLines, goodPeer, node, NS, peer, problemLines, problemMessages, secret } from '../fixtures/manifests/objects';
 
 t.test('Go duration parsing', async (t) => {
   const table: [string, number | undefined][] = [
@@ -101,7 +101,7 @@ t.test('v1beta1-shaped peers parse the same way', async (t) => {
 t.test('timers (parseTimers)', async (t) => {
   const timers = (spec: Record<string, unknown>) => {
     const r = parseConfig({ peers: [peer('p', goodPeer(spec))] });
-    return r.ok ? [r.config.peers[0]?.holdTimeSec, r.config.peers[0]?.keepaliveTimeSec] : errorMessages(r);
+    return r.ok && r.config.peers[0] ? [r.config.peers[0].holdTimeSec, r.config.peers[0].keepaliveTimeSec] : problemMessages(r);
   };
   t.same(timers({}), [undefined, undefined], 'unset: BGP layer uses 90 s');
   t.same(timers({ holdTime: '90s' }), [90, 30], 'keepalive = hold/3');
@@ -123,7 +123,7 @@ t.test('timers (parseTimers)', async (t) => {
   t.same(timers({ holdTime: 90 }), ['spec.holdTime must be a string, got 90']);
   const ct = (v: string) => {
     const r = parseConfig({ peers: [peer('p', goodPeer({ connectTime: v }))] });
-    return r.ok ? r.config.peers[0]?.connectTimeSec : errorMessages(r);
+    return r.ok && r.config.peers[0] ? r.config.peers[0].connectTimeSec : problemMessages(r);
   };
   t.equal(ct('10s'), 10);
   t.same(ct('1500ms'), ['connect time should contain a whole number of seconds, got "1500ms"']);
@@ -131,7 +131,7 @@ t.test('timers (parseTimers)', async (t) => {
   t.same(ct('19h'), ['connect time should be between 1 seconds to 65535, got "19h"']);
 });
 
-t.test('BGPPeer rule table (§2.8, §2.11 with our lifted restrictions)', async (t) => {
+t.test('BGPPeer rule table (§2.8; FRR-mode fields accepted, vrf and interface refused)', async (t) => {
   const table: { name: string; spec: Record<string, unknown>; errors: string[] }[] = [
     { name: 'valid', spec: goodPeer(), errors: [] },
     { name: 'missing myASN', spec: goodPeer({ myASN: undefined }), errors: ['missing local ASN'] },
@@ -142,16 +142,16 @@ t.test('BGPPeer rule table (§2.8, §2.11 with our lifted restrictions)', async 
     {
       name: 'peerASN and dynamicASN',
       spec: goodPeer({ dynamicASN: 'external' }),
-      errors: ['both peer ASN and dynamicASN specified', 'peer 10.77.0.1 has dynamicASN set on native bgp mode'],
+      errors: ['both peer ASN and dynamicASN specified'],
     },
-    { name: 'bad dynamicASN', spec: goodPeer({ peerASN: undefined, dynamicASN: 'both' }), errors: ['invalid dynamicASN both', 'peer 10.77.0.1 has dynamicASN set on native bgp mode'] },
+    { name: 'bad dynamicASN', spec: goodPeer({ peerASN: undefined, dynamicASN: 'both' }), errors: ['invalid dynamicASN both'] },
     { name: 'multihop on iBGP', spec: goodPeer({ peerASN: 64500, ebgpMultiHop: true }), errors: ['invalid ebgp-multihop parameter set for an ibgp peer'] },
     { name: 'multihop on eBGP', spec: goodPeer({ ebgpMultiHop: true }), errors: [] },
     { name: 'no address', spec: goodPeer({ peerAddress: undefined }), errors: ['peer has no Address or Interface specified'] },
     {
       name: 'address and interface',
       spec: goodPeer({ interface: 'eth0' }),
-      errors: ['peer has both Address and Interface specified', 'peer 10.77.0.1 has interface set on native bgp mode'],
+      errors: ['peer has both Address and Interface specified', 'interface is not supported by this speaker (interface "eth0"): unnumbered BGP sessions are not implemented; set peerAddress'],
     },
     { name: 'bad address', spec: goodPeer({ peerAddress: '10.77.0.300' }), errors: ['invalid BGPPeer address "10.77.0.300"'] },
     { name: 'bad router ID', spec: goodPeer({ routerID: 'router1' }), errors: ['invalid router ID "router1"'] },
@@ -186,25 +186,22 @@ t.test('BGPPeer rule table (§2.8, §2.11 with our lifted restrictions)', async 
     { name: 'connectTime accepted', spec: goodPeer({ connectTime: '10s' }), errors: [] },
     { name: 'graceful restart accepted', spec: goodPeer({ enableGracefulRestart: true }), errors: [] },
     { name: 'IPv6 peer accepted', spec: goodPeer({ peerAddress: 'fd00:77::1' }), errors: [] },
-    // Still rejected, in upstream's native-mode words.
-    {
-      name: 'bfdProfile',
-      spec: goodPeer({ bfdProfile: 'fast' }),
-      errors: ['peer p referencing non existing bfd profile fast', 'peer 10.77.0.1 has bfd-profile set on native bgp mode (metallb-ts does not implement BFD)'],
-    },
-    { name: 'vrf', spec: goodPeer({ vrf: 'red' }), errors: ['peer 10.77.0.1 has vrf set on native bgp mode'] },
-    { name: 'disableMP', spec: goodPeer({ disableMP: true }), errors: ['peer 10.77.0.1 has disable MP flag set on native bgp mode'] },
+    // FRR-mode fields: accepted and passed to the speaker (test/config/peer-frr-fields.test.ts).
+    { name: 'bfdProfile naming no profile', spec: goodPeer({ bfdProfile: 'fast' }), errors: ['peer p referencing non existing bfd profile fast'] },
+    { name: 'disableMP', spec: goodPeer({ disableMP: true }), errors: [] },
     { name: 'disableMP false is fine', spec: goodPeer({ disableMP: false }), errors: [] },
-    { name: 'dualStackAddressFamily', spec: goodPeer({ dualStackAddressFamily: true }), errors: ['peer 10.77.0.1 has dualstackaddressfamily flag set on native bgp mode'] },
-    { name: 'localASN', spec: goodPeer({ localASN: 65000 }), errors: ['peer 10.77.0.1 has localASN set on native bgp mode'] },
-    { name: 'unnumbered', spec: goodPeer({ peerAddress: undefined, interface: 'eth0' }), errors: ['peer  has interface set on native bgp mode'] },
+    { name: 'dualStackAddressFamily', spec: goodPeer({ dualStackAddressFamily: true }), errors: [] },
+    { name: 'localASN', spec: goodPeer({ localASN: 65000 }), errors: [] },
+    // What this speaker cannot serve.
+    { name: 'vrf', spec: goodPeer({ vrf: 'red' }), errors: ['vrf is not supported by this speaker (vrf "red"): it opens sessions from the default VRF only'] },
+    { name: 'unnumbered', spec: goodPeer({ peerAddress: undefined, interface: 'eth0' }), errors: ['interface is not supported by this speaker (interface "eth0"): unnumbered BGP sessions are not implemented; set peerAddress'] },
     { name: 'spec not an object', spec: 'x' as never, errors: ['spec must be an object, got "x"', 'missing local ASN', 'missing peer ASN and dynamicASN', 'peer has no Address or Interface specified'] },
   ];
   const secrets = [secret('md5', 'pw'), secret('opaque', 'pw', 'Opaque'), secret('empty', undefined)];
-  for (const row of table) t.same(errorMessages(parseConfig({ secrets, peers: [peer('p', row.spec)] })), row.errors, row.name);
+  for (const row of table) t.same(problemMessages(parseConfig({ secrets, peers: [peer('p', row.spec)] })), row.errors, row.name);
 
   const transient = parseConfig({ peers: [peer('p', goodPeer({ passwordSecret: { name: 'nope' } }))] });
-  t.match(transient, { ok: false, errors: [{ transient: true, field: 'spec.passwordSecret', kind: 'BGPPeer', name: 'p' }] });
+  t.match(transient, { ok: true, warnings: [{ transient: true, disablesPeer: true, field: 'spec.passwordSecret', kind: 'BGPPeer', name: 'p' }] });
 });
 
 // Upstream reads passwordSecret by name in its own namespace and ignores passwordSecret.namespace;
@@ -230,31 +227,20 @@ t.test('a password ending in a line break is accepted with a warning', async (t)
   t.same(parseConfig({ secrets: [secret('md5', 's3cret')], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5' } }))] }).warnings, []);
 });
 
+// A key with an embedded NUL was accepted here and then failed every session attempt at socket
+// time with "md5 key (at most 80 bytes) is too long" (the native layer takes a C string).
+t.test('a password with a NUL byte, or over 80 bytes, is refused at config time naming the peer', async (t) => {
+  t.same(errorLines(parseConfig({ peers: [peer('p', goodPeer({ password: 'ab\0cd' }))] })), ['BGPPeer/p: password for peer 10.77.0.1 contains a NUL byte, which a TCP-MD5 key cannot hold']);
+  const fromSecret = parseConfig({ secrets: [secret('md5', 's3cret\0')], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5' } }))] });
+  t.match(fromSecret, { ok: false, errors: [{ kind: 'BGPPeer', name: 'p', field: 'spec.passwordSecret', message: 'password for peer 10.77.0.1 contains a NUL byte, which a TCP-MD5 key cannot hold' }] });
+  t.same(errorLines(parseConfig({ peers: [peer('p', goodPeer({ password: 'x'.repeat(80) }))] })), [], '80 bytes is the limit');
+  t.same(errorLines(parseConfig({ peers: [peer('p', goodPeer({ password: '\u00e9'.repeat(41) }))] })), ['BGPPeer/p: password for peer 10.77.0.1 is longer than 80 bytes (TCP-MD5 key limit)'], 'bytes, not characters: 41 x U+00E9 is 82 bytes');
+});
+
 t.test('stringData secrets (manifests before the apiserver folds them into data)', async (t) => {
   const s = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'md5', namespace: NS }, type: 'kubernetes.io/basic-auth', stringData: { password: 'plain' } };
   const cfg = configOf(parseConfig({ secrets: [s], peers: [peer('p', goodPeer({ passwordSecret: { name: 'md5' } }))] }));
   t.equal(cfg.peers[0]?.password, 'plain');
-});
-
-t.test('BFD profiles are validated and rejected (no BFD in metallb-ts)', async (t) => {
-  t.same(errorLines(parseConfig({ bfdProfiles: [bfd('fast', { receiveInterval: 300 })] })), [
-    'BFDProfile/fast: bfd profiles section set: BFD is not supported by metallb-ts (as in upstream native BGP mode)',
-  ]);
-  t.same(
-    errorMessages(parseConfig({ bfdProfiles: [bfd('a', { detectMultiplier: 1, receiveInterval: 9, minimumTtl: 255, echoInterval: 'x' })] })).slice(0, 4),
-    [
-      'parsing bfd profile #0: invalid receiveInterval value: invalid value 9, must be in 10-60000 range',
-      'parsing bfd profile #0: invalid detectMultiplier value: invalid value 1, must be in 2-255 range',
-      'parsing bfd profile #0: invalid echoInterval value: invalid value "x", must be in 10-60000 range',
-      'parsing bfd profile #0: invalid minimumTtl value: invalid value 255, must be in 1-254 range',
-    ],
-  );
-  t.match(errorMessages(parseConfig({ bfdProfiles: [bfd('a'), bfd('a')] })), ['bfd profiles section set: BFD is not supported by metallb-ts (as in upstream native BGP mode)', 'found duplicate bfd profile name a']);
-  // A peer naming an existing profile gets only the native-mode error.
-  t.same(errorMessages(parseConfig({ bfdProfiles: [bfd('fast')], peers: [peer('p', goodPeer({ bfdProfile: 'fast' }))] })), [
-    'bfd profiles section set: BFD is not supported by metallb-ts (as in upstream native BGP mode)',
-    'peer 10.77.0.1 has bfd-profile set on native bgp mode (metallb-ts does not implement BFD)',
-  ]);
 });
 
 t.test('duplicate and conflicting peers', async (t) => {
@@ -265,18 +251,18 @@ t.test('duplicate and conflicting peers', async (t) => {
     ['BGPPeer/a: peer a already exists'],
     'same name twice',
   );
-  t.same(errorLines(parseConfig({ nodes, peers: [peer('a', goodPeer()), peer('b', goodPeer())] })), [
+  t.same(problemLines(parseConfig({ nodes, peers: [peer('a', goodPeer()), peer('b', goodPeer())] })), [
     'BGPPeer/b: peer 10.77.0.1 already exists in BGPPeer "a" and both select the same node; two sessions to one peer would collide',
   ]);
   t.same(
-    errorLines(parseConfig({ peers: [peer('a', goodPeer({ peerAddress: 'fd00:77::1' })), peer('b', goodPeer({ peerAddress: 'FD00:77:0::1' }))] })),
+    problemLines(parseConfig({ peers: [peer('a', goodPeer({ peerAddress: 'fd00:77::1' })), peer('b', goodPeer({ peerAddress: 'FD00:77:0::1' }))] })),
     ['BGPPeer/b: peer fd00:77::1 already exists in BGPPeer "a" and both select the same node; two sessions to one peer would collide'],
     'addresses compared canonically',
   );
-  t.same(errorMessages(parseConfig({ nodes, peers: [peer('a', goodPeer({ nodeSelectors: on('1') })), peer('b', goodPeer({ nodeSelectors: on('2') }))] })), [], 'disjoint nodes');
-  t.same(errorMessages(parseConfig({ nodes, peers: [peer('a', goodPeer()), peer('b', goodPeer({ peerPort: 1179 }))] })), [], 'different ports');
+  t.same(problemMessages(parseConfig({ nodes, peers: [peer('a', goodPeer({ nodeSelectors: on('1') })), peer('b', goodPeer({ nodeSelectors: on('2') }))] })), [], 'disjoint nodes');
+  t.same(problemMessages(parseConfig({ nodes, peers: [peer('a', goodPeer()), peer('b', goodPeer({ peerPort: 1179 }))] })), [], 'different ports');
   t.equal(
-    errorMessages(parseConfig({ peers: [peer('a', goodPeer({ nodeSelectors: on('1') })), peer('b', goodPeer({ nodeSelectors: on('2') }))] })).length,
+    problemMessages(parseConfig({ peers: [peer('a', goodPeer({ nodeSelectors: on('1') })), peer('b', goodPeer({ nodeSelectors: on('2') }))] })).length,
     1,
     'no Nodes known: assume they may share one (as upstream FRR mode)',
   );

@@ -92,6 +92,19 @@ t.test('every error is collected, not only the first (deliberate difference from
   if (!r.ok) t.same(r.errors[0], { kind: 'IPAddressPool', namespace: 'metallb-system', name: 'a', field: 'spec.addresses[0]', message: 'invalid CIDR "10.0.0.0/33" in pool "a"', transient: false });
 });
 
+// Upstream blames the later pool by name: adding pool "a" over a working pool "b" reported "b",
+// the pool nobody touched. The newer pool (creationTimestamp, then name) is the offender here.
+t.test('an overlap is blamed on the newer pool, by creationTimestamp then name', async (t) => {
+  const created = (p: ReturnType<typeof pool>, ts: string): ReturnType<typeof pool> => ({ ...p, metadata: { ...(p['metadata'] as object), creationTimestamp: ts } });
+  const oldB = created(pool('b', { addresses: ['10.0.0.0/24'] }), '2024-01-01T00:00:00Z');
+  const newA = created(pool('a', { addresses: ['10.0.0.128/25'] }), '2024-06-01T00:00:00Z');
+  t.same(errorLines(parseConfig({ pools: [oldB, newA] })), ['IPAddressPool/a: CIDR "10.0.0.128/25" in pool "a" overlaps with already defined CIDR "10.0.0.0/24"'], 'newer "a" named, not the older "b"');
+  const sameTime = created(pool('a', { addresses: ['10.0.0.128/25'] }), '2024-01-01T00:00:00Z');
+  t.same(errorLines(parseConfig({ pools: [oldB, sameTime] })), ['IPAddressPool/b: CIDR "10.0.0.0/24" in pool "b" overlaps with already defined CIDR "10.0.0.128/25"'], 'same second: by name, as upstream');
+  const unsaved = pool('a', { addresses: ['10.0.0.128/25'] });
+  t.same(errorLines(parseConfig({ pools: [oldB, unsaved] })), ['IPAddressPool/a: CIDR "10.0.0.128/25" in pool "a" overlaps with already defined CIDR "10.0.0.0/24"'], 'a pool not created yet counts as the newest');
+});
+
 t.test('overlap check stays fast for thousands of entries', async (t) => {
   const addresses = Array.from({ length: 5000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
   const r = parseConfig({ pools: [pool('big', { addresses }), pool('dup', { addresses: ['10.3.7.0/25'] })] });

@@ -163,7 +163,19 @@ t.test('sharing refusals explain the sharing rule that failed', async (t) => {
   if (!other.ok) {
     t.equal(other.error.detail, 'sharing key "guess" does not match existing sharing key (held in another namespace, not shown)');
     t.notMatch(other.error.detail ?? '', /"k"/, "ns/a's key is not shown to tenant-b");
+    // Nor is the holder: the message lands in tenant-b's Events too.
+    t.equal(other.error.message, 'can\'t change sharing key for "tenant-b/probe", address also in use by a Service in another namespace');
   }
+  // A guessed key on a taken port: who holds the port stays hidden across namespaces.
+  const port = a.assign(req('tenant-b/port', { share: 'k', ports: ['tcp/80'] }), ips('10.0.0.1'));
+  t.notOk(port.ok);
+  if (!port.ok) t.equal(port.error.detail, 'held by a Service in another namespace');
+  // Holders of the refused Service's own namespace are still named; the others are not.
+  t.ok(a.assign(req('tenant-b/x', { share: 'k', ports: ['tcp/90'] }), ips('10.0.0.1')).ok);
+  t.ok(a.assign(req('tenant-c/y', { share: 'k', ports: ['tcp/91'] }), ips('10.0.0.1')).ok);
+  const mixed = a.assign(req('tenant-b/z', { share: 'other', ports: ['tcp/92'] }), ips('10.0.0.1'));
+  if (!mixed.ok) t.equal(mixed.error.message, 'can\'t change sharing key for "tenant-b/z", address also in use by tenant-b/x and Services in other namespaces');
+  else t.fail('tenant-b/z must be refused');
 });
 
 t.test('holders and counters follow assign/unassign; a shared IP counts once', async (t) => {

@@ -1,7 +1,7 @@
 // The controller against a real apiserver with the chart's CRDs: Services get IPs from pools
 // with status, annotation and Events; pool status counters and metrics; a deleted pool moves or
 // clears Services; an invalid config keeps the last good one and says so in ConfigurationState;
-// an error outside the pools is reported without stopping allocation.
+// an error outside the pools is reported without stopping allocation; a broken BGPPeer is only a finding.
 import t from 'tap';
 import { startControlPlane } from '../harness/apiserver';
 import { freePort } from '../harness/free-port';
@@ -9,6 +9,7 @@ import { startController } from '../../src/controller/main';
 import { controllerOptionsFrom } from '../../src/controller/controller-options';
 import { silentLogger } from '../../src/util/log';
 import { RELEASE_NS, applyPool, deletePool, eventsFor, getService, installCrds, ipOf, lbService, until } from '../fixtures/controller/cluster';
+import { bgpPeer } from '../fixtures/manifests/metallb-config';
 
 t.test('controller reconciles pools and services', async (t) => {
   const cp = await startControlPlane(t);
@@ -154,18 +155,33 @@ t.test('controller reconciles pools and services', async (t) => {
 
   // Upstream's controller reads only pools, communities and namespaces, so a broken BGPPeer (the
   // speakers' part) never stopped it from allocating. Ours reports the error and goes on.
-  await t.test('an error outside the pools is reported, and new pools still allocate', async (t) => {
+  // A broken BGPPeer only disables itself (docs/configuration.md "Per-peer findings"): the
+  // ConfigurationState stays Valid and names it. An error in an advertisement is still an error.
+  await t.test('a broken peer is a finding; an error outside the pools is reported, and new pools still allocate', async (t) => {
     const peersPath = `/apis/metallb.io/v1beta2/namespaces/${RELEASE_NS}/bgppeers`;
     await client.request({
       method: 'POST',
       path: peersPath,
-      body: { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'broken' }, spec: { myASN: 64500, peerASN: 64501, peerAddress: '10.77.0.1', passwordSecret: { name: 'nope', namespace: RELEASE_NS } } },
+      body: bgpPeer('broken-peer', { passwordSecret: { name: 'nope', namespace: RELEASE_NS }, namespace: null }),
     });
-    const bad = await until('ConfigurationState Invalid for the peer', 30_000, async () => {
+    const named = await until('ConfigurationState naming the disabled peer', 30_000, async () => {
+      const s = await client.request<{ status?: { result?: string; conditions?: { message?: string }[] } }>({ method: 'GET', path: `/apis/metallb.io/v1beta1/namespaces/${RELEASE_NS}/configurationstates/controller` });
+      return s.status?.conditions?.[0]?.message?.includes('BGPPeer/broken-peer') ? s : undefined;
+    });
+    t.equal(named.status?.result, 'Valid', 'a broken peer leaves the configuration valid');
+    t.match(named.status?.conditions?.[0]?.message, /BGPPeer\/broken-peer: secret ref not found for peer config .* \(peer disabled\)/);
+    // Cross-object, so no CRD rule can refuse it: the aggregation is shorter than the pool's /30.
+    const adsPath = `/apis/metallb.io/v1beta1/namespaces/${RELEASE_NS}/bgpadvertisements`;
+    await client.request({
+      method: 'POST',
+      path: adsPath,
+      body: { apiVersion: 'metallb.io/v1beta1', kind: 'BGPAdvertisement', metadata: { name: 'broken' }, spec: { ipAddressPools: ['spare'], aggregationLength: 28 } },
+    });
+    const bad = await until('ConfigurationState Invalid for the advertisement', 30_000, async () => {
       const s = await client.request<{ status?: { result?: string; errorSummary?: string } }>({ method: 'GET', path: `/apis/metallb.io/v1beta1/namespaces/${RELEASE_NS}/configurationstates/controller` });
       return s.status?.result === 'Invalid' ? s : undefined;
     });
-    t.match(bad.status?.errorSummary, /secret ref not found for peer config/);
+    t.match(bad.status?.errorSummary, /BGPAdvertisement\/broken: invalid aggregation length 28/);
     const ev = await until('Warning Event on the peer', 10_000, async () => (await eventsFor(client, RELEASE_NS, 'broken')).find((e) => e.reason === 'ConfigurationError'));
     t.match(ev.message, /IP allocation goes on: the IPAddressPools are valid/);
     // A pool added while the peer is broken is in force at once.
@@ -174,7 +190,8 @@ t.test('controller reconciles pools and services', async (t) => {
     const ip = await until('fresh-svc gets an IP from the new pool', 30_000, async () => ipOf(await getService(client, 'apps', 'fresh-svc')));
     t.equal(ip, '10.77.13.0');
     t.match(await (await fetch(`${url}/metrics`)).text(), /metallb_k8s_client_config_stale_bool 0/, 'the pools are not stale');
-    await client.request({ method: 'DELETE', path: `${peersPath}/broken` });
+    await client.request({ method: 'DELETE', path: `${adsPath}/broken` });
+    await client.request({ method: 'DELETE', path: `${peersPath}/broken-peer` });
     await until('ConfigurationState Valid again', 30_000, async () => {
       const s = await client.request<{ status?: { result?: string } }>({ method: 'GET', path: `/apis/metallb.io/v1beta1/namespaces/${RELEASE_NS}/configurationstates/controller` });
       return s.status?.result === 'Valid';

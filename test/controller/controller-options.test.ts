@@ -32,3 +32,10 @@ t.test('Go durations for leader election, renew deadline below lease', async (t)
   t.throws(() => parse(['--log-level=loud']), { code: 'MLB_ERR_USAGE' });
   t.throws(() => parse(['--port=-1']), { code: 'MLB_ERR_USAGE' });
 });
+
+t.test('secure metrics and the probe port, as the chart renders them', async (t) => {
+  t.match(parse(['--metrics-cert-dir=/etc/metrics', '--secure-metrics', '--health-probe-port=17472']), { secureMetrics: true, healthProbePort: 17472, metricsCertDir: '/etc/metrics' });
+  t.match(parse([]), { secureMetrics: false, healthProbePort: 0 }, 'defaults: plain, probes on --port');
+  t.throws(() => parse(['--secure-metrics']), { code: 'MLB_ERR_USAGE', message: /--secure-metrics needs --metrics-cert-dir/ }, 'no self-signed fallback');
+  for (const bad of ['-1', '70000', 'x']) t.throws(() => parse([`--health-probe-port=${bad}`]), { code: 'MLB_ERR_USAGE', message: /--health-probe-port/ }, bad);
+});

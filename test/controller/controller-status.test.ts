@@ -3,6 +3,7 @@ import { configurationStateStatus } from '../../src/k8s/configuration-state';
 import { poolStatusCurrent } from '../../src/controller/controller-status';
 import { allocationFingerprint } from '../../src/controller/controller-config';
 import { parseConfig } from '../../src/config/parse';
+import { l2Advertisement, pool as ipAddressPool } from '../fixtures/manifests/metallb-config';
 
 const now = new Date(Date.UTC(2026, 0, 1, 0, 0, 0));
 
@@ -29,12 +30,7 @@ t.test('pool status comparison', async (t) => {
 });
 
 t.test('allocation fingerprint ignores what the allocator does not use', async (t) => {
-  const pool = (addresses: string[], labels: Record<string, string> = {}) => ({
-    apiVersion: 'metallb.io/v1beta1',
-    kind: 'IPAddressPool',
-    metadata: { name: 'p', namespace: 'metallb-system', labels },
-    spec: { addresses },
-  });
+  const pool = (addresses: string[], labels: Record<string, string> = {}) => ipAddressPool('p', addresses, { labels });
   const fp = (r: Parameters<typeof parseConfig>[0]): string => {
     const res = parseConfig(r);
     if (!res.ok) throw new Error(res.errors.map((e) => e.message).join('; '));
@@ -43,7 +39,7 @@ t.test('allocation fingerprint ignores what the allocator does not use', async (
   const base = fp({ pools: [pool(['10.77.0.0/30'])] });
   t.equal(fp({ pools: [pool(['10.77.0.0/30'], { team: 'x' })] }), base, 'pool labels do not matter to allocation');
   t.equal(
-    fp({ pools: [pool(['10.77.0.0/30'])], l2Advertisements: [{ apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'l2', namespace: 'metallb-system' }, spec: {} }] }),
+    fp({ pools: [pool(['10.77.0.0/30'])], l2Advertisements: [l2Advertisement('l2')] }),
     base,
     'advertisements do not matter to allocation',
   );

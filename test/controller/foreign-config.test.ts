@@ -8,6 +8,7 @@ import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane } from '../harness/apiserver';
 import { installCrds } from '../fixtures/controller/cluster';
+import { l2Advertisement, pool, toYaml } from '../fixtures/manifests/metallb-config';
 import { startController } from '../../src/controller/main';
 import { controllerOptionsFrom } from '../../src/controller/controller-options';
 import { FOREIGN_CONFIG_REASON, clusterWidePath, foreignConfigMessage } from '../../src/controller/foreign-config';
@@ -30,21 +31,11 @@ t.test('config outside the release namespace: ignored, logged once, Event on the
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
   const applied = await cp.kubectl(['apply', '-f', '-'], {
-    input: `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: good, namespace: ${NS} }
-spec: { addresses: [192.0.2.10/32] }
----
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: lan, namespace: default }
-spec: { addresses: [198.51.100.0/24] }
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: { name: everything, namespace: team-a }
-`,
+    input: toYaml([
+      pool('good', ['192.0.2.10/32'], { namespace: NS }),
+      pool('lan', ['198.51.100.0/24'], { namespace: 'default' }),
+      l2Advertisement('everything', { namespace: 'team-a' }),
+    ]),
   });
   t.equal(applied.code, 0, `config applied: ${applied.stderr}`);
 

@@ -98,6 +98,31 @@ t.test('zero pools and missing clusterIPs clear the status and fail without retr
   t.equal(o2.pendingReason, 'the service has no clusterIP yet');
 });
 
+// Events land in the refused Service's namespace: they must not tell one tenant which Services
+// of another namespace use which IP and port.
+t.test('refusal Events name no Service of another namespace', async (t) => {
+  const store = new ServiceStore(allocatorWith(buildPool('p', ['10.0.0.0/31'])));
+  const share = { 'metallb.io/allow-shared-ip': 'k' };
+  store.put(lbService('tenant-a', 'web', { loadBalancerIP: '10.0.0.0', annotations: share }));
+  store.put(lbService('tenant-a', 'db', { loadBalancerIP: '10.0.0.1' }));
+  t.same(statusIps(store.get('tenant-a/web')), [], 'not reconciled yet');
+  store.reconcile('tenant-a/web');
+  store.reconcile('tenant-a/db');
+  const cases: Array<[string, Svc]> = [
+    ['an IP held without sharing', lbService('tenant-b', 'probe', { loadBalancerIP: '10.0.0.1' })],
+    ['a guessed sharing key on a taken port', lbService('tenant-b', 'guess', { loadBalancerIP: '10.0.0.0', annotations: share })],
+    ['automatic allocation under a guessed key, pool full', lbService('tenant-b', 'auto', { annotations: share })],
+    ['the current IP of the Service taken', lbService('tenant-b', 'moved', { ingress: ['10.0.0.1'] })],
+  ];
+  for (const [what, svc] of cases) {
+    store.put(svc);
+    const out = store.reconcile(`tenant-b/${svc.metadata.name}`);
+    t.ok(out.events.length > 0, `${what}: an Event is written`);
+    for (const e of events(out)) t.notMatch(e, /tenant-a/, `${what}: ${e}`);
+    t.notMatch(out.pendingReason ?? '', /tenant-a/, `${what}: pending reason`);
+  }
+});
+
 t.test('requested IPs: spec.loadBalancerIP, annotation, legacy annotation, conflicts', async (t) => {
   const alloc = allocatorWith(buildPool('a', ['10.0.0.0/29']), buildPool('b', ['10.0.1.0/29', 'fd00::/125']));
   const store = new ServiceStore(alloc);

@@ -4,32 +4,14 @@
 // are watched); after the restart everything reconciles with no flap (same Lease holder, no new
 // Lease transition, same MAC, same routes, same ingress IPs).
 import t from 'tap';
-import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
+import { startCluster } from '../harness/cluster';
 import { startFrr, type FrrHandle } from '../harness/routers/frr';
 import { delay, waitFor } from '../harness/lab';
-import { arpingMacs, createService, FAST_ELECTION, l2Config, nodeIndex, readLease, startConnectLoop, vipLease, waitHolder } from '../fixtures/e2e/kit';
+import { arpingMacs, createService, FAST_ELECTION, nodeIndex, readLease, startConnectLoop, vipLease, waitHolder } from '../fixtures/e2e/kit';
 import { presenceLeaseName } from '../../src/speaker/lease-store';
+import { labConfig, toYaml } from '../fixtures/manifests/metallb-config';
 
 const OUTAGE_MS = 30_000;
-
-const BGP_CONFIG = `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: bgp, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  addresses: [10.77.0.200-10.77.0.210]
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
-spec: { myASN: 64500, peerASN: 64501, peerAddress: 10.77.0.1, connectTime: 1s }
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: bgp, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  ipAddressPools: [bgp]
-`;
 
 /** Peers FRR has a valid path from, for one prefix, plus each session's connection count. */
 async function bgpState(frr: FrrHandle, prefix: string, peers: readonly string[]): Promise<string> {
@@ -47,7 +29,8 @@ t.test('API server down for 30 s: nothing stops answering, nothing is withdrawn,
   const c = await startCluster(t, { nodes: 3, client: true, speakerArgs: FAST_ELECTION });
   const nodes = c.lab.nodes;
   const frr = await startFrr(c.lab, { asn: 64501, routerId: c.lab.router.ipv4, neighbors: nodes.map((n) => ({ address: n.ipv4, remoteAs: 64500, families: ['ipv4' as const] })) });
-  await c.apply(`${l2Config()}\n---\n${BGP_CONFIG}`);
+  // The lab's L2 set, and a BGP pool advertised to the router.
+  await c.apply(toYaml([...labConfig(), ...labConfig({ pool: 'bgp', addresses: ['10.77.0.200-10.77.0.210'], l2: false, bgp: {} })]));
   await c.startController();
   for (let i = 0; i < 3; i++) await c.startSpeaker(i);
   await createService(c, 'demo', 'l2', { pool: 'lab' });

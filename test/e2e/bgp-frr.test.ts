@@ -11,74 +11,28 @@ import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
 import { startFrr, type FrrHandle } from '../harness/routers/frr';
 import { waitFor } from '../harness/lab';
 import { createService, FAST_ELECTION } from '../fixtures/e2e/kit';
+import { bgpAdvertisement, bgpPeer, passwordSecret, pool, toYaml } from '../fixtures/manifests/metallb-config';
 
 const MD5 = 'e2e-md5-from-secret';
 
-const CONFIG = `
-apiVersion: v1
-kind: Secret
-metadata: { name: bgp-md5, namespace: ${RELEASE_NAMESPACE} }
-type: kubernetes.io/basic-auth
-stringData: { password: ${MD5} }
----
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: bgp, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  addresses: [10.77.0.200-10.77.0.210, fd00:77::200-fd00:77::210]
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: ebgp-v4, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  myASN: 64500
-  peerASN: 64501
-  peerAddress: 10.77.0.1
-  connectTime: 1s
-  passwordSecret: { name: bgp-md5, namespace: ${RELEASE_NAMESPACE} }
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: ebgp-v6, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  myASN: 64500
-  peerASN: 64501
-  peerAddress: fd00:77::1
-  connectTime: 1s
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: ibgp, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  myASN: 64500
-  peerASN: 64500
-  peerAddress: 10.77.0.2
-  connectTime: 1s
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: seed, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  ipAddressPools: [bgp]
-  aggregationLength: 32
-  aggregationLengthV6: 128
-  localPref: 100
-  communities: [65535:65282, large:64500:7:9]
-  peers: [ebgp-v4, ebgp-v6]
-  nodeSelectors:
-  - matchExpressions: [{ key: kubernetes.io/hostname, operator: In, values: [node1, node2] }]
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: internal, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  ipAddressPools: [bgp]
-  localPref: 250
-  communities: [64500:300]
-  peers: [ibgp]
-  nodeSelectors:
-  - matchExpressions: [{ key: kubernetes.io/hostname, operator: In, values: [node1, node2] }]
-`;
+const ELIGIBLE = [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['node1', 'node2'] }] }];
+const CONFIG = toYaml([
+  passwordSecret('bgp-md5', MD5),
+  pool('bgp', ['10.77.0.200-10.77.0.210', 'fd00:77::200-fd00:77::210']),
+  bgpPeer('ebgp-v4', { connectTime: '1s', passwordSecret: { name: 'bgp-md5', namespace: RELEASE_NAMESPACE } }),
+  bgpPeer('ebgp-v6', { peerAddress: 'fd00:77::1', connectTime: '1s' }),
+  bgpPeer('ibgp', { peerASN: 64500, peerAddress: '10.77.0.2', connectTime: '1s' }),
+  bgpAdvertisement('seed', {
+    ipAddressPools: ['bgp'],
+    aggregationLength: 32,
+    aggregationLengthV6: 128,
+    localPref: 100,
+    communities: ['65535:65282', 'large:64500:7:9'],
+    peers: ['ebgp-v4', 'ebgp-v6'],
+    nodeSelectors: ELIGIBLE,
+  }),
+  bgpAdvertisement('internal', { ipAddressPools: ['bgp'], localPref: 250, communities: ['64500:300'], peers: ['ibgp'], nodeSelectors: ELIGIBLE }),
+]);
 
 /** One path of `show bgp <afi> unicast <prefix> json` (FRR 8.4), the fields we check. */
 interface DetailPath {

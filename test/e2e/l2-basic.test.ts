@@ -4,26 +4,13 @@
 import t from 'tap';
 import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
 import { delay, waitFor } from '../harness/lab';
-
-const CONFIG = `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: lab, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  addresses: [10.77.0.100-10.77.0.120, fd00:77::100-fd00:77::120]
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: { name: lab, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  ipAddressPools: [lab]
-`;
+import { bgpAdvertisement, bgpPeer, labConfig, toYaml } from '../fixtures/manifests/metallb-config';
 
 const METRICS_PORT = 9131;
 
 t.test('L2 end to end', async (t) => {
   const c = await startCluster(t, { nodes: 3, client: true, speakerArgs: ['--l2-renew-interval', '2s', '--l2-lease-duration', '6s', '--port', String(METRICS_PORT)] });
-  await c.apply(CONFIG);
+  await c.apply(toYaml(labConfig()));
   await c.startController();
   for (let i = 0; i < 3; i++) await c.startSpeaker(i);
   const client = c.lab.client!;
@@ -92,21 +79,7 @@ t.test('L2 end to end', async (t) => {
   });
 
   await t.test('an L2Advertisement naming only a missing interface: Warning Event announceFailed', async (t) => {
-    await c.apply(`
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: nowhere, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  addresses: [10.77.0.130-10.77.0.131]
-  autoAssign: false
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: { name: nowhere, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  ipAddressPools: [nowhere]
-  interfaces: [no-such-if0]
-`);
+    await c.apply(toYaml(labConfig({ pool: 'nowhere', addresses: ['10.77.0.130-10.77.0.131'], poolSpec: { autoAssign: false }, l2: { interfaces: ['no-such-if0'] } })));
     await c.core.createNamespacedService({
       namespace: 'demo',
       body: {
@@ -141,27 +114,42 @@ spec:
       t.match(text, /^metallb_k8s_client_config_loaded_bool 1$/m, 'config loaded');
       t.match(text, /^metallb_k8s_client_config_stale_bool 0$/m, 'config not stale');
     }
-    // A broken BGPPeer for node1 only (its password Secret does not exist) makes node1's
-    // configuration stale and leaves the other nodes' alone (upstream's per-node pre-filter).
-    await c.apply(`
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: broken-for-node1, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  myASN: 64500
-  peerASN: 64501
-  peerAddress: 10.77.0.1
-  passwordSecret: { name: missing, namespace: ${RELEASE_NAMESPACE} }
-  nodeSelectors: [{ matchLabels: { kubernetes.io/hostname: node1 } }]
-`);
-    await waitFor('node1 reports a stale configuration', async () => (/^metallb_k8s_client_config_stale_bool 1$/m.test(await metrics(0)) ? true : undefined), { timeoutMs: 20_000 });
-    for (const i of [1, 2]) t.match(await metrics(i), /^metallb_k8s_client_config_stale_bool 0$/m, `node${i + 1}: a peer for node1 does not make its configuration stale`);
     // Each speaker reports its verdict in ConfigurationState speaker-<node>, as upstream's do.
     type State = { metadata?: { labels?: Record<string, string> }; status?: { result?: string; conditions?: { type: string; status: string; message: string }[] } };
     const state = async (node: string): Promise<State | undefined> =>
       (await c.custom.getNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: RELEASE_NAMESPACE, plural: 'configurationstates', name: `speaker-${node}` }).catch(() => undefined)) as State | undefined;
+    // A broken BGPPeer for node1 only (its password Secret does not exist) disables that peer
+    // alone: node1 stays Valid and names it (docs/configuration.md "Per-peer findings").
+    await c.apply(
+      toYaml([
+        bgpPeer('broken-for-node1', {
+          passwordSecret: { name: 'missing', namespace: RELEASE_NAMESPACE },
+          nodeSelectors: [{ matchLabels: { 'kubernetes.io/hostname': 'node1' } }],
+        }),
+      ]),
+    );
+    const named = await waitFor('ConfigurationState speaker-node1 naming the disabled peer', async () => {
+      const s = await state('node1');
+      return s?.status?.conditions?.[0]?.message?.includes('BGPPeer/broken-for-node1') ? s : undefined;
+    }, { timeoutMs: 20_000 });
+    t.match(named.status, { result: 'Valid', conditions: [{ status: 'True', message: /secret ref not found .*\(peer disabled\)/ }] }, 'node1: Valid, the peer disabled');
+    t.match(await metrics(0), /^metallb_k8s_client_config_stale_bool 0$/m, 'node1: a broken peer does not make the configuration stale');
+    // A broken BGPAdvertisement for node1 only (its aggregation is shorter than the pool's /29
+    // CIDRs) makes node1's configuration stale and leaves the other nodes' alone (upstream's
+    // per-node pre-filter).
+    await c.apply(
+      toYaml([
+        bgpAdvertisement('broken-for-node1', {
+          ipAddressPools: ['lab'],
+          aggregationLength: 28,
+          nodeSelectors: [{ matchLabels: { 'kubernetes.io/hostname': 'node1' } }],
+        }),
+      ]),
+    );
+    await waitFor('node1 reports a stale configuration', async () => (/^metallb_k8s_client_config_stale_bool 1$/m.test(await metrics(0)) ? true : undefined), { timeoutMs: 20_000 });
+    for (const i of [1, 2]) t.match(await metrics(i), /^metallb_k8s_client_config_stale_bool 0$/m, `node${i + 1}: a peer for node1 does not make its configuration stale`);
     const bad = await waitFor('ConfigurationState speaker-node1 Invalid', async () => ((await state('node1'))?.status?.result === 'Invalid' ? state('node1') : undefined), { timeoutMs: 20_000 });
-    t.match(bad?.status?.conditions?.[0], { type: 'configReconcilerValid', status: 'False', message: /secret ref not found/ }, 'node1: the peer error, under the speaker condition');
+    t.match(bad?.status?.conditions?.[0], { type: 'configReconcilerValid', status: 'False', message: /invalid aggregation length 28/ }, 'node1: the advertisement error, under the speaker condition');
     t.match(bad?.metadata?.labels, { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': 'node1' });
     t.equal((await waitFor('ConfigurationState speaker-node2', () => state('node2'), { timeoutMs: 20_000 }))?.status?.result, 'Valid', 'node2: Valid');
     await c.core.deleteNamespacedService({ namespace: 'demo', name: 'web' });

@@ -5,11 +5,12 @@
 import t from 'tap';
 import { startCluster } from '../harness/cluster';
 import { waitFor } from '../harness/lab';
-import { arpingMacs, createService, FAST_ELECTION, l2Config, vipLease } from '../fixtures/e2e/kit';
+import { arpingMacs, createService, FAST_ELECTION, vipLease } from '../fixtures/e2e/kit';
+import { labConfig, toYaml } from '../fixtures/manifests/metallb-config';
 
 t.test('externalTrafficPolicy Local: the node with the endpoint announces, and follows it', async (t) => {
   const c = await startCluster(t, { nodes: 3, client: true, speakerArgs: FAST_ELECTION });
-  await c.apply(l2Config());
+  await c.apply(toYaml(labConfig()));
   await c.startController();
   for (let i = 0; i < 3; i++) await c.startSpeaker(i);
   await createService(c, 'demo', 'local', { local: true });

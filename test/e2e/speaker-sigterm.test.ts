@@ -9,31 +9,11 @@ import t from 'tap';
 import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
 import { startFrr } from '../harness/routers/frr';
 import { createService, FAST_ELECTION } from '../fixtures/e2e/kit';
+import { labConfig, toYaml } from '../fixtures/manifests/metallb-config';
 
-const CONFIG = `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: bgp, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  addresses: [10.77.0.200-10.77.0.250]
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
-spec: { myASN: 64500, peerASN: 64501, peerAddress: 10.77.0.1, connectTime: 1s }
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: all, namespace: ${RELEASE_NAMESPACE} }
-spec: { ipAddressPools: [bgp] }
----
-# L2 too, as in the soak: the stopping speaker hands its VIP Leases over (Lease events during
-# the shutdown) while it withdraws its routes.
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: { name: all, namespace: ${RELEASE_NAMESPACE} }
-spec: { ipAddressPools: [bgp] }
-`;
+// L2 too, as in the soak: the stopping speaker hands its VIP Leases over (Lease events during the
+// shutdown) while it withdraws its routes.
+const CONFIG = toYaml(labConfig({ pool: 'bgp', addresses: ['10.77.0.200-10.77.0.250'], l2: { name: 'all' }, bgp: { name: 'all' } }));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

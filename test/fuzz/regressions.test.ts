@@ -11,6 +11,7 @@ import path from 'node:path';
 import { MAX_YAML_NESTING, runValidate } from '../../src/cli/validate';
 import { rangeToCidrs } from '../../src/net/cidr';
 import { collectManifests } from '../../src/config/manifests';
+import { pool as ipAddressPool, toYaml } from '../fixtures/manifests/metallb-config';
 
 async function validateTexts(texts: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mlb-fuzz-regress-'));
@@ -25,7 +26,8 @@ async function validateTexts(texts: string[]): Promise<{ code: number; out: stri
   }
 }
 
-const pool = 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: metallb-system}\nspec: {addresses: [10.77.0.0/24]}\n';
+/** A valid neighbour document: the files next to the hostile ones are still read. */
+const pool = toYaml([ipAddressPool('p', ['10.77.0.0/24'])]);
 
 t.test('F1 validate: an alias to an undefined anchor is an input problem (was: ReferenceError thrown)', async (t) => {
   const r = await validateTexts([`${pool}---\nkind: List\nitems: [*nowhere]\n`]);

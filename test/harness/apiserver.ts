@@ -33,14 +33,31 @@ export interface ControlPlane {
   kubeConfig: k8s.KubeConfig;
   kubectl(args: string[], opts?: { input?: string }): Promise<CommandResult>;
   helm(args: string[]): Promise<CommandResult>;
-  /** Credentials of system:serviceaccount:<namespace>:<name> (created if missing) via TokenRequest. */
-  clientFor(namespace: string, serviceAccount: string): Promise<{ kubeconfigPath: string; kubeConfig: k8s.KubeConfig }>;
+  /**
+   * Credentials of system:serviceaccount:<namespace>:<name> (created if missing) via TokenRequest.
+   * With `boundTo`, the token is bound to that Pod as kubelet's are: when the Pod has a
+   * spec.nodeName the apiserver adds the node-name claim (request.userInfo.extra
+   * `authentication.kubernetes.io/node-name`), which admission policies can match.
+   */
+  clientFor(namespace: string, serviceAccount: string, boundTo?: BoundPod): Promise<{ kubeconfigPath: string; kubeConfig: k8s.KubeConfig }>;
   /** For outage tests: etcd keeps running, the apiserver restarts on the same port. */
   stopApiserver(): Promise<void>;
   startApiserver(): Promise<void>;
+  /**
+   * For outage tests behind a live apiserver: etcd is killed (SIGKILL) and later started again
+   * with the same ports and data; the apiserver keeps running and reconnects by itself.
+   */
+  killEtcd(): Promise<void>;
+  restartEtcd(): Promise<void>;
   /** Milliseconds the first start took, until /readyz answered ok. */
   readonly startupMs: number;
   stop(): Promise<void>;
+}
+
+/** The Pod a ServiceAccount token is bound to (TokenRequest boundObjectRef). */
+export interface BoundPod {
+  readonly name: string;
+  readonly uid: string;
 }
 
 interface Teardownable {
@@ -157,6 +174,8 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
 
   const etcdBin = await etcdBinary();
   let etcdPort = 0;
+  /** The arguments of the etcd that started: a restart reuses its ports and data dir. */
+  let etcdArgs: string[] = [];
   /**
    * A port freePort found free can be taken by another test process (the suite runs several
    * files at once) before etcd binds it, and etcd then exits at once (seen in CI). Such a start
@@ -167,9 +186,7 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
     for (let attempt = 1; ; attempt++) {
       const [client, peer] = [await freePort(), await freePort()];
       const log = logFd('etcd.log');
-      procs.etcd = spawn(
-        etcdBin,
-        [
+      const args = [
           '--name=default',
           `--data-dir=${join(dir, `etcd-${attempt}`)}`,
           `--listen-client-urls=http://127.0.0.1:${client}`,
@@ -180,13 +197,13 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
           // Test data is disposable: skipping fsync makes every write cheap on a shared 2-core machine.
           '--unsafe-no-fsync',
           '--log-level=warn',
-        ],
-        { stdio: ['ignore', 'ignore', log] },
-      );
+      ];
+      procs.etcd = spawn(etcdBin, args, { stdio: ['ignore', 'ignore', log] });
       closeSync(log); // the child holds its own copy
       try {
         await waitFor('etcd', 30_000, () => etcdHealthy(client), procs.etcd);
         etcdPort = client;
+        etcdArgs = args;
         return;
       } catch (err) {
         const exitedEarly = procs.etcd.exitCode !== null;
@@ -194,6 +211,20 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
         if (!exitedEarly || attempt >= 3) throw new Error(`${(err as Error).message} (attempt ${attempt}); etcd.log ends: ${logTail(join(dir, 'etcd.log'))}`);
       }
     }
+  };
+
+  const killEtcd = async (): Promise<void> => {
+    const e = procs.etcd;
+    if (!e || e.exitCode !== null || e.signalCode !== null) return;
+    const exited = new Promise<void>((r) => e.once('exit', () => r()));
+    e.kill('SIGKILL');
+    await exited;
+  };
+  const restartEtcd = async (): Promise<void> => {
+    const log = logFd('etcd.log');
+    procs.etcd = spawn(etcdBin, etcdArgs, { stdio: ['ignore', 'ignore', log] });
+    closeSync(log);
+    await waitFor('etcd restart', 30_000, () => etcdHealthy(etcdPort), procs.etcd);
   };
 
   const apiBin = await kubeApiserverBinary();
@@ -264,7 +295,7 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
     startupMs,
     kubectl: async (args, opts) => run(await kubectlBinary(), args, toolEnv, opts?.input),
     helm: async (args) => run(await helmBinary(), args, toolEnv),
-    clientFor: async (namespace, name) => {
+    clientFor: async (namespace, name, boundTo) => {
       const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
       try {
         await core.createNamespace({ body: { metadata: { name: namespace } } });
@@ -279,11 +310,17 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
       const tr = await core.createNamespacedServiceAccountToken({
         name,
         namespace,
-        body: { spec: { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 86400 } },
+        body: {
+          spec: {
+            audiences: ['https://kubernetes.default.svc.cluster.local'],
+            expirationSeconds: 86400,
+            ...(boundTo ? { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: boundTo.name, uid: boundTo.uid } } : {}),
+          },
+        },
       });
       const token = tr.status?.token;
       if (!token) throw new Error(`no token issued for ${namespace}/${name}`);
-      const path = join(dir, `sa-${namespace}-${name}.kubeconfig`);
+      const path = join(dir, `sa-${namespace}-${name}${boundTo ? `-${boundTo.name}` : ''}.kubeconfig`);
       writeFileSync(path, kubeconfigYaml(server, `${namespace}-${name}`, token));
       const kc = new k8s.KubeConfig();
       kc.loadFromFile(path);
@@ -291,12 +328,14 @@ export async function startControlPlane(t?: Teardownable, opts: ControlPlaneOpti
     },
     stopApiserver,
     startApiserver,
+    killEtcd,
+    restartEtcd,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       await stopApiserver();
       const e = procs.etcd;
-      if (e && e.exitCode === null) {
+      if (e && e.exitCode === null && e.signalCode === null) {
         const exited = new Promise<void>((r) => e.once('exit', () => r()));
         e.kill('SIGTERM');
         const timer = setTimeout(() => e.kill('SIGKILL'), 5000);

@@ -15,7 +15,7 @@ import { waitFor } from '../harness/lab';
 import { UPSTREAM_VALUES, parseDocs } from '../fixtures/chart/helm';
 import { installRelease, NAMESPACE, RELEASE, type Credentials } from '../fixtures/chart/installed';
 import { assertNoForbidden, createWebService, forbiddenCount, kubectlAs, leaseManifest, macsAnswering, L2_CONFIG } from '../fixtures/chart/install-checks';
-import { vipLeaseName } from '../../src/speaker/lease-store';
+import { presenceLeaseName, vipLeaseName } from '../../src/speaker/lease-store';
 
 t.test('helm install with upstream 0.16.1 values, then the rendered processes end to end', async (t) => {
   const inst = await installRelease(t, { nodes: 2, valuesFiles: [UPSTREAM_VALUES['0.16.1']] });
@@ -39,13 +39,17 @@ t.test('helm install with upstream 0.16.1 values, then the rendered processes en
 
   await t.test('the processes run as the manifests say', async (t) => {
     const controller = await inst.startController();
-    t.same(controller.spec.argv.slice(2), ['controller', '--port=9120', '--log-level=info'], 'controller args from the Deployment (upstream values: port 9120, level info)');
+    t.same(
+      controller.spec.argv.slice(2),
+      ['controller', '--port=9120', '--log-level=info', '--metrics-cert-dir=/etc/metrics', '--secure-metrics', '--health-probe-port=17472'],
+      'controller args from the Deployment (upstream values: port 9120, level info, secure metrics, probes on 17472)',
+    );
     t.match(controller.confinement, { uid: 65534, capabilities: [], readOnlyRoot: true, noNewPrivs: true }, 'controller: non-root, no capabilities');
     for (let i = 0; i < lab.nodes.length; i++) {
       const s = await inst.startSpeaker(i);
       t.match(s.confinement, { uid: 0, capabilities: ['net_raw'], readOnlyRoot: true, noNewPrivs: true }, `speaker ${i}: root with NET_RAW only`);
       t.equal(s.spec.env['METALLB_NODE_NAME'], lab.nodes[i]?.name, 'node name from spec.nodeName');
-      t.same(s.spec.mounts, [{ mountPath: '/etc/metallb', configMap: 'metallb-excludel2' }], 'excludel2 ConfigMap mounted');
+      t.same(s.spec.mounts, [{ mountPath: '/etc/metallb', configMap: 'metallb-excludel2' }, { mountPath: '/etc/metrics', secret: 'metallb-metrics-cert' }], 'excludel2 ConfigMap and the metrics certificate mounted');
     }
     const ready = await waitFor('controller readinessProbe 200', async () => ((await controller.probe('readinessProbe')) === 200 ? true : undefined), { timeoutMs: 60_000 });
     t.ok(ready, 'controller ready (its own readinessProbe)');
@@ -53,6 +57,40 @@ t.test('helm install with upstream 0.16.1 values, then the rendered processes en
     for (const s of inst.processes.filter((p) => p.component === 'speaker')) {
       await waitFor(`${s.podName} livenessProbe 200`, async () => ((await s.probe('livenessProbe')) === 200 ? true : undefined), { timeoutMs: 60_000 });
       t.pass(`${s.podName} live`);
+    }
+  });
+
+  await t.test('secure metrics as upstream 0.14+: a token with get on /metrics scrapes, others are refused', async (t) => {
+    const grant = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'monitoring' } },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'scraper', namespace: 'monitoring' } },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'metrics-reader' }, rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }] },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'metrics-reader' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'metrics-reader' },
+        subjects: [{ kind: 'ServiceAccount', name: 'scraper', namespace: 'monitoring' }],
+      },
+    ];
+    const applied = await cp.kubectl(['apply', '-f', '-'], { input: grant.map((o) => JSON.stringify(o)).join('\n') });
+    t.equal(applied.code, 0, applied.stderr);
+    const scraper = (await cp.clientFor('monitoring', 'scraper')).kubeConfig.getCurrentUser()?.token ?? '';
+    const status = async (ns: string, url: string, token?: string): Promise<string> =>
+      (await lab.exec(ns, ['curl', '-sk', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', ...(token === undefined ? [] : ['-H', `Authorization: Bearer ${token}`]), url])).stdout.trim();
+    const controller = inst.processes.find((p) => p.component === 'controller');
+    const speaker = inst.processes.find((p) => p.component === 'speaker');
+    if (!controller || !speaker) throw new Error('controller and speaker must be running');
+    const targets = [
+      ['controller', controller.ns, 'https://127.0.0.1:9120/metrics'],
+      ['speaker', speaker.ns, `https://${lab.nodes[0]?.ipv4 ?? ''}:9120/metrics`],
+    ] as const;
+    for (const [what, ns, url] of targets) {
+      t.equal(await status(ns, url, scraper), '200', `${what}: a ServiceAccount with get on /metrics scrapes`);
+      t.equal(await status(ns, url, inst.speakerCredentials.token), '403', `${what}: the speaker's ServiceAccount (no grant) gets 403`);
+      t.equal(await status(ns, url), '401', `${what}: no token, 401`);
+      t.equal(await status(ns, url, 'garbage'), '401', `${what}: a garbage token, 401`);
+      t.equal(await status(ns, url.replace('https:', 'http:')), '000', `${what}: no plain HTTP on the metrics port`);
     }
   });
 
@@ -117,6 +155,18 @@ t.test('helm install with upstream 0.16.1 values, then the rendered processes en
     // And what they do need still works with those tokens (the denials are not a broken token).
     t.equal((await kubectlAs(cp, speaker, ['get', 'leases', '-n', NAMESPACE])).code, 0, 'speaker reads Leases');
     t.equal((await kubectlAs(cp, controller, ['get', 'ipaddresspools', '-n', NAMESPACE])).code, 0, 'controller reads pools');
+
+    // The Lease policy helm installed (discovery lists ValidatingAdmissionPolicy): with the token
+    // of the speaker Pod on node 0, node 1's presence Lease is out of reach (docs/security.md).
+    const pods = inst.processes.filter((p) => p.component === 'speaker');
+    const [pod0, node1] = [pods[0]?.podName ?? '', lab.nodes[1]?.name ?? ''];
+    const uid = (await inst.core.readNamespacedPod({ name: pod0, namespace: NAMESPACE })).metadata?.uid ?? '';
+    const bound: Credentials = { ...speaker, kubeconfigPath: (await cp.clientFor(NAMESPACE, speaker.serviceAccount, { name: pod0, uid })).kubeconfigPath };
+    const presence = presenceLeaseName(node1);
+    const current = JSON.parse(await cp.kubectl(['get', 'lease', presence, '-n', NAMESPACE, '-o', 'json']).then((r) => r.stdout)) as { metadata: { resourceVersion: string } };
+    const r = await kubectlAs(cp, bound, ['replace', '-f', '-'], leaseManifest(NAMESPACE, presence, lab.nodes[0]?.name ?? '', current.metadata.resourceVersion));
+    t.not(r.code, 0, `speaker on node 0: take over ${presence} is refused`);
+    t.match(r.stderr, /ValidatingAdmissionPolicy 'metallb-speaker-leases'.*may write only its own presence Lease/, r.stderr.trim().split('\n')[0] ?? '');
   });
 
   await t.test('both stop cleanly on SIGTERM', async (t) => {

@@ -14,6 +14,7 @@ import { waitFor } from '../harness/lab';
 import { startFrr, type FrrPath } from '../harness/routers/frr';
 import { repoRoot } from '../harness/tools';
 import { createService } from '../fixtures/e2e/kit';
+import { bgpAdvertisement, pool, toYaml } from '../fixtures/manifests/metallb-config';
 import { addFarRouter, bgpConnections, recipeBlocks, startRawBird } from '../fixtures/chart/router-recipes';
 
 const recipes = recipeBlocks(readFileSync(join(repoRoot, 'docs', 'routers.md'), 'utf8'));
@@ -38,20 +39,7 @@ async function kubectl(c: Cluster, args: string[], input: string): Promise<void>
 }
 
 /** Test-only: a pool the recipes' import policies must reject (not part of docs/routers.md). */
-const OUTSIDE_POOL = `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: outside, namespace: metallb-system }
-spec:
-  addresses: [10.77.0.200/32]
-  autoAssign: false
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: outside, namespace: metallb-system }
-spec:
-  ipAddressPools: [outside]
-`;
+const OUTSIDE_POOL = toYaml([pool('outside', ['10.77.0.200/32'], { autoAssign: false }), bgpAdvertisement('outside', { ipAddressPools: ['outside'] })]);
 
 const usedPaths = (paths: readonly FrrPath[]): readonly FrrPath[] => paths.filter((p) => p.valid === true && (p.bestpath === true || p.multipath === true));
 

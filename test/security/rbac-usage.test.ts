@@ -37,6 +37,11 @@ const LEASE_GET: Evidence = { file: 'src/k8s/lease.ts', pattern: /method: 'GET',
 const LEASE_CREATE: Evidence = { file: 'src/k8s/lease.ts', pattern: /method: 'POST',\s*path: leasePath\(namespace\)/ };
 const LEASE_UPDATE: Evidence = { file: 'src/k8s/lease.ts', pattern: /method: 'PUT',\s*path: leasePath\(namespace, name\)/ };
 const LEASE_DELETE: Evidence = { file: 'src/k8s/lease.ts', pattern: /method: 'DELETE',\s*path: leasePath\(/ };
+/** Secure metrics: the endpoint reviews each scrape with the process's client (src/k8s/metrics-auth.ts). */
+const reviews = (main: Evidence): Record<string, readonly Evidence[]> => ({
+  'authentication.k8s.io/tokenreviews: create': [{ file: 'src/k8s/metrics-auth.ts', pattern: /method: 'POST',\s*path: '\/apis\/authentication\.k8s\.io\/v1\/tokenreviews'/ }, { file: 'src/k8s/health.ts', pattern: /createMetricsAuthorizer\(\{ reviews: kubeReviews\(deps\.client\)/ }, main],
+  'authorization.k8s.io/subjectaccessreviews: create': [{ file: 'src/k8s/metrics-auth.ts', pattern: /method: 'POST',\s*path: '\/apis\/authorization\.k8s\.io\/v1\/subjectaccessreviews'/ }, main],
+});
 const STATUS_OBJ: Evidence = { file: 'src/speaker/status-objects.ts', pattern: /createInformer<StatusObject>\(\{\s*client,\s*path: this\.collection\(\)/ };
 
 /** The ConfigurationState writer's calls, plus where a process calls the writer. */
@@ -52,6 +57,7 @@ function configurationStateUse(caller: Evidence): Record<string, readonly Eviden
 /** role -> "group/resource: verb" -> where the code does it (all must match). */
 const USED: Record<Role, Record<string, readonly Evidence[]>> = {
   controller: {
+    ...reviews({ file: 'src/controller/main.ts', pattern: /startProcessEndpoint\(opts, \{ registry, log: clog, loop, client \}\)/ }),
     'core/services: list': [{ file: 'src/controller/controller-loop.ts', pattern: /createInformer<ServiceObject>\(\{\s*client,\s*path: '\/api\/v1\/services'/ }, INFORMER, { file: 'src/controller/controller-loop.ts', pattern: /client\.list<ServiceObject>\('\/api\/v1\/services'\)/ }],
     'core/services: watch': [{ file: 'src/controller/controller-loop.ts', pattern: /path: '\/api\/v1\/services'/ }, INFORMER],
     'core/services/status: update': [{ file: 'src/controller/controller-loop.ts', pattern: /method: 'PUT', path: `\/api\/v1\/namespaces\/\$\{encodeURIComponent\(ns\)\}\/services\/\$\{encodeURIComponent\(name\)\}\/status`/ }],
@@ -91,6 +97,7 @@ const USED: Record<Role, Record<string, readonly Evidence[]>> = {
       ].flatMap(([res, re]) => ['list', 'watch'].map((v) => [`${String(res)}: ${v}`, [{ file: 'src/k8s/config-sources.ts', pattern: re as RegExp }, SPK_CONFIG_INFORMERS, INFORMER]])),
     ),
     'core/pods: get': [POD_GET, { file: 'src/speaker/main.ts', pattern: /podOwnerSource\(client, opts\.namespace, opts\.podName/ }],
+    ...reviews({ file: 'src/speaker/main.ts', pattern: /startProcessEndpoint\(opts, \{ registry, log: slog, loop, client \}\)/ }),
     'core/events: create': [EVENTS_CREATE, { file: 'src/speaker/main.ts', pattern: /createEventRecorder\(\{ client/ }],
     'core/events: patch': [EVENTS_PATCH, { file: 'src/speaker/main.ts', pattern: /createEventRecorder\(\{ client/ }],
     'coordination.k8s.io/leases: list': [{ file: 'src/speaker/speaker-loop.ts', pattern: /createInformer<Lease>\(\{\s*client,\s*path: `\/apis\/coordination\.k8s\.io\/v1\/namespaces\/\$\{encodeURIComponent\(opts\.namespace\)\}\/leases`/ }, INFORMER],
@@ -185,7 +192,9 @@ t.test('no wildcard, no escalation, Secrets namespaced and read-only', async (t)
       }
       if (role.kind === 'ClusterRole') {
         const writes = r.verbs.filter((v) => !['get', 'list', 'watch'].includes(v));
-        for (const res of r.resources) if (writes.length) t.ok(['services/status', 'events'].includes(res), `${name}: cluster-wide writes only to services/status and events (${res}: ${writes.join(',')})`);
+        // TokenReviews and SubjectAccessReviews (secure metrics) are questions, never stored.
+        const reviewOnly = ['tokenreviews', 'subjectaccessreviews'].includes(r.resources[0] ?? '') && writes.every((v) => v === 'create');
+        for (const res of r.resources) if (writes.length && !reviewOnly) t.ok(['services/status', 'events'].includes(res), `${name}: cluster-wide writes only to services/status and events (${res}: ${writes.join(',')})`);
       }
     }
   }

@@ -18,6 +18,7 @@ import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
 import { freePort } from '../harness/free-port';
 import { waitFor } from '../harness/lab';
 import { startFrr } from '../harness/routers/frr';
+import { labConfig, objectMeta, passwordSecret, toYaml } from '../fixtures/manifests/metallb-config';
 
 const PASSWORD = `md5-${randomBytes(8).toString('hex')}`;
 const OTHER = `unrelated-${randomBytes(8).toString('hex')}`;
@@ -30,43 +31,17 @@ function selfSignedCert(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
-const config = (nodes: readonly string[]): string => `
-apiVersion: v1
-kind: Secret
-metadata: { name: bgp-auth, namespace: ${RELEASE_NAMESPACE} }
-type: kubernetes.io/basic-auth
-stringData: { password: ${PASSWORD} }
----
-apiVersion: v1
-kind: Secret
-metadata: { name: unrelated, namespace: ${RELEASE_NAMESPACE} }
-stringData: { token: ${OTHER} }
----
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: lab, namespace: ${RELEASE_NAMESPACE} }
-spec: { addresses: [10.77.0.100-10.77.0.110] }
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: { name: lab, namespace: ${RELEASE_NAMESPACE} }
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: lab, namespace: ${RELEASE_NAMESPACE} }
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  myASN: 64500
-  peerASN: 64501
-  peerAddress: 10.77.0.1
-  holdTime: 9s
-  connectTime: 1s
-  passwordSecret: { name: bgp-auth, namespace: ${RELEASE_NAMESPACE} }
-# ${nodes.length} nodes
-`;
+const CONFIG = toYaml([
+  passwordSecret('bgp-auth', PASSWORD),
+  { apiVersion: 'v1', kind: 'Secret', metadata: objectMeta('unrelated'), stringData: { token: OTHER } },
+  // Advertisements of every pool, and the router's peer keyed by the Secret.
+  ...labConfig({
+    addresses: ['10.77.0.100-10.77.0.110'],
+    everyPool: true,
+    bgp: {},
+    peer: { holdTime: '9s', passwordSecret: { name: 'bgp-auth', namespace: RELEASE_NAMESPACE } },
+  }),
+]);
 
 t.test('the MD5 password and Secret contents appear in no output', async (t) => {
   const certDir = selfSignedCert(t);
@@ -84,7 +59,7 @@ t.test('the MD5 password and Secret contents appear in no output', async (t) => 
     zebra: false,
   });
   t.teardown(() => frr.stop());
-  await c.apply(config(c.lab.nodes.map((n) => n.name)));
+  await c.apply(CONFIG);
   await c.startController();
   for (const n of c.lab.nodes) await c.startSpeaker(n.index);
   await c.core.createNamespace({ body: { metadata: { name: 'demo' } } });

@@ -11,33 +11,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
+import { startCluster } from '../harness/cluster';
 import { waitFor } from '../harness/lab';
 import { startFrr } from '../harness/routers/frr';
+import { labConfig, toYaml } from '../fixtures/manifests/metallb-config';
 
 const CAP_NET_RAW = 13;
 const METRICS_PORT = 9443;
 const ONLY_NET_RAW = ['setpriv', '--inh-caps=-all,+net_raw', '--ambient-caps=+net_raw', '--bounding-set=-all,+net_raw', '--'];
 
-const CONFIG = `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: lab, namespace: ${RELEASE_NAMESPACE} }
-spec: { addresses: [10.77.0.100-10.77.0.110] }
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: { name: lab, namespace: ${RELEASE_NAMESPACE} }
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: lab, namespace: ${RELEASE_NAMESPACE} }
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
-spec: { myASN: 64500, peerASN: 64501, peerAddress: 10.77.0.1, holdTime: 9s, connectTime: 1s }
-`;
+// Advertisements of every pool over L2 and BGP, and the router's peer.
+const CONFIG = toYaml(labConfig({ addresses: ['10.77.0.100-10.77.0.110'], everyPool: true, bgp: {}, peer: { holdTime: '9s' } }));
 
 function caps(pid: number): { eff: bigint; bnd: bigint; uid: string } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

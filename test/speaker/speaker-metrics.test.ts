@@ -12,8 +12,8 @@ function speakerMetrics() {
   const m = createSpeakerMetrics(
     registry,
     {
-      l2: () => ({ requestsReceived: {}, responsesSent: {}, gratuitousSent: {} }) as never,
-      election: () => ({ transitions: 0, takeovers: 0 }) as never,
+      l2: () => ({ requestsReceived: {}, responsesSent: {}, gratuitousSent: {}, conflictsByIp: {} }) as never,
+      election: () => ({ transitions: 0, takeovers: 0, foreignClaims: {} }) as never,
       peers: () => [],
       leaseWrites: () => 0,
     },
@@ -70,8 +70,8 @@ t.test('BGP peer counters: NOTIFICATIONs sent (upstream FRR-mode name) and rate-
   createSpeakerMetrics(
     registry,
     {
-      l2: () => ({ requestsReceived: {}, responsesSent: {}, gratuitousSent: {} }) as never,
-      election: () => ({ transitions: 0, takeovers: 0 }) as never,
+      l2: () => ({ requestsReceived: {}, responsesSent: {}, gratuitousSent: {}, conflictsByIp: {} }) as never,
+      election: () => ({ transitions: 0, takeovers: 0, foreignClaims: {} }) as never,
       peers: () => [
         { name: 'edge', label: '10.77.0.1:179', up: true, prefixes: 1, updatesSent: 2, desired: 1, notificationsSent: 3, warnings: { updateError: 2000, decodeError: 1 } },
       ],
@@ -89,4 +89,22 @@ t.test('BGP peer counters: NOTIFICATIONs sent (upstream FRR-mode name) and rate-
   ]);
   const again = (await registry.metrics()).split('\n').filter((l) => l.startsWith('metallb_bgp_peer_warnings_total{'));
   t.same(again, lines('metallb_bgp_peer_warnings_total{'), 'a second scrape reports the same totals, not double');
+});
+
+t.test('claims on our VIPs: every conflict frame and every foreign claim is counted per IP', async (t) => {
+  const registry = new Registry();
+  createSpeakerMetrics(
+    registry,
+    {
+      l2: () => ({ requestsReceived: {}, responsesSent: {}, gratuitousSent: {}, conflictsByIp: { '10.77.0.100': 20_000 } }) as never,
+      election: () => ({ transitions: 0, takeovers: 0, foreignClaims: { '10.77.0.100': 19_999 } }) as never,
+      peers: () => [],
+      leaseWrites: () => 0,
+    },
+    'node1',
+  );
+  const text = await registry.metrics();
+  t.match(text, 'metallb_speaker_l2_conflicts_total{ip="10.77.0.100"} 20000');
+  t.match(text, 'metallb_speaker_l2_foreign_claims_total{ip="10.77.0.100"} 19999');
+  t.match(text, '# TYPE metallb_speaker_l2_conflicts_total counter');
 });

@@ -42,3 +42,10 @@ t.test('--host, default $METALLB_HOST: the address the endpoint binds (upstream)
   t.throws(() => host({ host: 'node-a.example' }, {}), /--host: "node-a.example" is not an IP address/);
   t.throws(() => host({}, { METALLB_HOST: '10.77.0.300' }), /METALLB_HOST \(the default of --host\): "10.77.0.300" is not an IP address/);
 });
+
+t.test('secure metrics and the probe port', async (t) => {
+  const base = { nodeName: 'n', excludeInterfacesFile: '/nonexistent' };
+  t.match(speakerOptionsFrom({ ...base, secureMetrics: true, metricsCertDir: '/etc/metrics', healthProbePort: '17472' }, {}), { secureMetrics: true, healthProbePort: 17472 });
+  t.match(speakerOptionsFrom(base, {}), { secureMetrics: false, healthProbePort: 0 });
+  t.throws(() => speakerOptionsFrom({ ...base, secureMetrics: true }, {}), /--secure-metrics needs --metrics-cert-dir/);
+});

@@ -85,18 +85,41 @@ Argument: the component's image map.
 {{- $img.pullPolicy | default .root.Values.image.pullPolicy | default "" }}
 {{- end }}
 
-{{/* Metrics TLS secrets; upstream 0.13 kept them under prometheus.*. */}}
-{{- define "metallb.controllerMetricsTLSSecret" -}}
+{{/* Metrics TLS secrets the user names; upstream 0.13 kept them under prometheus.*. */}}
+{{- define "metallb.controllerUserMetricsTLSSecret" -}}
 {{- .Values.tls.controllerMetricsTLSSecret | default .Values.prometheus.controllerMetricsTLSSecret | default "" }}
 {{- end }}
 
-{{- define "metallb.speakerMetricsTLSSecret" -}}
+{{- define "metallb.speakerUserMetricsTLSSecret" -}}
 {{- .Values.tls.speakerMetricsTLSSecret | default .Values.prometheus.speakerMetricsTLSSecret | default "" }}
 {{- end }}
 
 {{/*
+The Secret the chart generates (templates/metrics-cert.yaml) for secure metrics without a
+user-named one: Node.js cannot create a certificate, where upstream's controller-runtime
+serves a self-signed one it makes at start.
+*/}}
+{{- define "metallb.generatedMetricsCertSecret" -}}
+{{- include "metallb.fullname" . }}-metrics-cert
+{{- end }}
+
+{{/*
+The Secret whose tls.crt/tls.key a component serves metrics with: the user's, else the
+generated one when prometheus.secureMetrics is on, else none (plain HTTP).
+*/}}
+{{- define "metallb.controllerMetricsTLSSecret" -}}
+{{- $user := include "metallb.controllerUserMetricsTLSSecret" . }}
+{{- if $user }}{{ $user }}{{ else if .Values.prometheus.secureMetrics }}{{ include "metallb.generatedMetricsCertSecret" . }}{{ end }}
+{{- end }}
+
+{{- define "metallb.speakerMetricsTLSSecret" -}}
+{{- $user := include "metallb.speakerUserMetricsTLSSecret" . }}
+{{- if $user }}{{ $user }}{{ else if .Values.prometheus.secureMetrics }}{{ include "metallb.generatedMetricsCertSecret" . }}{{ end }}
+{{- end }}
+
+{{/*
 Metrics port name and scheme. HTTP metrics keep upstream 0.13's port name "monitoring";
-HTTPS metrics (a TLS secret is set) use upstream 0.14+'s "metricshttps".
+HTTPS metrics (secure metrics, or a TLS secret) use upstream 0.14+'s "metricshttps".
 Argument: the TLS secret name (may be empty).
 */}}
 {{- define "metallb.metricsPortName" -}}
@@ -105,6 +128,17 @@ Argument: the TLS secret name (may be empty).
 
 {{- define "metallb.metricsScheme" -}}
 {{- if . }}https{{ else }}http{{ end }}
+{{- end }}
+
+{{/*
+The plain-HTTP probe port of a component (upstream's --health-probe-port, 17472): its
+livenessProbe.port, else its readinessProbe.port. The process serves both probes on one port.
+Argument: the component's values.
+*/}}
+{{- define "metallb.probePort" -}}
+{{- $l := .livenessProbe | default dict }}
+{{- $r := .readinessProbe | default dict }}
+{{- int ($l.port | default $r.port | default 17472) }}
 {{- end }}
 
 {{/* Leader election is on when forced, or when more than one controller replica runs. */}}

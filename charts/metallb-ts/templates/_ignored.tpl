@@ -10,21 +10,16 @@ set by the user; NOTES.txt lists those. Output: one "key: reason" line per key f
 {{- $noWebhook := "metallb-ts runs no admission webhooks; the CRD schemas (CEL) validate objects" }}
 {{- $noMemberlist := "no memberlist: per-IP Lease election decides which node announces" }}
 {{- $nativeBgp := "BGP is built into the speaker; no FRR or frr-k8s is deployed" }}
-{{- $probePort := "probes use /healthz and /readyz on prometheus.metricsPort" }}
 {{- $command := "the image has a single entrypoint (node /app/dist/src/cli/main.js)" }}
 {{- $tlsGo := "Go TLS tuning; Node.js TLS defaults apply (tls.minVersion is honoured)" }}
 {{- $rbacProxy := "no kube-rbac-proxy sidecar; metrics are served by the processes themselves" }}
 {{- $checks := list
   (list $c "webhookMode" "controller.webhookMode" $noWebhook)
   (list $c "command" "controller.command" $command)
-  (list ($c.livenessProbe | default dict) "port" "controller.livenessProbe.port" $probePort)
-  (list ($c.readinessProbe | default dict) "port" "controller.readinessProbe.port" $probePort)
   (list $s "command" "speaker.command" $command)
   (list $s "memberlist" "speaker.memberlist" $noMemberlist)
   (list $s "secretName" "speaker.secretName" $noMemberlist)
   (list $s "wanConfig" "speaker.wanConfig" $noMemberlist)
-  (list ($s.livenessProbe | default dict) "port" "speaker.livenessProbe.port" $probePort)
-  (list ($s.readinessProbe | default dict) "port" "speaker.readinessProbe.port" $probePort)
   (list $s "startupProbe" "speaker.startupProbe" "only used by upstream's FRR container")
   (list $s "bgpDebounceTimeout" "speaker.bgpDebounceTimeout" $nativeBgp)
   (list $s "frr" "speaker.frr" $nativeBgp)
@@ -46,6 +41,14 @@ set by the user; NOTES.txt lists those. Output: one "key: reason" line per key f
 {{- end }}
 {{- end }}
 {{- range $name := list "controller" "speaker" }}
+{{- $comp := index $v $name | default dict }}
+{{- $ready := $comp.readinessProbe | default dict }}
+{{- $port := include "metallb.probePort" $comp }}
+{{- if and (hasKey $ready "port") (ne (int $ready.port) (int $port)) }}
+{{ $name }}.readinessProbe.port: the process serves /healthz and /readyz on one port, {{ $name }}.livenessProbe.port ({{ $port }})
+{{- end }}
+{{- end }}
+{{- range $name := list "controller" "speaker" }}
 {{- $img := (index $v $name | default dict).image | default dict }}
 {{- if include "metallb.isUpstreamImage" $img }}
 {{ $name }}.image: {{ $img.repository }}{{ with $img.tag }}:{{ . }}{{ end }} is upstream MetalLB's image; {{ $v.image.repository }} is used instead
@@ -62,8 +65,8 @@ NOTES.txt so a misspelt key does not go unnoticed. Output: one dotted key per li
 {{- $known := dict
   "" (list "imagePullSecrets" "nameOverride" "fullnameOverride" "loadBalancerClass" "image" "rbac" "tls" "prometheus" "controller" "speaker" "crds" "frrk8s" "frr-k8s" "networkpolicies" "configInline" "global")
   "controller" (list "enabled" "logLevel" "image" "serviceAccount" "securityContext" "resources" "nodeSelector" "tolerations" "priorityClassName" "runtimeClassName" "affinity" "podAnnotations" "labels" "livenessProbe" "readinessProbe" "extraContainers" "command" "terminationGracePeriodSeconds" "extraArgs" "webhookMode" "strategy" "replicas" "leaderElection" "defaultResources")
-  "speaker" (list "enabled" "logLevel" "image" "serviceAccount" "securityContext" "resources" "nodeSelector" "tolerations" "priorityClassName" "runtimeClassName" "affinity" "podAnnotations" "labels" "livenessProbe" "readinessProbe" "extraContainers" "command" "terminationGracePeriodSeconds" "extraArgs" "tolerateMaster" "ignoreExcludeLB" "excludeInterfaces" "updateStrategy" "memberlist" "secretName" "wanConfig" "bgpDebounceTimeout" "startupProbe" "frr" "reloader" "frrMetrics" "initContainers" "l2Election" "l2Announce" "defaultResources")
-  "prometheus" (list "scrapeAnnotations" "metricsPort" "secureMetricsPort" "rbacPrometheus" "serviceAccount" "namespace" "controllerMetricsTLSSecret" "speakerMetricsTLSSecret" "rbacProxy" "podMonitor" "serviceMonitor" "prometheusRule")
+  "speaker" (list "enabled" "logLevel" "image" "serviceAccount" "securityContext" "resources" "nodeSelector" "tolerations" "priorityClassName" "runtimeClassName" "affinity" "podAnnotations" "labels" "livenessProbe" "readinessProbe" "extraContainers" "command" "terminationGracePeriodSeconds" "extraArgs" "tolerateMaster" "ignoreExcludeLB" "excludeInterfaces" "updateStrategy" "memberlist" "secretName" "wanConfig" "bgpDebounceTimeout" "startupProbe" "frr" "reloader" "frrMetrics" "initContainers" "l2Election" "l2Announce" "leaseAdmissionPolicy" "defaultResources")
+  "prometheus" (list "scrapeAnnotations" "metricsPort" "secureMetrics" "secureMetricsPort" "rbacPrometheus" "serviceAccount" "namespace" "controllerMetricsTLSSecret" "speakerMetricsTLSSecret" "rbacProxy" "podMonitor" "serviceMonitor" "prometheusRule")
 }}
 {{- range $section, $keys := $known }}
 {{- $map := ternary $.Values (index $.Values $section | default dict) (eq $section "") }}

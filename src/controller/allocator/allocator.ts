@@ -18,7 +18,7 @@
 import type { Pool, PoolIndex } from '../../config/types';
 import { formatIp, isBuggyIp, type IpAddr, type IpFamily } from '../../net/ip';
 import { goQuote, goQuoteList } from '../go-quote';
-import { ShareIndex, namespaceOf, sharingMismatch } from './sharing';
+import { ShareIndex, holdersSeenFrom, namespaceOf, sharingMismatch } from './sharing';
 import { PoolState, RangeTable, type ScanRange } from './pool-state';
 import { HolderIndex, firstHolder, holderList, type ExclusiveHold } from './holders';
 import { AllocationRecord } from './record';
@@ -201,7 +201,7 @@ export class Allocator {
     if (why !== undefined && others.length > 0) {
       return fail(
         AllocErrorCode.SharingKeyConflict,
-        `can't change sharing key for ${goQuote(service)}, address also in use by ${[...others].sort().join(',')}`,
+        `can't change sharing key for ${goQuote(service)}, address also in use by ${holdersSeenFrom(service, others)}`,
         why,
       );
     }
@@ -212,7 +212,7 @@ export class Allocator {
           return fail(
             AllocErrorCode.PortConflict,
             `port ${portString(p)} is already in use on ${goQuote(formatIp(ip))}`,
-            `held by ${other}`,
+            `held by ${holdersSeenFrom(service, [other])}`,
           );
         }
       }

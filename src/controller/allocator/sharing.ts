@@ -52,7 +52,23 @@ export function sharingMismatch(existing: Allocation, sharing: string, backend: 
   return undefined;
 }
 
-/** Namespace part of a `namespace/name` Service key. */
+/** Namespace part of a `namespace/name` Service key ('' for a key without one). */
 export function namespaceOf(key: string): string {
-  return key.slice(0, key.indexOf('/'));
+  const slash = key.indexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+}
+
+/**
+ * Other holders of an address, as the Event of the refused `service` names them. Upstream lists
+ * every holder's `namespace/name`; the Event lands in the refused Service's namespace, so only
+ * holders of that namespace are named and the rest are just "in another namespace": a tenant
+ * must not be able to map who else uses which IP and port.
+ */
+export function holdersSeenFrom(service: string, others: readonly string[]): string {
+  const ns = namespaceOf(service);
+  const named = others.filter((o) => namespaceOf(o) === ns).sort();
+  const hidden = others.length - named.length;
+  if (hidden === 0) return named.join(',');
+  const elsewhere = hidden === 1 ? 'a Service in another namespace' : 'Services in other namespaces';
+  return named.length === 0 ? elsewhere : `${named.join(',')} and ${elsewhere}`;
 }
