@@ -88,12 +88,12 @@ const POOL_STATUS_DELAY_MS = 200;
 const STATUS_WORKERS = 2;
 
 /**
- * A burst of configuration events (`kubectl apply` of 10,000 pools) costs a handful of parses, not
- * one per event: parse 100 ms after the burst settles, at the latest 2 s after its first event,
- * and never sooner than 4 × the previous parse's duration after it (docs/controller.md,
+ * A burst of configuration events (`kubectl apply` of 10,000 pools) costs a few parses, not one
+ * per event: parse 100 ms after the burst settles, at the latest 2 s after its first event, and
+ * never sooner than max(1 s, 4 × its duration) after the previous parse (docs/controller.md,
  * "Configuration reload").
  */
-export const CONFIG_RELOAD_BOUNDS: DebounceBounds = { quietMs: 100, maxDelayMs: 2_000, costFactor: 4 };
+export const CONFIG_RELOAD_BOUNDS: DebounceBounds = { quietMs: 100, maxDelayMs: 2_000, minIntervalMs: 1_000, costFactor: 4 };
 
 /** Build the controller shell; nothing runs until `startInformers()`/`run()`. */
 export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {

@@ -55,10 +55,10 @@ const RECOMPUTE_DEBOUNCE_MS = 10;
 
 /**
  * Configuration changes re-parse 100 ms after a burst settles, at the latest 2 s after its first
- * event, never sooner than 4 × the previous parse (and the recompute it triggers) after it ended
- * (src/util/burst-debouncer.ts); the controller uses the same bounds.
+ * event, never sooner than max(1 s, 4 × the previous parse and the recompute it triggers) after
+ * it ended (src/util/burst-debouncer.ts); the controller uses the same bounds.
  */
-export const SPEAKER_CONFIG_RELOAD_BOUNDS: DebounceBounds = { quietMs: 100, maxDelayMs: 2_000, costFactor: 4 };
+export const SPEAKER_CONFIG_RELOAD_BOUNDS: DebounceBounds = { quietMs: 100, maxDelayMs: 2_000, minIntervalMs: 1_000, costFactor: 4 };
 
 /** Dependencies of {@link createSpeakerLoop}. */
 export interface SpeakerLoopDeps {

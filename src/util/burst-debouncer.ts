@@ -3,12 +3,14 @@
  * configuration parse). Without it every watch event re-parses everything, so loading N objects
  * one by one costs O(N²) (docs/controller.md, "Configuration reload").
  *
- * A pending run starts when the first of these is reached, but never before the third:
+ * A pending run starts when the first of these is reached:
  * - `quietMs` after the latest trigger (the burst has settled);
  * - `maxDelayMs` after the first trigger of the burst (a steady trickle cannot starve it);
- * - `costFactor` × the previous run's duration after that run ended, so that under a stream
- *   that never settles, the job takes at most 1 / (1 + costFactor) of a core.
- * So a change is acted on within max(maxDelayMs, costFactor × previous run) of its arrival.
+ * but never sooner than max(`minIntervalMs`, `costFactor` × its duration) after the previous run
+ * ended: a stream with short pauses costs at most one run per `minIntervalMs`, and a stream that
+ * never settles leaves the job at most 1 / (1 + costFactor) of a core.
+ * So a change is acted on within max(maxDelayMs, minIntervalMs, costFactor × previous run) of its
+ * arrival, and within quietMs when it comes alone.
  */
 import type { Clock } from './clock';
 
@@ -18,6 +20,8 @@ export interface DebounceBounds {
   readonly quietMs: number;
   /** Run at the latest this long after the first trigger of a burst. */
   readonly maxDelayMs: number;
+  /** Leave at least this long between the end of one run and the start of the next. */
+  readonly minIntervalMs: number;
   /** Leave at least this many times the previous run's duration between two runs. */
   readonly costFactor: number;
 }
@@ -100,7 +104,7 @@ export class BurstDebouncer {
   private dueAt(): number {
     const start = this.burstStart ?? this.lastTrigger;
     const settled = Math.min(this.lastTrigger + this.bounds.quietMs, start + this.bounds.maxDelayMs);
-    return Math.max(settled, this.lastRunEnd + this.bounds.costFactor * this.lastRunMs);
+    return Math.max(settled, this.lastRunEnd + Math.max(this.bounds.minIntervalMs, this.bounds.costFactor * this.lastRunMs));
   }
 
   private arm(at: number): void {

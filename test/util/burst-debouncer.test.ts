@@ -1,11 +1,11 @@
 // BurstDebouncer on a fake clock: a burst coalesces into one run once it settles; a trickle that
 // never settles still runs within maxDelayMs; a slow job spaces the runs by costFactor × its
-// duration; flush/runNow/stop.
+// duration; a stream with short pauses runs at most once per minIntervalMs; flush/runNow/stop.
 import t from 'tap';
 import { BurstDebouncer, type DebounceBounds } from '../../src/util/burst-debouncer';
 import { FakeClock } from '../harness/fake-clock';
 
-const BOUNDS: DebounceBounds = { quietMs: 100, maxDelayMs: 1_000, costFactor: 4 };
+const BOUNDS: DebounceBounds = { quietMs: 100, maxDelayMs: 1_000, minIntervalMs: 0, costFactor: 4 };
 
 /** A debouncer whose job records when it ran and takes `costMs` of fake time. */
 function setup(costMs = 0, bounds = BOUNDS): { clock: FakeClock; d: BurstDebouncer; runs: number[] } {
@@ -63,6 +63,23 @@ t.test('a slow job spaces the runs by costFactor × its duration', async (t) => 
   clock.advance(5_000);
   t.equal(d.pending, false, 'the last trigger was acted on');
   t.ok(runs[runs.length - 1]! >= 10_000 - 50, 'a run after the last trigger');
+});
+
+t.test('a stream with short pauses runs at most once per minIntervalMs', async (t) => {
+  const { clock, d, runs } = setup(0, { ...BOUNDS, minIntervalMs: 1_000 });
+  // Five triggers 10 ms apart, then a 150 ms pause (longer than quietMs), for 10 s.
+  for (let i = 0; i < 10_000; i += 200) {
+    for (let k = 0; k < 5; k++) {
+      d.trigger();
+      clock.advance(10);
+    }
+    clock.advance(150);
+  }
+  clock.advance(2_000);
+  t.equal(runs[0], 140, 'the first pause runs the job (nothing ran before)');
+  for (let i = 1; i < runs.length; i++) t.ok(runs[i]! - runs[i - 1]! >= 1_000, `run ${i} at least minIntervalMs after the previous`);
+  t.ok(runs.length <= 11, `${runs.length} runs in 10 s, not one per pause (50)`);
+  t.equal(d.pending, false, 'the last trigger was acted on');
 });
 
 t.test('a lone trigger after a long quiet runs after quietMs', async (t) => {
