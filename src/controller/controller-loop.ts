@@ -118,7 +118,13 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
   const clock = deps.clock ?? realClock;
   // Parses run only once run() started: a standby keeps its caches warm and parses nothing.
   const reload = new BurstDebouncer(clock, deps.reloadBounds ?? CONFIG_RELOAD_BOUNDS, () => {
-    if (started) handleConfig();
+    if (!started) return;
+    // It runs from a timer: a throw here would end the process, where a queued reconcile's is logged.
+    try {
+      handleConfig();
+    } catch (err) {
+      log.error({ event: 'reconcileFailed', key: 'config', err: errorMessage(err) }, 'reconcile threw');
+    }
   });
   /** Counters last published per pool: a reload re-publishes only the pools whose counters moved. */
   const published = new Map<string, PoolCounters>();
