@@ -79,6 +79,7 @@ export function plan(quick: boolean, controllerSizes: readonly number[]): Planne
     run('bgp-e2e-latency', { env: { BGP_E2E_SERVICES: quick ? '10' : '50' } }),
     run('api-load', { env: { API_LOAD_SIZES: quick ? '10,50' : '10,100,1000', API_LOAD_WINDOW_S: quick ? '15' : '30' }, timeoutMs: 30 * MIN }),
     ...controllerSizes.map((n) => run('controller-scale', { label: `controller-scale (${n} Services)`, args: [`--services=${n}`], timeoutMs: 20 * MIN })),
+    run('config-scale', { args: [quick ? '--sizes=200,1000' : '--sizes=1000,10000'], timeoutMs: 30 * MIN }),
   ];
 }
 

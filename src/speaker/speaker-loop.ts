@@ -2,7 +2,10 @@
  * The speaker's I/O shell: informers -> one debounced, level-triggered recompute -> the L2 Lease
  * election, the BGP sessions, the status objects, Events, metrics and the ConfigurationState,
  * each of which diffs against what it already does. Lease events go straight to the election:
- * ownership must react in milliseconds, not wait for a recompute.
+ * ownership must react in milliseconds, not wait for a recompute. A recompute reuses the parsed
+ * configuration; only configuration changes re-parse it, debounced much longer than a recompute
+ * (CONFIG_RELOAD_BOUNDS, docs/speaker.md "Configuration reload"), so a bulk apply of pools costs
+ * a few parses and Service changes cost none.
  *
  * The decisions are pure and live beside it: the configuration verdict (src/config/verdict.ts),
  * the plan (speaker-plan.ts), the status objects (status-plan.ts), the `nodeAssigned` Events
@@ -19,6 +22,9 @@ import type { Config } from '../config/types';
 import { assessConfig, NOTHING_REPORTED, type ConfigReport } from '../config/verdict';
 import type { KubeClient } from '../k8s/client';
 import { CONFIG_SOURCES, sourcePath } from '../k8s/config-sources';
+import { ConfigChangeFilter } from '../k8s/config-change';
+import { configCounts } from '../config/summary';
+import { BurstDebouncer, type DebounceBounds } from '../util/burst-debouncer';
 import { ConfigurationStatePublisher, speakerState } from '../k8s/configuration-state';
 import { EventType, refTo, type EventRecorder } from '../k8s/events';
 import type { ProbeResult } from '../k8s/health';
@@ -47,6 +53,13 @@ import type { NodeView } from './view';
 /** Coalesce bursts of watch events into one recompute (keeps BGP e2e latency low, CPU flat). */
 const RECOMPUTE_DEBOUNCE_MS = 10;
 
+/**
+ * Configuration changes re-parse 100 ms after a burst settles, at the latest 2 s after its first
+ * event, never sooner than max(1 s, 4 × the previous parse and the recompute it triggers) after
+ * it ended (src/util/burst-debouncer.ts); the controller uses the same bounds.
+ */
+export const SPEAKER_CONFIG_RELOAD_BOUNDS: DebounceBounds = { quietMs: 100, maxDelayMs: 2_000, minIntervalMs: 1_000, costFactor: 4 };
+
 /** Dependencies of {@link createSpeakerLoop}. */
 export interface SpeakerLoopDeps {
   readonly client: KubeClient;
@@ -57,8 +70,10 @@ export interface SpeakerLoopDeps {
   readonly announcer: L2Announcer;
   readonly ownerPod: PodOwnerSource;
   readonly opts: Pick<SpeakerOptions, 'nodeName' | 'namespace' | 'lbClass' | 'ignoreExcludeLB' | 'election'>;
-  /** Monotonic time for the election and the Lease-watch health stamp; realClock in production. */
+  /** Monotonic time for the election, the Lease-watch health stamp and the config reload; realClock in production. */
   readonly clock?: Clock;
+  /** Bounds of the configuration reload debounce; {@link SPEAKER_CONFIG_RELOAD_BOUNDS} by default. */
+  readonly reloadBounds?: DebounceBounds;
   /** The BFD sessions' host; default a BfdManager on the standard ports (tests pick others). */
   readonly bfd?: BfdManager;
 }
@@ -102,6 +117,8 @@ interface LoopState {
   /** When the Lease watch last became healthy; undefined while it is broken. */
   apiHealthySince: number | undefined;
   recomputeTimer: NodeJS.Timeout | undefined;
+  /** A configuration change arrived since the last parse (true until the first one). */
+  configDirty: boolean;
   /**
    * Shutdown began: informer events that arrive while we hand over or stop must not schedule a
    * recompute, or bgp.sync() would re-open the sessions bgp.stop() just closed.
@@ -126,6 +143,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     routerId: routerIdFromName(opts.nodeName),
     apiHealthySince: undefined,
     recomputeTimer: undefined,
+    configDirty: true,
     stopping: false,
   };
   const planned = (): Iterable<ServicePlan> => state.plan?.services.values() ?? [];
@@ -243,12 +261,33 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       recompute();
     }, RECOMPUTE_DEBOUNCE_MS);
   };
+  const reload = new BurstDebouncer(clock, deps.reloadBounds ?? SPEAKER_CONFIG_RELOAD_BOUNDS, () => {
+    state.configDirty = true;
+    recompute();
+  });
+  const changes = new ConfigChangeFilter();
   const informer = <T extends KubeObject>(path: string, extra: Partial<Parameters<typeof createInformer<T>>[0]> = {}): Informer<T> =>
     createInformer<T>({ client, path, log: slog, onEvent: () => schedule(), ...extra });
   const services = informer<ServiceObject & KubeObject>('/api/v1/services');
   const slices = informer<EndpointSliceObject & KubeObject>('/apis/discovery.k8s.io/v1/endpointslices');
-  const nodes = informer<NodeObject & KubeObject>('/api/v1/nodes');
-  const configInformers = CONFIG_SOURCES.filter((s) => s.field !== 'nodes').map((s) => ({ field: s.field, inf: informer<KubeObject>(sourcePath(s, opts.namespace)) }));
+  const nodeSource = CONFIG_SOURCES.find((s) => s.field === 'nodes');
+  const nodes = informer<NodeObject & KubeObject>('/api/v1/nodes', {
+    onEvent: (ev, node) => {
+      // Labels feed the parse (node selectors); addresses and conditions only the plan.
+      if (nodeSource && changes.changed(nodeSource, ev, node)) reload.trigger();
+      schedule();
+    },
+  });
+  // Only changes a parse reads (spec, labels, Secret content) re-parse: not the controller's
+  // status writes, one per IPAddressPool.
+  const configInformers = CONFIG_SOURCES.filter((s) => s.field !== 'nodes').map((s) => ({
+    field: s.field,
+    inf: informer<KubeObject>(sourcePath(s, opts.namespace), {
+      onEvent: (ev, o) => {
+        if (changes.changed(s, ev, o)) reload.trigger();
+      },
+    }),
+  }));
   const leases = createInformer<Lease>({
     client,
     path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(opts.namespace)}/leases`,
@@ -273,6 +312,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
 
   /** Parse the configuration; the one in force afterwards (the last valid one), if any. */
   function loadConfig(): Config | undefined {
+    const t0 = clock.now();
     const resources: Record<string, unknown[]> = { nodes: [...nodes.list()] };
     for (const c of configInformers) resources[c.field] = [...c.inf.list()];
     // Upstream's pre-filter: peers and BGPAdvertisements for other nodes are left out, so a
@@ -290,17 +330,23 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       state.lastGood = parsed.config;
       reportDisabledPeers(parsed.config.disabledPeers);
       metrics.config.configLoaded(true);
+      slog.info({ event: 'configLoaded', ...configCounts(parsed.config), parseMs: Math.round(clock.now() - t0) }, 'configuration parsed');
     } else {
       metrics.config.updateError();
       if (assessed.newErrors !== undefined) slog.error({ event: 'configInvalid', errors: parsed.errors.length, summary: assessed.newErrors }, 'invalid configuration; keeping the last good one');
     }
+    metrics.config.parsed(clock.now() - t0);
     return state.lastGood;
   }
 
   function recompute(): void {
     if (!synced()) return;
     try {
-      const config = loadConfig();
+      if (state.configDirty) {
+        loadConfig();
+        state.configDirty = false;
+      }
+      const config = state.lastGood;
       if (!config) return;
       const nodeViews = new Map<string, NodeView>();
       for (const n of nodes.list()) nodeViews.set(n.metadata?.name ?? '', nodeView(n));
@@ -343,6 +389,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     },
     async stop(graceful: boolean): Promise<void> {
       state.stopping = true;
+      reload.stop();
       if (state.recomputeTimer) clearTimeout(state.recomputeTimer);
       if (graceful) {
         await election.handover();
