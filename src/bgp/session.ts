@@ -448,6 +448,7 @@ export class BgpSession extends EventEmitter {
       fourOctetAs: neg.fourOctetAs,
       nextHopIpv4: hops.ipv4,
       nextHopsIpv6: hops.ipv6,
+      ...(neg.extendedNextHopIpv4 ? { ipv4ViaIpv6: true } : {}),
     };
   }
 

@@ -11,6 +11,8 @@ import { BgpPeerManager, type PeerSpec } from '../bgp/peer-manager';
 import type { RouteAttributes } from '../bgp/adj-rib-out';
 import type { Community, Peer } from '../config/types';
 import type { Logger } from '../util/log';
+import { RouterWatch } from '../bgp/router-discovery';
+import { errorMessage } from '../util/errors';
 import { routesForPeer, type ServiceRoute } from './bgp-routes';
 import { peerSessionOptions } from './bgp-session-options';
 
@@ -30,13 +32,21 @@ export function routerIdFromName(node: string): string {
   return [c & 0xff, (c >>> 8) & 0xff, (c >>> 16) & 0xff, (c >>> 24) & 0xff].join('.');
 }
 
-/** BGPPeer -> session config. `fallbackRouterId` is the node's IPv4 (or CRC fallback). */
-export function sessionConfig(peer: Peer, fallbackRouterId: string): BgpSessionConfig | undefined {
-  if (!peer.address) return undefined;
-  const asAndFamilies = peerSessionOptions({ ...peer, peerAddress: peer.address });
+/**
+ * BGPPeer -> session config. `fallbackRouterId` is the node's IPv4 (or CRC fallback). An
+ * `interface` peer needs `routerAddress`, the router's zoned link-local learnt from its RAs
+ * (router-discovery.ts); it carries both families, IPv4 over Extended Next Hop, as FRR's
+ * interface neighbors do.
+ */
+export function sessionConfig(peer: Peer, fallbackRouterId: string, routerAddress?: string): BgpSessionConfig | undefined {
+  const iface = peer.interface;
+  const address = iface !== undefined ? routerAddress : peer.address;
+  if (!address) return undefined;
+  const asAndFamilies = peerSessionOptions({ ...peer, peerAddress: address, ...(iface !== undefined ? { dualStackAddressFamily: true } : {}) });
   if (!asAndFamilies.ok) return undefined;
   return {
-    peerAddress: peer.address,
+    peerAddress: address,
+    ...(iface !== undefined ? { interface: iface } : {}),
     peerPort: peer.port,
     ...asAndFamilies.options,
     routerId: peer.routerID ?? fallbackRouterId,
@@ -81,16 +91,51 @@ export interface PeerStatus {
 export class BgpPeers {
   private readonly manager: BgpPeerManager;
   private desiredCounts = new Map<string, number>();
+  /** Router discovery per interface peer name (unnumbered), kept across syncs. */
+  private readonly watches = new Map<string, RouterWatch>();
+  private last: { peers: readonly Peer[]; routes: readonly ServiceRoute[]; fallbackRouterId: string } | undefined;
 
-  constructor(private readonly log: Logger) {
+  constructor(
+    private readonly log: Logger,
+    private readonly newWatch: (ifname: string, log: Logger) => RouterWatch = (ifname, l) => new RouterWatch(ifname, { log: l }),
+  ) {
     this.manager = new BgpPeerManager({ log });
+  }
+
+  /** Start or stop router discovery so exactly the interface peers have one. */
+  private syncWatches(peers: readonly Peer[]): void {
+    const wanted = new Map(peers.filter((p) => p.interface !== undefined).map((p) => [p.name, p.interface!]));
+    for (const [name, w] of this.watches) {
+      if (wanted.get(name) !== w.ifname) {
+        w.stop();
+        this.watches.delete(name);
+      }
+    }
+    for (const [name, ifname] of wanted) {
+      if (this.watches.has(name)) continue;
+      const w = this.newWatch(ifname, this.log.child({ peer: name }));
+      // A new or changed router address re-runs the last sync: that starts or resets the session.
+      w.on('router', () => {
+        if (this.last) this.sync(this.last.peers, this.last.routes, this.last.fallbackRouterId);
+      });
+      try {
+        w.start();
+        this.watches.set(name, w);
+      } catch (err) {
+        this.log.warn({ event: 'routerWatchFailed', peer: name, iface: ifname, err: errorMessage(err) }, 'cannot watch the interface for the router; unnumbered peer skipped');
+      }
+    }
   }
 
   /** Bring sessions in line with `peers` and give each its routes. */
   sync(peers: readonly Peer[], routes: readonly ServiceRoute[], fallbackRouterId: string): void {
+    this.last = { peers, routes, fallbackRouterId };
+    this.syncWatches(peers);
     const specs: PeerSpec[] = [];
     for (const peer of peers) {
-      const config = sessionConfig(peer, fallbackRouterId);
+      const router = this.watches.get(peer.name)?.router;
+      if (peer.interface !== undefined && router === undefined) continue; // no RA from the router yet
+      const config = sessionConfig(peer, fallbackRouterId, router);
       if (config) specs.push({ name: peer.name, config });
       else this.log.warn({ event: 'bgpPeerUnsupported', peer: peer.name }, 'peer has no address or ASN this speaker can use; skipped');
     }
@@ -122,6 +167,9 @@ export class BgpPeers {
 
   /** Close every session (Cease, administrative shutdown). */
   stop(): Promise<void> {
+    for (const w of this.watches.values()) w.stop();
+    this.watches.clear();
+    this.last = undefined;
     return this.manager.stopAll();
   }
 }
