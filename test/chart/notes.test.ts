@@ -82,3 +82,10 @@ t.test('misspelt keys are pointed out', async (t) => {
 t.test('HA controller is described', async (t) => {
   t.match(await notes({ set: ['controller.replicas=2'] }), 'Deployment metallb-controller (2 replicas, Lease leader election)');
 });
+
+t.test('the default image repository is not published: the notes say to build and push it', async (t) => {
+  const warning = /The image ghcr\.io\/metallb-ts\/metallb-ts:\S+ is not published to any registry yet: build and push it yourself/;
+  t.match(await notes(), warning, 'default repository');
+  t.match(await notes({ valuesFiles: [UPSTREAM_VALUES['0.16.1']] }), warning, "upstream values name upstream's images, so the default is used");
+  t.notMatch(await notes({ set: ['image.repository=registry.example.com/metallb-ts', 'image.tag=0.1.0'] }), /not published/, 'a repository of your own');
+});
