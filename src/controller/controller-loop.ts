@@ -38,6 +38,7 @@ import { CONFIG_SOURCES, sourcePath } from '../k8s/config-sources';
 import { writeConfigurationState } from '../k8s/configuration-state';
 import { type PoolObject, poolStatusCurrent, writePoolStatus } from './controller-status';
 import type { ControllerMetrics } from './metrics';
+import { conditionTime, mergeServiceCondition } from './service-condition';
 import type { ProbeResult } from '../k8s/health';
 import type { PoolCounters } from './allocator/types';
 
@@ -62,6 +63,8 @@ export interface ControllerLoopDeps {
    * became Ready would never roll out (Flux and Argo health-check `metallb-controller`).
    */
   readonly standbyReady?: boolean;
+  /** Clock for condition transition times; defaults to the system clock. */
+  readonly now?: () => Date;
   /** Owner of the ConfigurationState, when running in a pod. */
   readonly owner?: () => Promise<{ name: string; uid: string } | undefined>;
   /** Times the configuration reload; realClock in production. */
@@ -98,6 +101,7 @@ export const CONFIG_RELOAD_BOUNDS: DebounceBounds = { quietMs: 100, maxDelayMs: 
 /** Build the controller shell; nothing runs until `startInformers()`/`run()`. */
 export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
   const { client, log, metrics, recorder, namespace, lbClass } = deps;
+  const now = deps.now ?? ((): Date => new Date());
   const allocator = new Allocator();
   const queue = new WorkQueue<string>(deps.kubeMetrics ? { observer: deps.kubeMetrics.queueObserver('metallb-controller') } : {});
   const statusQueue = new WorkQueue<string>(deps.kubeMetrics ? { observer: deps.kubeMetrics.queueObserver('metallb-controller-status') } : {});
@@ -282,14 +286,24 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     if (out.outcome === ReconcileOutcome.Converged && out.pendingReason !== undefined && out.write) {
       log.info({ event: 'servicePending', service: key, reason: out.pendingReason }, 'Service has no IP');
     }
-    if (!out.write || !svc) return WorkResult.Done;
+    if (!svc) return WorkResult.Done;
+    // Other controllers' conditions are kept; ours is written only when it changes.
+    const conditions = out.condition === undefined ? undefined : mergeServiceCondition(svc.status?.conditions, out.condition, conditionTime(now()));
+    if (!out.write && conditions === undefined) return WorkResult.Done;
     const { namespace: ns, name } = splitKey(key);
+    const { conditions: oldConditions, ...restStatus } = svc.status ?? {};
+    const keptConditions = conditions ?? oldConditions;
+    const status: ServiceObject['status'] = {
+      ...restStatus,
+      loadBalancer: out.ingress.length > 0 ? { ingress: out.ingress.map((i) => ({ ip: i.ip })) } : {},
+      ...(keptConditions !== undefined && keptConditions.length > 0 ? { conditions: keptConditions } : {}),
+    };
     const body: ServiceObject = {
       ...svc,
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { ...svc.metadata, annotations: { ...out.annotations } },
-      status: { ...(svc.status ?? {}), loadBalancer: out.ingress.length > 0 ? { ingress: out.ingress.map((i) => ({ ip: i.ip })) } : {} },
+      status,
     };
     try {
       const res = await client.request<ServiceObject>({ method: 'PUT', path: `/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(name)}/status`, body });

@@ -43,6 +43,8 @@ const expected: Record<string, string[]> = {
     'core/events: create,patch',
     // Cluster-wide, read-only: to warn about config outside the release namespace.
     ...CONFIG,
+    // Read-only: to warn that frr-k8s FRRConfiguration objects do not apply.
+    `frrk8s.metallb.io/frrconfigurations: ${READ}`,
     ...REVIEWS,
   ],
   'Role/metallb-controller': [

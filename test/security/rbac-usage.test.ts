@@ -78,6 +78,12 @@ const USED: Record<Role, Record<string, readonly Evidence[]>> = {
         ['list', 'watch'].map((v) => [`metallb.io/${p}: ${v}`, [cfg(p), CTL_CONFIG_INFORMERS, INFORMER, FOREIGN_CONFIG]]),
       ),
     ),
+    ...Object.fromEntries(
+      ['list', 'watch'].map((v) => [
+        `frrk8s.metallb.io/frrconfigurations: ${v}`,
+        [{ file: 'src/controller/frr-config-notice.ts', pattern: /path: `\/apis\/\$\{FRR_K8S_GROUP_VERSION\}\/\$\{FRR_CONFIGURATION_RESOURCE\}`/ }, INFORMER],
+      ]),
+    ),
     'metallb.io/ipaddresspools/status: update': [{ file: 'src/controller/controller-status.ts', pattern: /method: 'PUT', path: `\/apis\/metallb\.io\/v1beta1\/namespaces\/\$\{encodeURIComponent\(ns\)\}\/ipaddresspools\/\$\{encodeURIComponent\(name\)\}\/status`/ }],
     ...configurationStateUse({ file: 'src/controller/controller-loop.ts', pattern: /await writeConfigurationState\(client, namespace, verdict/ }),
   },
