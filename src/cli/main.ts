@@ -37,11 +37,13 @@ export function buildProgram(): Command {
 
   program
     .command('validate')
-    .description('check metallb.io manifests offline with the controller\'s own parser (exit 1 on config errors, 2 on unreadable input)')
+    .description('check metallb.io manifests offline against the CRDs and with the controller\'s own parser (exit 1 on config errors, 2 on unreadable input)')
     .argument('<paths...>', 'YAML/JSON files or directories')
     .option('--namespace <ns>', 'release namespace: objects elsewhere are ignored with a warning')
-    .action(async (paths: string[], flags: { namespace?: string }) => {
-      process.exitCode = await runValidate(paths, { stdout: line(process.stdout), stderr: line(process.stderr) }, flags.namespace ? { namespace: flags.namespace } : {});
+    .option('--crds <dir>', 'directory of the metallb.io CRD manifests (default: the chart\'s)')
+    .action(async (paths: string[], flags: { namespace?: string; crds?: string }) => {
+      const options = { ...(flags.namespace ? { namespace: flags.namespace } : {}), ...(flags.crds ? { crdDir: flags.crds } : {}) };
+      process.exitCode = await runValidate(paths, { stdout: line(process.stdout), stderr: line(process.stderr) }, options);
     });
 
   program
