@@ -46,6 +46,7 @@ const METALLB_KINDS: Readonly<Record<string, { bucket: Bucket | undefined; versi
   // Status kinds are written by MetalLB itself; they carry no configuration.
   ServiceL2Status: { bucket: undefined, versions: ['v1beta1'] },
   ServiceBGPStatus: { bucket: undefined, versions: ['v1beta1'] },
+  BGPSessionState: { bucket: undefined, versions: ['v1beta1'] },
   ConfigurationState: { bucket: undefined, versions: ['v1beta1'] },
 };
 

@@ -6,7 +6,8 @@
  * diff).
  */
 import { crc32 } from 'node:zlib';
-import type { BgpSessionConfig } from '../bgp/session';
+import type { BgpSession, BgpSessionConfig } from '../bgp/session';
+import type { DownReason } from '../bgp/fsm';
 import { BgpPeerManager, type PeerSpec } from '../bgp/peer-manager';
 import type { RouteAttributes } from '../bgp/adj-rib-out';
 import type { Community, Peer } from '../config/types';
@@ -87,6 +88,47 @@ export interface PeerStatus {
   readonly warnings: Readonly<Record<string, number>>;
 }
 
+/** One session as the BGPSessionState objects show it (session-states.ts). */
+export interface SessionView {
+  readonly address: string;
+  readonly established: boolean;
+  /** Wall-clock milliseconds at which it became Established; undefined while it is not. */
+  readonly establishedSinceMs?: number;
+  /** Why it last went down or failed to come up; cleared when it is Established. */
+  readonly lastError?: string;
+}
+
+/** The text of a session's DownReason for users; undefined for our own stop. */
+export function describeDown(reason: DownReason): string | undefined {
+  switch (reason.kind) {
+    case 'notificationSent':
+      return `sent NOTIFICATION: ${reason.text}`;
+    case 'notificationReceived':
+      return `received NOTIFICATION: ${reason.text}`;
+    case 'tcpFailed':
+      return reason.error;
+    case 'connectTimeout':
+      return 'TCP connect timed out';
+    case 'stopped':
+      return undefined;
+  }
+}
+
+/** Options of {@link BgpPeers}. */
+export interface BgpPeersOptions {
+  /** A session became Established or went down (never called per message or keepalive). */
+  readonly onSessionChange?: () => void;
+  /** Wall-clock milliseconds for `establishedSinceMs`; default Date.now. */
+  readonly wallNow?: () => number;
+  /** Router discovery for an unnumbered peer's interface; default a RouterWatch on raw sockets. */
+  readonly newWatch?: (ifname: string, log: Logger) => RouterWatch;
+}
+
+interface SessionHistory {
+  establishedSinceMs?: number;
+  lastError?: string;
+}
+
 /** Maps the configuration onto the BGP library's peer manager. */
 export class BgpPeers {
   private readonly manager: BgpPeerManager;
@@ -94,12 +136,32 @@ export class BgpPeers {
   /** Router discovery per interface peer name (unnumbered), kept across syncs. */
   private readonly watches = new Map<string, RouterWatch>();
   private last: { peers: readonly Peer[]; routes: readonly ServiceRoute[]; fallbackRouterId: string } | undefined;
+  /** Peer name -> since when Established, and the last error; survives a session reset. */
+  private readonly history = new Map<string, SessionHistory>();
+  private readonly newWatch: (ifname: string, log: Logger) => RouterWatch;
 
   constructor(
     private readonly log: Logger,
-    private readonly newWatch: (ifname: string, log: Logger) => RouterWatch = (ifname, l) => new RouterWatch(ifname, { log: l }),
+    private readonly opts: BgpPeersOptions = {},
   ) {
-    this.manager = new BgpPeerManager({ log });
+    this.newWatch = opts.newWatch ?? ((ifname, l) => new RouterWatch(ifname, { log: l }));
+    this.manager = new BgpPeerManager({ log }, (name, session) => this.watch(name, session));
+  }
+
+  /** Follow one new session's transitions: Established and down, nothing per message. */
+  private watch(name: string, session: BgpSession): void {
+    session.on('established', () => {
+      if (this.manager.all.get(name) !== session) return;
+      this.history.set(name, { establishedSinceMs: (this.opts.wallNow ?? Date.now)() });
+      this.opts.onSessionChange?.();
+    });
+    session.on('down', (reason: DownReason) => {
+      if (this.manager.all.get(name) !== session) return;
+      const before = this.history.get(name) ?? {};
+      const lastError = describeDown(reason) ?? before.lastError;
+      this.history.set(name, lastError === undefined ? {} : { lastError });
+      this.opts.onSessionChange?.();
+    });
   }
 
   /** Start or stop router discovery so exactly the interface peers have one. */
@@ -143,6 +205,8 @@ export class BgpPeers {
     for (const name of result.reset) this.log.info({ event: 'bgpSessionReset', peer: name }, 'session parameters changed; session reset');
     for (const name of result.stopped) this.log.info({ event: 'bgpPeerRemoved', peer: name }, 'closed session of removed peer');
     this.desiredCounts = new Map();
+    const live = new Set(specs.map((s) => s.name));
+    for (const name of this.history.keys()) if (!live.has(name)) this.history.delete(name);
     for (const { name } of specs) {
       const attrs = new Map<string, RouteAttributes>();
       for (const [prefix, route] of routesForPeer(name, routes)) attrs.set(prefix, routeAttributes(route.localPref, route.communities));
@@ -163,6 +227,22 @@ export class BgpPeers {
       notificationsSent: s.counters.notificationsSent,
       warnings: s.counters.warnings,
     }));
+  }
+
+  /** Each live session, by peer name, for the BGPSessionState objects. */
+  sessions(): Map<string, SessionView> {
+    const views = new Map<string, SessionView>();
+    for (const [name, s] of this.manager.all) {
+      const h = this.history.get(name) ?? {};
+      const established = s.state === 'Established';
+      views.set(name, {
+        address: s.config.peerAddress,
+        established,
+        ...(established && h.establishedSinceMs !== undefined ? { establishedSinceMs: h.establishedSinceMs } : {}),
+        ...(!established && h.lastError !== undefined ? { lastError: h.lastError } : {}),
+      });
+    }
+    return views;
   }
 
   /** Close every session (Cease, administrative shutdown). */

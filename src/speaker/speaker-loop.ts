@@ -8,7 +8,7 @@
  * a few parses and Service changes cost none.
  *
  * The decisions are pure and live beside it: the configuration verdict (src/config/verdict.ts),
- * the plan (speaker-plan.ts), the status objects (status-plan.ts), the `nodeAssigned` Events
+ * the plan (speaker-plan.ts), the status objects (status-plan.ts, session-states.ts), the `nodeAssigned` Events
  * (node-assigned.ts) and the announce-failure reports (announce-failures.ts). Everything the loop
  * remembers between events is in one {@link LoopState}.
  */
@@ -48,6 +48,7 @@ import { announcedSeries, planSpeaker, serviceName, type ServiceObject, type Ser
 import type { SpeakerOptions } from './speaker-options';
 import { bgpStatuses, l2Statuses } from './status-plan';
 import { StatusKind, StatusWriter } from './status-objects';
+import { sessionStates, type DisabledPeer, type SessionStateBody } from './session-states';
 import type { NodeView } from './view';
 
 /** Coalesce bursts of watch events into one recompute (keeps BGP e2e latency low, CPU flat). */
@@ -199,13 +200,15 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     },
   });
   announcer.on('conflict', (c) => election.onConflict(c.ip, c.mac));
-  const bgp = new BgpPeers(slog.child({ component: 'bgp' }));
+  // Session transitions (never messages) refresh the BGPSessionStates; deferred out of the FSM step.
+  const bgp = new BgpPeers(slog.child({ component: 'bgp' }), { onSessionChange: () => queueMicrotask(syncSessionStates) });
   const bfdHost = deps.bfd ?? new BfdManager({ log: slog });
   // A BFD state change re-gates the BGP sessions at once, without waiting for a recompute.
   const bfd = new BfdPeers({ host: bfdHost, log: slog.child({ component: 'bfd' }), onChange: () => syncBgp() });
   createBfdMetrics(deps.registry, bfdHost);
   const l2Status = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.L2, slog, ownerPod.get);
   const bgpStatus = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.Bgp, slog, ownerPod.get);
+  const sessionStatus = new StatusWriter<SessionStateBody>(client, opts.namespace, opts.nodeName, StatusKind.Session, slog, ownerPod.get);
   const metrics = createSpeakerMetrics(deps.registry, { l2: () => announcer.counters(), election: () => election.stats, peers: () => bgp.status(), leaseWrites: () => store.writeCount }, opts.nodeName);
   // ConfigurationState speaker-<node>: written when the verdict changes.
   const configState = new ConfigurationStatePublisher({ client, namespace: opts.namespace, target: speakerState(opts.nodeName), owner: ownerPod.get, log: slog });
@@ -231,6 +234,26 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     }
     state.heldForBfd = held;
     bgp.sync(allowed, plan.bgpRoutes, state.routerId);
+    syncSessionStates();
+  }
+
+  /** BGPSessionState: every peer of this node's plan, and each disabled one with its reason. */
+  function syncSessionStates(): void {
+    const plan = state.plan;
+    if (!plan || state.stopping) return;
+    const peerInformer = configInformers.find((c) => c.field === 'peers')?.inf;
+    const disabled = new Map<string, DisabledPeer>();
+    for (const [name, reason] of state.lastGood?.disabledPeers ?? []) {
+      const spec = (peerInformer?.get(name, opts.namespace) as { spec?: { peerAddress?: unknown; vrf?: unknown } } | undefined)?.spec;
+      disabled.set(name, {
+        reason,
+        ...(typeof spec?.peerAddress === 'string' ? { address: spec.peerAddress } : {}),
+        ...(typeof spec?.vrf === 'string' ? { vrf: spec.vrf } : {}),
+      });
+    }
+    sessionStatus.set(
+      sessionStates({ node: opts.nodeName, peers: plan.peers, sessions: bgp.sessions(), heldForBfd: state.heldForBfd, bfdStatus: (p) => bfd.status(p), disabled }),
+    );
   }
 
   /** Warning Event and log line for each peer disabled anew or for a new reason (once per change). */
@@ -382,7 +405,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
   return {
     election,
     async start(): Promise<void> {
-      await Promise.all([...all.map((i) => i.start()), l2Status.start(), bgpStatus.start()]);
+      await Promise.all([...all.map((i) => i.start()), l2Status.start(), bgpStatus.start(), sessionStatus.start()]);
       if (leases.hasSynced()) state.apiHealthySince = now();
       election.start();
       schedule();
@@ -395,13 +418,13 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
         await election.handover();
         await l2Status.clear();
       } else election.stop();
-      await Promise.all([...all.map((i) => i.stop()), l2Status.stop(), bgpStatus.stop()]);
+      await Promise.all([...all.map((i) => i.stop()), l2Status.stop(), bgpStatus.stop(), sessionStatus.stop()]);
       bfd.stop();
       await bgp.stop();
       // After BGP: AdminDown tells the routers BFD was switched off, not that the path died.
       await bfdHost.close();
       // The sessions are closed and the routes withdrawn: this node advertises nothing now.
-      if (graceful) await bgpStatus.clear();
+      if (graceful) await Promise.all([bgpStatus.clear(), sessionStatus.clear()]);
     },
     plan: () => state.plan,
     healthy: () => ({ ok: true }),

@@ -112,7 +112,7 @@ const USED: Record<Role, Record<string, readonly Evidence[]>> = {
     'coordination.k8s.io/leases: update': [LEASE_UPDATE, { file: 'src/speaker/lease-store.ts', pattern: /return updateLease\(this\.client/ }],
     'coordination.k8s.io/leases: delete': [LEASE_DELETE, { file: 'src/speaker/lease-store.ts', pattern: /return deleteLease\(this\.client, prev\)/ }],
     ...Object.fromEntries(
-      ['servicel2statuses', 'servicebgpstatuses'].flatMap((p) => [
+      ['servicel2statuses', 'servicebgpstatuses', 'bgpsessionstates'].flatMap((p) => [
         [`metallb.io/${p}: list`, [STATUS_OBJ, INFORMER, { file: 'src/speaker/status-objects.ts', pattern: new RegExp(`plural: '${p}'`) }]],
         [`metallb.io/${p}: watch`, [STATUS_OBJ, INFORMER]],
         [`metallb.io/${p}: create`, [{ file: 'src/speaker/status-objects.ts', pattern: /method: 'POST',\s*path: this\.collection\(\)/ }]],

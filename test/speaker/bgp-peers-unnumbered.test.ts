@@ -26,10 +26,12 @@ class FakeWatch extends RouterWatch {
 
 t.test('a session starts once the router is found, and the watch stops with the peer', async (t) => {
   const watches: FakeWatch[] = [];
-  const bgp = new BgpPeers(log, (ifname, l) => {
-    const w = new FakeWatch(ifname, { log: l });
-    watches.push(w);
-    return w;
+  const bgp = new BgpPeers(log, {
+    newWatch: (ifname, l) => {
+      const w = new FakeWatch(ifname, { log: l });
+      watches.push(w);
+      return w;
+    },
   });
   t.teardown(() => bgp.stop());
   const peers = configOf(parseConfig({ peers: [peer('p', goodPeer({ peerAddress: undefined, interface: 'eth0' }))] })).peers;
