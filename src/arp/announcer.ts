@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { BadFrameReason, isBadFrame } from './ethernet';
 import { decodeFrame, encodeFrame, type ArpFrame, type Frame, type NdpFrame } from './frame';
-import { GarpSchedule, DEFAULT_GARP_TIMING, type GarpTiming } from './garp-schedule';
+import { GarpSchedule, DEFAULT_GARP_TIMING } from './garp-schedule';
 import {
   DEFAULT_EXCLUDED_INTERFACES,
   eligibleInterfaces,
@@ -25,57 +25,12 @@ import { errorMessage } from '../util/errors';
 import { backgroundClock, type Clock } from '../util/clock';
 import { RateLimitedLog, rateLimitDepsOn, type RateLimitPolicy } from '../util/rate-limited-log';
 
+import type { ConflictEvent, L2AnnouncerOptions, L2Counters, ProbeOptions } from './announcer-types';
+
+export type { ConflictEvent, L2AnnouncerOptions, L2Counters, ProbeOptions } from './announcer-types';
+
 /** Conflict warnings: the first per IP and claiming MAC, then one line per 30 s with the count. */
 const CONFLICT_LOG_POLICY: RateLimitPolicy = { intervalMs: 30_000, burst: 1, maxKeys: 64 };
-
-/** Options for {@link L2Announcer}. */
-export interface L2AnnouncerOptions {
-  logger: Logger;
-  /** Gratuitous burst and refresh; defaults in DEFAULT_GARP_TIMING. */
-  garp?: Partial<GarpTiming>;
-  /** Interface-name regexes never served (upstream's excludel2); default: the chart's list. */
-  excludeInterfaces?: readonly string[];
-  /** Rescan interfaces this often (upstream: 10 s); 0 = only on demand. */
-  rescanIntervalMs?: number;
-  /** Real time by default, with unref'd timers: a pending GARP refresh never keeps a process alive. */
-  clock?: Clock;
-  /** Interface listing and packet sockets; the native addon by default. */
-  system?: L2System;
-}
-
-/** Emitted when another station claims an IP we announce on that interface. */
-export interface ConflictEvent {
-  ip: string;
-  mac: string;
-  interface: string;
-}
-
-/** Cumulative counts since start, per IP where upstream labels by IP. */
-export interface L2Counters {
-  /** metallb_layer2_requests_received: ARP requests / NS for announced IPs, answered. */
-  requestsReceived: Record<string, number>;
-  /** metallb_layer2_responses_sent. */
-  responsesSent: Record<string, number>;
-  /** metallb_layer2_gratuitous_sent: frames (an IPv4 round is two frames, as upstream). */
-  gratuitousSent: Record<string, number>;
-  framesReceived: number;
-  dropped: Record<DropReason, number>;
-  /** Undecodable frames by BadFrame reason. */
-  badFrames: Record<string, number>;
-  conflicts: number;
-  /** Frames claiming an IP we announce, per IP (metallb_speaker_l2_conflicts_total). */
-  conflictsByIp: Record<string, number>;
-  sendErrors: number;
-  probesSent: number;
-}
-
-/** Options for {@link L2Announcer.probe}. */
-export interface ProbeOptions {
-  /** Resolve false after this long without an answer (default 1000 ms). */
-  timeoutMs?: number;
-  /** Interfaces to probe on (default: every eligible one for the IP's family). */
-  interfaces?: 'all' | readonly string[];
-}
 
 interface Served {
   ip: string;
