@@ -27,7 +27,7 @@ type Role = 'controller' | 'speaker';
 const INFORMER: Evidence = { file: 'src/k8s/informer.ts', pattern: /opts\.client\.list<T>\(opts\.path/ };
 const cfg = (plural: string): Evidence => ({ file: 'src/k8s/config-sources.ts', pattern: new RegExp(`path: '/apis/metallb\\.io/v1beta\\d/namespaces/\\{ns\\}/${plural}'`) });
 const CTL_CONFIG_INFORMERS: Evidence = { file: 'src/controller/controller-loop.ts', pattern: /CONFIG_SOURCES\.map\(\(s\) => \(\{[\s\S]{0,80}createInformer<KubeObject>\(\{[\s\S]{0,40}path: sourcePath\(s, namespace\)/ };
-const SPK_CONFIG_INFORMERS: Evidence = { file: 'src/speaker/speaker-loop.ts', pattern: /CONFIG_SOURCES\.filter\(\(s\) => s\.field !== 'nodes'\)\.map\(\(s\) => \(\{ field: s\.field, inf: informer<KubeObject>\(sourcePath\(s, opts\.namespace\)\)/ };
+const SPK_CONFIG_INFORMERS: Evidence = { file: 'src/speaker/speaker-loop.ts', pattern: /CONFIG_SOURCES\.filter\(\(s\) => s\.field !== 'nodes'\)\.map\(\(s\) => \(\{\s*field: s\.field,\s*inf: informer<KubeObject>\(sourcePath\(s, opts\.namespace\)[,)]/ };
 /** Cluster-wide list/watch of the config kinds: src/controller/foreign-config.ts. */
 const FOREIGN_CONFIG: Evidence = { file: 'src/controller/foreign-config.ts', pattern: /createInformer<KubeObject>\(\{\s*client,\s*path: clusterWidePath\(s\.path\)/ };
 const POD_GET: Evidence = { file: 'src/k8s/pod-owner.ts', pattern: /method: 'GET', path: `\/api\/v1\/namespaces\/\$\{encodeURIComponent\(namespace\)\}\/pods\/\$\{encodeURIComponent\(podName\)\}`/ };
@@ -92,7 +92,7 @@ const USED: Record<Role, Record<string, readonly Evidence[]>> = {
       [
         ['core/services', /informer<ServiceObject & KubeObject>\('\/api\/v1\/services'\)/],
         ['discovery.k8s.io/endpointslices', /informer<EndpointSliceObject & KubeObject>\('\/apis\/discovery\.k8s\.io\/v1\/endpointslices'\)/],
-        ['core/nodes', /informer<NodeObject & KubeObject>\('\/api\/v1\/nodes'\)/],
+        ['core/nodes', /informer<NodeObject & KubeObject>\('\/api\/v1\/nodes'[,)]/],
       ].flatMap(([res, re]) => ['list', 'watch'].map((v) => [`${String(res)}: ${v}`, [{ file: 'src/speaker/speaker-loop.ts', pattern: re as RegExp }, INFORMER]])),
     ),
     ...Object.fromEntries(
