@@ -16,6 +16,8 @@ const VIP6 = 'fd00:77::120';
 const GARP = { burstCount: 2, burstIntervalMs: 200, refreshIntervalMs: 1500 };
 /** Refresh rounds of several IPs due within 1 s are sent together (REFRESH_COALESCE_MS). */
 const COALESCE_MS = 1000;
+/** How late a timer may fire on a loaded 2-core CI machine. */
+const LATE_MS = 1000;
 /** Rounds to see after the burst. */
 const REFRESHES = 3;
 
@@ -52,14 +54,14 @@ t.test('gratuitous ARP and unsolicited NA are refreshed periodically on the wire
     const burst = g.slice(0, GARP.burstCount - 1);
     const refresh = g.slice(GARP.burstCount - 1, want - 1);
     t.ok(
-      burst.every((ms) => ms >= GARP.burstIntervalMs - 50 && ms < GARP.burstIntervalMs + 500),
+      burst.every((ms) => ms >= GARP.burstIntervalMs - 50 && ms < GARP.burstIntervalMs + LATE_MS),
       `${ip}: burst rounds ${GARP.burstIntervalMs} ms apart (${burst.join(', ')} ms)`,
     );
     t.equal(refresh.length, REFRESHES, `${ip}: ${REFRESHES} refresh rounds after the burst`);
     // Early by at most the coalescing window (the other VIP's round takes this one along), never
-    // more than a timer's slack late: a refresh that stopped would fail the wait above.
+    // more than a loaded machine's timer slack late: a refresh that stopped would fail the wait above.
     t.ok(
-      refresh.every((ms) => ms >= GARP.refreshIntervalMs - COALESCE_MS && ms <= GARP.refreshIntervalMs + 500),
+      refresh.every((ms) => ms >= GARP.refreshIntervalMs - COALESCE_MS && ms <= GARP.refreshIntervalMs + LATE_MS),
       `${ip}: refresh rounds about every ${GARP.refreshIntervalMs} ms (${refresh.join(', ')} ms)`,
     );
     if (ip === VIP4) {
