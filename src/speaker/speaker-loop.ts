@@ -12,6 +12,7 @@
  * (node-assigned.ts) and the announce-failure reports (announce-failures.ts). Everything the loop
  * remembers between events is in one {@link LoopState}.
  */
+import { networkInterfaces } from 'node:os';
 import type { Registry } from 'prom-client';
 import type { L2Announcer } from '../arp/announcer';
 import { BfdManager } from '../bfd/bfd-manager';
@@ -43,6 +44,7 @@ import { L2Election, type L2DataPlane } from './l2-election';
 import { LeaseLabel, LeaseStore } from './lease-store';
 import { createSpeakerMetrics } from './metrics';
 import { PEER_DISABLED, peerDisabledMessage, peerNotices } from './peer-notices';
+import { offLinkEbgpPeers, PEER_NOT_CONNECTED } from './peer-reachability';
 import { diffBgpAssigned, NODE_ASSIGNED, nodeAssignedMessage, servicesWithIp } from './node-assigned';
 import { announcedSeries, planSpeaker, serviceName, type ServiceObject, type ServicePlan, type SpeakerPlan } from './speaker-plan';
 import type { SpeakerOptions } from './speaker-options';
@@ -77,6 +79,13 @@ export interface SpeakerLoopDeps {
   readonly reloadBounds?: DebounceBounds;
   /** The BFD sessions' host; default a BfdManager on the standard ports (tests pick others). */
   readonly bfd?: BfdManager;
+  /** This node's interface prefixes (`ip/len`); default the host's, from os.networkInterfaces(). */
+  readonly connectedSubnets?: () => readonly string[];
+}
+
+/** The prefixes of every interface of this network namespace (the speaker runs on the host's). */
+function hostSubnets(): string[] {
+  return Object.values(networkInterfaces()).flatMap((addrs) => (addrs ?? []).map((a) => a.cidr ?? '').filter(Boolean));
 }
 
 /** The running shell. */
@@ -111,6 +120,8 @@ interface LoopState {
   announceFailures: Map<string, string>;
   /** Disabled BGPPeers (name -> why) already reported by Event and log. */
   disabledReported: ReadonlyMap<string, string>;
+  /** Single-hop eBGP peers off the node's subnets (name -> warning) already reported. */
+  notConnectedReported: ReadonlyMap<string, string>;
   /** Peers whose BGP session is held closed until their BFD session is Up. */
   heldForBfd: ReadonlySet<string>;
   /** This node's BGP router ID fallback, from the last recompute. */
@@ -140,6 +151,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     bgpAssigned: new Set(),
     announceFailures: new Map(),
     disabledReported: new Map(),
+    notConnectedReported: new Map(),
     heldForBfd: new Set(),
     routerId: routerIdFromName(opts.nodeName),
     apiHealthySince: undefined,
@@ -256,19 +268,38 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     );
   }
 
+  /** A Warning Event on a BGPPeer. */
+  function warnOnPeer(name: string, reason: string, message: string): void {
+    const obj = configInformers.find((c) => c.field === 'peers')?.inf.get(name, opts.namespace);
+    const ref = obj ? refTo(obj, 'BGPPeer', 'metallb.io/v1beta2') : { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', namespace: opts.namespace, name };
+    recorder.record(ref, EventType.Warning, reason, message);
+  }
+
   /** Warning Event and log line for each peer disabled anew or for a new reason (once per change). */
   function reportDisabledPeers(disabled: ReadonlyMap<string, string>): void {
     const notices = peerNotices(state.disabledReported, disabled);
     state.disabledReported = disabled;
-    const peerInformer = configInformers.find((c) => c.field === 'peers')?.inf;
     for (const [name, reason] of notices.disabled) {
       const message = peerDisabledMessage(opts.nodeName, reason);
       slog.warn({ event: PEER_DISABLED, peer: name, reason }, message);
-      const obj = peerInformer?.get(name, opts.namespace);
-      const ref = obj ? refTo(obj, 'BGPPeer', 'metallb.io/v1beta2') : { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', namespace: opts.namespace, name };
-      recorder.record(ref, EventType.Warning, PEER_DISABLED, message);
+      warnOnPeer(name, PEER_DISABLED, message);
     }
     for (const name of notices.enabled) slog.info({ event: 'peerEnabled', peer: name }, 'BGPPeer no longer disabled');
+  }
+
+  /**
+   * Warning Event and log line for each single-hop eBGP peer of this node off its subnets
+   * (peer-reachability.ts), once per change; interfaces are read again on every recompute.
+   */
+  function reportOffLinkPeers(peers: SpeakerPlan['peers']): void {
+    const offLink = offLinkEbgpPeers(opts.nodeName, peers, (deps.connectedSubnets ?? hostSubnets)());
+    const notices = peerNotices(state.notConnectedReported, offLink);
+    state.notConnectedReported = offLink;
+    for (const [name, message] of notices.disabled) {
+      slog.warn({ event: PEER_NOT_CONNECTED, peer: name }, message);
+      warnOnPeer(name, PEER_NOT_CONNECTED, message);
+    }
+    for (const name of notices.enabled) slog.info({ event: 'peerConnected', peer: name }, 'BGPPeer no longer a single-hop eBGP peer off the subnets of this node');
   }
 
   /** metallb_speaker_announced: the Services this node announces now, per protocol and IP. */
@@ -386,6 +417,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       state.plan = plan;
       election.setDesired(plan.l2);
       state.routerId = nodeIpv4(nodes.get(opts.nodeName)) ?? routerIdFromName(opts.nodeName);
+      reportOffLinkPeers(plan.peers);
       bfd.sync(plan.peers, config.bfdProfiles);
       syncBgp();
       bgpStatus.set(bgpStatuses(plan.services.values(), plan.peers, opts.nodeName));

@@ -96,6 +96,22 @@ t.test('peer problems are warnings that disable the peer; admission refusals are
   t.equal(r.code, 1);
 });
 
+// Upstream's samples of FRR-mode fields (test/fixtures/config/upstream/): every one valid; the vrf
+// peer, which this speaker cannot serve, is only a warning that disables it.
+t.test('upstream FRR-mode samples: valid, vrf a per-peer warning', async (t) => {
+  const dir = path.join(__dirname, '..', 'fixtures', 'config', 'upstream');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+  t.ok(files.length >= 6, `fixture glob matched ${files.length} files`);
+  for (const f of files) {
+    const r = await run([path.join(dir, f)]);
+    t.equal(r.code, 0, `${f} exits 0`);
+    t.match(r.out.at(-1), /^valid: 0 errors, /, `${f}: valid`);
+    const warnings = r.out.slice(0, -1);
+    if (f === 'bgppeer_with_vrf.yaml') t.match(warnings, [/BGPPeer\/peer: warning: vrf is not supported by this speaker .*\(peer disabled\)$/], 'vrf: the peer is disabled, nothing else');
+    else t.same(warnings, [], `${f}: no warnings`);
+  }
+});
+
 t.test('YAML syntax errors: exit 2 with file and line, other documents still checked', async (t) => {
   const file = path.join(FIX, 'syntax', 'broken.yaml');
   const r = await run([file]);

@@ -46,7 +46,8 @@ export interface Cluster {
   readonly custom: k8s.CustomObjectsApi;
   /** Apply YAML (one or more documents) with kubectl, server-side. */
   apply(yaml: string): Promise<void>;
-  startSpeaker(nodeIndex: number): Promise<ChildProcess>;
+  /** Start a node's speaker; `extraArgs` follow the cluster's `speakerArgs` (e.g. `--lb-class X` on one node). */
+  startSpeaker(nodeIndex: number, extraArgs?: readonly string[]): Promise<ChildProcess>;
   /** Signal a node's speaker and wait until it has exited. */
   stopSpeaker(nodeIndex: number, signal: NodeJS.Signals): Promise<void>;
   speaker(nodeIndex: number): ChildProcess | undefined;
@@ -187,9 +188,9 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, opt
     core,
     custom,
     apply,
-    async startSpeaker(i) {
+    async startSpeaker(i, extraArgs = []) {
       const n = lab.nodes[i]!;
-      const args = ['speaker', '--node-name', n.name, '--kubeconfig', cp.kubeconfigPath, '--namespace', RELEASE_NAMESPACE, '--port', '0', '--log-level', 'debug', ...(opts.speakerArgs ?? [])];
+      const args = ['speaker', '--node-name', n.name, '--kubeconfig', cp.kubeconfigPath, '--namespace', RELEASE_NAMESPACE, '--port', '0', '--log-level', 'debug', ...(opts.speakerArgs ?? []), ...extraArgs];
       const p = lab.spawn(n.ns, [...(opts.speakerPrefix ?? []), ...entryArgv('src/cli/main.ts', args)], { log: `speaker-${n.name}-${Date.now()}.log` });
       speakers.set(i, p);
       return p;
