@@ -2,7 +2,7 @@
  * docs/migration.md end to end, IPs included: a release `metallb` of upstream's chart (0.13.7 and
  * 0.15.3, test/fixtures/upstream/) with a seed-like configuration (a pool, a BGPAdvertisement with
  * aggregationLength 32, localPref 100 and community 65535:65282, two BGPPeers, an L2 variant) and
- * 50 LoadBalancer Services holding upstream's assignments; `helm upgrade` to our chart; then our
+ * 50 LoadBalancer Services holding upstream's assignments (60 created, 10 deleted: gaps); `helm upgrade` to our chart; then our
  * controller starts and must adopt every IP: zero IP changes, every Service attributed to the
  * pool it came from. 0.13.7 adds AddressPools (upstream's 0.13-only kind), which the upgrade must
  * keep and convert (templates/_addresspools.tpl). Each case also runs with the apiserver
@@ -16,14 +16,14 @@
  * each taking the first free address of its pool, scanning the pool's addresses from the first
  * (network address included, as avoidBuggyIPs is off; internal/allocator/allocator.go).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { startControlPlane, type ControlPlane } from '../harness/apiserver';
 import { freePort } from '../harness/free-port';
 import { repoRoot } from '../harness/tools';
-import { CHART_DIR } from '../fixtures/chart/helm';
+import { CHART_DIR, oldestKube } from '../fixtures/chart/helm';
 import { until } from '../fixtures/controller/cluster';
 import { createKubeClient, type KubeClient } from '../../src/k8s/client';
 import { startController } from '../../src/controller/main';
@@ -35,13 +35,6 @@ const APPS = 'apps';
 const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
 // Upstream's webhooks are served by its controller, absent here (test/chart/upstream-upgrade.test.ts).
 const VALUES = ['--set', 'crds.validationFailurePolicy=Ignore'];
-
-/** The oldest Kubernetes minor Chart.yaml declares (as test/crds/apiserver.test.ts reads it). */
-const OLDEST_KUBE = (() => {
-  const m = /^kubeVersion:\s*">=\s*(\d+\.\d+)\./m.exec(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8'));
-  if (!m?.[1]) throw new Error('Chart.yaml has no kubeVersion lower bound');
-  return m[1];
-})();
 
 interface Obj {
   apiVersion: string;
@@ -84,7 +77,7 @@ const CONVERTED: Array<[string, string, Record<string, unknown>]> = [
 interface Upstream {
   version: '0.13.7' | '0.15.3';
   config: Obj[];
-  /** Pool of each of the 50 Services, in creation order; `seed` is the only auto-assign pool. */
+  /** Pool of each of the 60 Services, in creation order; `seed` is the only auto-assign pool. */
   pools: string[];
   /** The pool annotation the user set (0.13 users wrote the metallb.universe.tf one). */
   requestAnnotation: string;
@@ -93,8 +86,8 @@ interface Upstream {
 
 const repeat = (pool: string, n: number): string[] => Array.from({ length: n }, () => pool);
 const UPSTREAMS: Upstream[] = [
-  { version: '0.13.7', config: [...SEED, ...ADDRESS_POOLS], pools: [...repeat('seed', 40), ...repeat('seed-l2', 6), ...repeat('legacy-l2', 2), ...repeat('legacy-bgp', 2)], requestAnnotation: 'metallb.universe.tf/address-pool', writesPoolAnnotation: false },
-  { version: '0.15.3', config: SEED, pools: [...repeat('seed', 40), ...repeat('seed-l2', 10)], requestAnnotation: 'metallb.io/address-pool', writesPoolAnnotation: true },
+  { version: '0.13.7', config: [...SEED, ...ADDRESS_POOLS], pools: [...repeat('seed', 50), ...repeat('seed-l2', 6), ...repeat('legacy-l2', 2), ...repeat('legacy-bgp', 2)], requestAnnotation: 'metallb.universe.tf/address-pool', writesPoolAnnotation: false },
+  { version: '0.15.3', config: SEED, pools: [...repeat('seed', 50), ...repeat('seed-l2', 10)], requestAnnotation: 'metallb.io/address-pool', writesPoolAnnotation: true },
 ];
 
 /** Every address of a pool in upstream's scan order: each entry (CIDR or range) first to last. IPv4 only. */
@@ -128,7 +121,7 @@ async function metallbObjects(cp: ControlPlane): Promise<Map<string, string>> {
   return out;
 }
 
-/** Create the Services and write each one's status (and annotation) as upstream's controller would. */
+/** Create the Services, write each one's status (and annotation) as upstream's controller would, delete some. */
 async function assignAsUpstream(client: KubeClient, up: Upstream): Promise<Map<string, { ip: string; pool: string }>> {
   const free = new Map(up.config.filter((o) => o.kind === 'IPAddressPool' || o.kind === 'AddressPool').map((o) => [o.metadata.name, addressesOf(o.spec?.addresses as string[])]));
   const assigned = new Map<string, { ip: string; pool: string }>();
@@ -147,6 +140,15 @@ async function assignAsUpstream(client: KubeClient, up: Upstream): Promise<Map<s
     await client.request({ method: 'PUT', path: `/api/v1/namespaces/${APPS}/services/${name}/status`, body });
     assigned.set(name, { ip, pool });
   }
+  // A fifth of the seed Services go away again: the 50 left hold addresses with gaps, which a
+  // controller allocating afresh (rather than adopting) would not reproduce.
+  for (const [i, pool] of up.pools.entries()) {
+    if (pool !== 'seed' || i % 5 !== 2) continue;
+    const name = `svc-${String(i).padStart(2, '0')}`;
+    await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${APPS}/services/${name}` });
+    assigned.delete(name);
+  }
+  if (assigned.size !== 50) throw new Error(`expected 50 Services left, have ${assigned.size}`);
   return assigned;
 }
 
@@ -156,7 +158,7 @@ async function inUse(url: string): Promise<Map<string, number>> {
 }
 
 for (const up of UPSTREAMS) {
-  for (const emulatedVersion of [undefined, OLDEST_KUBE]) {
+  for (const emulatedVersion of [undefined, oldestKube()]) {
     t.test(`upgrade from upstream ${up.version}${emulatedVersion ? ` emulating Kubernetes ${emulatedVersion}` : ''}: every object kept, every IP adopted`, async (t) => {
       const cp = await startControlPlane(t, { emulatedVersion });
       const client = createKubeClient(cp.kubeConfig);
