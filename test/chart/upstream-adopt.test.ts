@@ -66,6 +66,13 @@ const ADDRESS_POOLS: Obj[] = [
   cfg('AddressPool', 'legacy-bgp', { protocol: 'bgp', addresses: ['10.20.4.0/28'], autoAssign: false, bgpAdvertisements: [{ aggregationLength: 32, localPref: 100, communities: ['65535:65282'] }] }),
 ];
 
+/** An AddressPool the user converted already, without deleting it: the chart must leave it alone. */
+const CONVERTED_BY_USER: Obj[] = [
+  cfg('AddressPool', 'legacy-done', { protocol: 'layer2', addresses: ['10.20.5.0/28'] }),
+  cfg('IPAddressPool', 'legacy-done', { addresses: ['10.20.5.0/28'], autoAssign: false }),
+  cfg('L2Advertisement', 'legacy-done', { ipAddressPools: ['legacy-done'] }),
+];
+
 /** What the chart must convert ADDRESS_POOLS into (upstream 0.13's addressPoolFromLegacyCR). */
 const CONVERTED: Array<[string, string, Record<string, unknown>]> = [
   ['ipaddresspools', 'legacy-l2', { addresses: ['10.20.3.0/28'], autoAssign: false, avoidBuggyIPs: false }],
@@ -86,7 +93,7 @@ interface Upstream {
 
 const repeat = (pool: string, n: number): string[] => Array.from({ length: n }, () => pool);
 const UPSTREAMS: Upstream[] = [
-  { version: '0.13.7', config: [...SEED, ...ADDRESS_POOLS], pools: [...repeat('seed', 50), ...repeat('seed-l2', 6), ...repeat('legacy-l2', 2), ...repeat('legacy-bgp', 2)], requestAnnotation: 'metallb.universe.tf/address-pool', writesPoolAnnotation: false },
+  { version: '0.13.7', config: [...SEED, ...ADDRESS_POOLS, ...CONVERTED_BY_USER], pools: [...repeat('seed', 50), ...repeat('seed-l2', 6), ...repeat('legacy-l2', 2), ...repeat('legacy-bgp', 2)], requestAnnotation: 'metallb.universe.tf/address-pool', writesPoolAnnotation: false },
   { version: '0.15.3', config: SEED, pools: [...repeat('seed', 50), ...repeat('seed-l2', 10)], requestAnnotation: 'metallb.io/address-pool', writesPoolAnnotation: true },
 ];
 
@@ -187,6 +194,16 @@ for (const up of UPSTREAMS) {
           t.equal(got.metadata.annotations?.['metallb-ts.io/converted-from-addresspool'], name, `${got.kind} ${name} says where it came from`);
         }
         t.match(upgrade.stdout, /AddressPool objects were converted.*: legacy-bgp, legacy-l2\./s, 'the notes name the converted AddressPools');
+        t.match(upgrade.stdout, /AddressPool legacy-done was NOT converted \(IPAddressPool legacy-done already exists\)/, 'the notes name the AddressPool left alone, and why');
+        const own = JSON.parse(await ok(cp, ['get', 'ipaddresspools.metallb.io', 'legacy-done', '-n', NS, '-o', 'json'])) as Obj;
+        t.equal(own.metadata.uid, before.get('IPAddressPool/legacy-done'), "the user's own conversion is untouched");
+        t.equal(own.metadata.annotations?.['metallb-ts.io/converted-from-addresspool'], undefined, "the user's own conversion is not marked as the chart's");
+        // The next upgrade renders the conversion again (it is the release's now), changing nothing.
+        const converted = await metallbObjects(cp);
+        const again = await cp.helm(['upgrade', 'metallb', ourChart, '-n', NS, ...VALUES]);
+        t.equal(again.code, 0, `a second helm upgrade${again.code ? `: ${again.stderr}` : ''}`);
+        t.match(again.stdout, /AddressPool objects were converted.*: legacy-bgp, legacy-l2\./s, 'still converted, not skipped as existing');
+        t.same([...(await metallbObjects(cp))], [...converted], 'the second upgrade keeps every object, converted ones included (same uid)');
         const crd = JSON.parse(await ok(cp, ['get', 'crd', 'addresspools.metallb.io', '-o', 'json'])) as Obj & { spec: { conversion?: { strategy?: string } } };
         t.equal(crd.spec.conversion?.strategy ?? 'None', 'None', "the AddressPool CRD no longer names upstream's conversion webhook");
         t.equal(crd.metadata.annotations?.['helm.sh/resource-policy'], 'keep', 'the AddressPool CRD is kept on uninstall');

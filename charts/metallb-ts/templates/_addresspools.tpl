@@ -50,7 +50,7 @@ Returns YAML: {crd: bool, objects: [...], converted: [names], skipped: [{name, r
 {{- if not $reason }}
 {{- range $o := $want }}
 {{- $found := lookup $o.apiVersion $o.kind $ns $o.name }}
-{{- if and $found (not (hasKey ($found.metadata.annotations | default dict) $marker)) }}
+{{- if and (not $reason) $found (not (hasKey ($found.metadata.annotations | default dict) $marker)) }}
 {{- $reason = printf "%s %s already exists" $o.kind $o.name }}
 {{- end }}
 {{- end }}
