@@ -7,16 +7,17 @@
  * policy, so only the upgrade keeps the configuration. Here, against a real kube-apiserver:
  * the names match, `helm upgrade` keeps every metallb.io object (same uid, same spec), and the
  * CRDs are now ours, with the objects stored under upstream's CRDs readable in every served
- * version. Upstream's controller (which serves its webhooks) does not run here.
+ * version; on the built apiserver and emulating the oldest Kubernetes the chart declares.
+ * Upstream's controller (which serves its webhooks) does not run here.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parse, parseAllDocuments } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../harness/apiserver';
 import { repoRoot } from '../harness/tools';
-import { CHART_DIR } from '../fixtures/chart/helm';
+import { CHART_DIR, oldestKube } from '../fixtures/chart/helm';
 
 const NS = 'metallb-system';
 const UPSTREAM_CHART = join(repoRoot, 'test', 'fixtures', 'upstream', 'metallb-0.15.3.tgz');
@@ -90,8 +91,8 @@ function ourCrds(): Map<string, Crd> {
   return crds;
 }
 
-t.test('helm upgrade from upstream 0.15.3 to metallb-ts keeps the configuration', async (t) => {
-  const cp = await startControlPlane(t);
+async function upgradeKeepsConfiguration(t: Test, emulatedVersion: string | undefined): Promise<void> {
+  const cp = await startControlPlane(t, { emulatedVersion });
   const pkgDir = mkdtempSync(join(tmpdir(), 'mlb-upgrade-pkg-'));
   t.teardown(() => rmSync(pkgDir, { recursive: true, force: true }));
   const packaged = await ok(cp, ['helm', 'package', CHART_DIR, '--destination', pkgDir]);
@@ -149,4 +150,9 @@ t.test('helm upgrade from upstream 0.15.3 to metallb-ts keeps the configuration'
   }
   const webhooks = await ok(cp, ['get', 'validatingwebhookconfigurations', '-o', 'name']);
   t.notMatch(webhooks, /metallb/, "upstream's ValidatingWebhookConfiguration went with upstream's templates");
-});
+}
+
+// Again at the oldest Kubernetes the chart declares: the apiserver must take over upstream's CRDs there too.
+for (const emulatedVersion of [undefined, oldestKube()]) {
+  t.test(`helm upgrade from upstream 0.15.3 to metallb-ts keeps the configuration${emulatedVersion ? ` emulating Kubernetes ${emulatedVersion}` : ''}`, (t) => upgradeKeepsConfiguration(t, emulatedVersion));
+}
