@@ -12,10 +12,10 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-# runc runs the lab's images (built without a container engine from mmdebstrap's Debian root, and
-# images/pause/pause.c compiled static with gcc against libc6-dev's libc.a).
+# runc and containerd run the lab's images (built without a container engine from mmdebstrap's
+# Debian root, and images/pause/pause.c compiled static with gcc against libc6-dev's libc.a).
 APT_PACKAGES=(frr bird2 gobgpd openbgpd exabgp iproute2 iputils-arping iputils-ping ndisc6 tcpdump unzip procps psmisc
-  runc mmdebstrap gcc libc6-dev)
+  runc containerd mmdebstrap gcc libc6-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

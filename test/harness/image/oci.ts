@@ -3,8 +3,10 @@
  * runtime makes it from the image config and the container's Kubernetes securityContext:
  * containerd's default capability set, `drop`/`add` applied on top, `runAsUser`/`runAsGroup` over
  * the image's USER, `allowPrivilegeEscalation: false` as no_new_privs, `readOnlyRootFilesystem` as a
- * read-only root. Deliberately without `process.rlimits`: setting them needs CAP_SYS_RESOURCE, which
- * root lacks on the lab machines ("error setting rlimits ... operation not permitted"). Pure.
+ * read-only root. Deliberately without `process.rlimits`: root on the lab machines lacks
+ * CAP_SYS_RESOURCE, so raising a hard limit past the machine's own (RLIMIT_NOFILE 20000 there;
+ * container defaults ask up to 1048576) fails with "error setting rlimits ... operation not
+ * permitted". Pure.
  */
 import type { ImageConfig } from './manifest';
 
