@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the Dockerfile's runtime stage in DIR without a container engine:
 #   DIR/app/package.json, DIR/app/node_modules (production dependencies only, npm ci --omit=dev),
-#   DIR/app/dist/src (the TypeScript output) and DIR/app/native/build/Release/metallb_native.node.
+#   DIR/app/dist/src (the TypeScript output), DIR/app/charts/metallb-ts/files/crds and
+#   DIR/app/native/build/Release/metallb_native.node.
 # The entrypoints are then `node DIR/app/dist/src/cli/main.js controller|speaker ...`, as in the
 # image (where DIR is /). Uses the repository's existing build: run `npm run build` first.
 # Prints DIR/app on the last line of stdout.
@@ -34,8 +35,10 @@ cp "$repo/package.json" "$repo/package-lock.json" "$app/"
 rm -f "$app/package-lock.json"
 
 # runtime stage: the built output and the compiled addon.
-mkdir -p "$app/dist" "$app/native/build/Release"
+mkdir -p "$app/dist" "$app/native/build/Release" "$app/charts/metallb-ts/files"
 cp -R "$repo/dist/src" "$app/dist/src"
+# `validate` finds the CRDs at <package root>/charts/metallb-ts/files/crds, as in the image.
+cp -R "$repo/charts/metallb-ts/files/crds" "$app/charts/metallb-ts/files/crds"
 cp "$repo/$addon" "$app/$addon"
 
 echo "$app"

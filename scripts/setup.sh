@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian machine needs, as root: Debian packages for the lab (routers, packet
 # tools), npm dependencies, the native addon, the TypeScript build, and the real kube-apiserver and
-# etcd built from the Go module proxy (cached under .cache/tools/, keyed by version).
+# etcd (and the lab cluster's node components) built from the Go module proxy, and the Debian root
+# filesystem the lab's images start from (all cached under .cache/tools/, keyed by version).
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,10 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-APT_PACKAGES=(frr bird2 gobgpd openbgpd exabgp iproute2 iputils-arping iputils-ping ndisc6 tcpdump unzip procps psmisc)
+# runc and containerd run the lab's images (built without a container engine from mmdebstrap's
+# Debian root, and images/pause/pause.c compiled static with gcc against libc6-dev's libc.a).
+APT_PACKAGES=(frr bird2 gobgpd openbgpd exabgp iproute2 iputils-arping iputils-ping ndisc6 tcpdump unzip procps psmisc
+  runc containerd mmdebstrap gcc libc6-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -33,3 +37,4 @@ fi
 npm run --silent build:native >/dev/null
 npm run --silent build:ts
 bash scripts/build-tools.sh
+bash scripts/debian-rootfs.sh >/dev/null

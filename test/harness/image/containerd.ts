@@ -1,0 +1,113 @@
+/**
+ * A containerd of its own for a lab node: its own root, state, sockets and CRI settings in one
+ * scratch directory, so several can run beside each other and beside any system containerd. The
+ * CRI plugin's containers start from a base runtime spec without `process.rlimits` (root on the
+ * lab machines lacks CAP_SYS_RESOURCE; containerd's default RLIMIT_NOFILE is then refused once it
+ * exceeds the machine's hard limit), and `restrict_oom_score_adj` keeps the pause container's
+ * oom_score_adj at or above containerd's own (lowering it needs CAP_SYS_RESOURCE too).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../lab-exec';
+
+/** The OCI spec the CRI plugin starts every container from: containerd's default minus rlimits. Pure. */
+export function baseRuntimeSpec(defaultSpec: Record<string, unknown>): Record<string, unknown> {
+  const proc = { ...(defaultSpec['process'] as Record<string, unknown>) };
+  delete proc['rlimits'];
+  return { ...defaultSpec, process: proc };
+}
+
+/** containerd's config.toml (version 2) for one node whose files all live under `dir`. Pure. */
+export function containerdConfig(dir: string, sandboxImage: string): string {
+  const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  return [
+    'version = 2',
+    `root = "${dir}/root"`,
+    `state = "${dir}/state"`,
+    '[grpc]',
+    `  address = "${dir}/containerd.sock"`,
+    '[ttrpc]',
+    `  address = "${dir}/containerd.sock.ttrpc"`,
+    '[debug]',
+    `  address = "${dir}/debug.sock"`,
+    `[${cri}]`,
+    `  sandbox_image = "${sandboxImage}"`,
+    '  restrict_oom_score_adj = true',
+    `[${cri}.containerd]`,
+    '  snapshotter = "overlayfs"',
+    '  default_runtime_name = "runc"',
+    `[${cri}.containerd.runtimes.runc]`,
+    '  runtime_type = "io.containerd.runc.v2"',
+    `  base_runtime_spec = "${dir}/base-spec.json"`,
+    `[${cri}.cni]`,
+    '  bin_dir = "/usr/lib/cni"',
+    `  conf_dir = "${dir}/cni"`,
+    '',
+  ].join('\n');
+}
+
+/** Exit code and output of one ctr command. */
+export interface CtrResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running containerd. */
+export interface Containerd {
+  dir: string;
+  socket: string;
+  pid: number;
+  ctr(args: readonly string[], namespace?: string): Promise<CtrResult>;
+  stop(): Promise<void>;
+}
+
+function exec(cmd: string, args: readonly string[]): Promise<CtrResult> {
+  return new Promise((resolve) => {
+    execFile(cmd, [...args], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Start containerd on a fresh directory; `stop()` kills its tasks, then it, then removes the directory. */
+export async function startContainerd(sandboxImage: string): Promise<Containerd> {
+  const dir = mkdtempSync(join(tmpdir(), 'mlb-containerd-'));
+  const spec = await exec('ctr', ['oci', 'spec']);
+  if (spec.code !== 0) throw new Error(`ctr oci spec: ${spec.stderr}`);
+  writeFileSync(join(dir, 'base-spec.json'), JSON.stringify(baseRuntimeSpec(JSON.parse(spec.stdout) as Record<string, unknown>), null, 1));
+  writeFileSync(join(dir, 'config.toml'), containerdConfig(dir, sandboxImage));
+  const log = openSync(join(dir, 'containerd.log'), 'a');
+  const child = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', log, log] });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const socket = join(dir, 'containerd.sock');
+  const ctr = (args: readonly string[], namespace = 'k8s.io'): Promise<CtrResult> => exec('ctr', ['--address', socket, '--namespace', namespace, ...args]);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null) {
+      const tasks = await ctr(['tasks', 'ls', '-q']);
+      for (const id of tasks.stdout.split('\n').filter(Boolean)) {
+        await ctr(['tasks', 'kill', '-s', 'KILL', id]);
+        await waitFor(`task ${id} stopped`, async () => (await ctr(['tasks', 'delete', id])).code === 0, { timeoutMs: 10_000 });
+      }
+      child.kill('SIGTERM');
+      await exited;
+    }
+    // Snapshot mounts of a killed task could outlive it; nothing under dir may stay mounted.
+    const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(`${dir}/`));
+    for (const m of mounts.reverse()) await exec('umount', [m]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor('containerd serving', async () => {
+      if (child.exitCode !== null) throw new Error(`containerd exited: ${readFileSync(join(dir, 'containerd.log'), 'utf8').slice(-2000)}`);
+      return existsSync(socket) && (await ctr(['version'])).code === 0;
+    }, { timeoutMs: 30_000 });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { dir, socket, pid: child.pid ?? -1, ctr, stop };
+}
