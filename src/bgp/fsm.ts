@@ -11,7 +11,7 @@
  */
 import { CeaseSubcode, describeNotification, FsmSubcode, NotificationCode, OpenSubcode } from './errors';
 import { AttrErrorAction, BgpError } from './errors';
-import { AS_TRANS, BGP_VERSION, MessageType, RouteRefreshSubtype } from './codec/types';
+import { Afi, AS_TRANS, BGP_VERSION, MessageType, RouteRefreshSubtype, Safi } from './codec/types';
 import type { Capability, Family, Message, NotificationMessage, OpenMessage, UpdateMessage } from './codec/types';
 import { checkPeerAs } from './peer-as';
 import type { PeerAsn } from './peer-as';
@@ -54,6 +54,11 @@ export interface FsmConfig {
   /** How long one TCP connection attempt may take. */
   connectTimeSec: number;
   families: Family[];
+  /**
+   * Advertise Extended Next Hop (RFC 8950) for IPv4 unicast over IPv6 next hops: what an
+   * unnumbered (`interface`) peering needs, as FRR enables it on its interface neighbors.
+   */
+  extendedNextHop?: boolean;
   /** Advertise graceful restart (RFC 4724) with this restart time. */
   gracefulRestart?: { restartTimeSec: number };
   /**
@@ -81,6 +86,8 @@ export interface Negotiated {
   peerAsn: number;
   peerBgpIdentifier: string;
   peerRouteRefresh: boolean;
+  /** Both sides advertised Extended Next Hop for IPv4 unicast: IPv4 routes may carry IPv6 next hops. */
+  extendedNextHopIpv4?: true;
   peerGracefulRestart?: { restartTimeSec: number; restarting: boolean };
 }
 
@@ -165,6 +172,9 @@ export function backoffMs(config: FsmConfig, failures: number, unit: number): nu
 export function buildOpen(config: FsmConfig, restarting: boolean): OpenMessage {
   const capabilities: Capability[] = config.families.map((f) => ({ kind: 'multiprotocol', afi: f.afi, safi: f.safi }));
   capabilities.push({ kind: 'routeRefresh' });
+  if (config.extendedNextHop) {
+    capabilities.push({ kind: 'extendedNextHop', tuples: [{ afi: Afi.Ipv4, safi: Safi.Unicast, nextHopAfi: Afi.Ipv6 }] });
+  }
   if (config.gracefulRestart) {
     capabilities.push({
       kind: 'gracefulRestart',
@@ -225,6 +235,11 @@ export function negotiate(config: FsmConfig, open: OpenMessage): Negotiated | Bg
   const third = Math.floor((holdTimeSec * 1000) / 3);
   const keepaliveMs = holdTimeSec === 0 ? 0 : Math.min(third, config.keepaliveTimeSec !== undefined ? config.keepaliveTimeSec * 1000 : third);
   const gr = open.capabilities.find((c) => c.kind === 'gracefulRestart');
+  // RFC 8950 §3: IPv6 next hops for IPv4 NLRI only when both sides listed that tuple.
+  const enhe =
+    config.extendedNextHop === true &&
+    families.some((f) => f.afi === Afi.Ipv4 && f.safi === Safi.Unicast) &&
+    open.capabilities.some((c) => c.kind === 'extendedNextHop' && c.tuples.some((x) => x.afi === Afi.Ipv4 && x.safi === Safi.Unicast && x.nextHopAfi === Afi.Ipv6));
   return {
     holdTimeSec,
     keepaliveMs: Math.max(keepaliveMs, holdTimeSec === 0 ? 0 : 1000),
@@ -233,6 +248,7 @@ export function negotiate(config: FsmConfig, open: OpenMessage): Negotiated | Bg
     peerAsn,
     peerBgpIdentifier: open.bgpIdentifier,
     peerRouteRefresh: open.capabilities.some((c) => c.kind === 'routeRefresh'),
+    ...(enhe ? { extendedNextHopIpv4: true as const } : {}),
     ...(gr ? { peerGracefulRestart: { restartTimeSec: gr.restartTimeSec, restarting: gr.restarting } } : {}),
   };
 }

@@ -7,7 +7,8 @@
  * further away (an iBGP route reflector two hops off, which a single-hop test let through:
  * iBGP cannot set ebgpMultiHop), and not over IPv4 transport: FRR then cannot tell which
  * interface the link-local belongs to when it runs without zebra, and treats the whole MP_REACH
- * as malformed.
+ * as malformed. A session over link-local addresses (an unnumbered `interface` peer) with no
+ * global address on the link sends the link-local alone.
  */
 import os from 'node:os';
 import { cidrOf, parseCidr, rangeContains } from '../net/cidr';
@@ -23,8 +24,10 @@ export interface NextHops {
   ipv6?: string[];
 }
 
+/** The bare address: no IPv4-mapped prefix, no zone (`fe80::1%eth0` on a link-local socket). */
 function stripMapped(a: string): string {
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+  const bare = a.split('%')[0]!;
+  return bare.startsWith('::ffff:') && bare.includes('.') ? bare.slice(7) : bare;
 }
 
 /** fe80::/10, link-local unicast (RFC 4291 §2.5.6). */
@@ -70,10 +73,14 @@ export function localNextHops(
     opts.nextHopIpv6 ??
     (isV6 && !local.toLowerCase().startsWith('fe80:') ? local : ifaceAddrs.find((a) => a.family === 'IPv6' && !a.address.toLowerCase().startsWith('fe80:') && !a.internal)?.address);
   let ipv6: string[] | undefined;
+  const ll = ifaceAddrs.find((a) => a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80:'));
   if (global6) {
     ipv6 = [global6];
-    const ll = ifaceAddrs.find((a) => a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80:'));
     if (isV6 && ll && onSharedSubnet(peerAddress, ifaceAddrs)) ipv6.push(ll.address.split('%')[0]!);
+  } else if (isV6 && local.toLowerCase().startsWith('fe80:')) {
+    // An unnumbered session over a link with no global address: the link-local alone, as FRR
+    // sends it (16 octets); the peer knows the interface from the session's own socket.
+    ipv6 = [local];
   }
   return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
 }

@@ -14,7 +14,13 @@ import type { Logger } from '../util/log';
 
 /** Everything that defines a peering; changing any of it (but the next hops) resets the session. */
 export interface BgpSessionConfig {
+  /** For an unnumbered peer, the router's link-local address with its zone (`fe80::1%eth0`). */
   peerAddress: string;
+  /**
+   * Unnumbered peering (upstream's BGPPeer `interface`): the link the peer is on. Implies
+   * Extended Next Hop (RFC 8950) so IPv4 routes go out with IPv6 next hops.
+   */
+  interface?: string;
   /** Default 179. */
   peerPort?: number;
   /**
@@ -112,6 +118,7 @@ export function fsmConfig(cfg: BgpSessionConfig): FsmConfig {
     keepaliveTimeSec: cfg.keepaliveTimeSec,
     connectTimeSec: cfg.connectTimeSec,
     families: configFamilies(cfg),
+    ...(cfg.interface !== undefined ? { extendedNextHop: true } : {}),
     gracefulRestart: cfg.gracefulRestart,
     // FRR's numbers: bgpd's idle-hold ("start") timer begins at 1 s and doubles to 120 s.
     backoff: cfg.backoff ?? { initialMs: 1000, maxMs: 120_000 },

@@ -62,6 +62,8 @@ interface Connection {
   inbox: Buffer[];
   inboxAt: number;
   inboxTask: SliceTask;
+  /** The socket's error, if any: the reason its close reports (ECONNREFUSED says more than "closed"). */
+  error?: string;
 }
 
 const timer = (fn: () => void, ms: number): Scheduled => {
@@ -304,6 +306,7 @@ export class BgpSession extends EventEmitter {
     });
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('error', (err) => {
+      conn.error = err.message;
       if (this.conn === conn) this.log.debug({ event: 'socketError', err: err.message }, 'BGP socket error');
     });
     socket.on('close', () => {
@@ -312,7 +315,7 @@ export class BgpSession extends EventEmitter {
       this.conn = undefined;
       conn.output.close();
       this.scheduler.cancel(conn.inboxTask);
-      this.dispatch({ type: 'tcpFailed', error: 'connection closed' });
+      this.dispatch({ type: 'tcpFailed', error: conn.error ?? 'connection closed' });
     });
   }
 
@@ -448,6 +451,7 @@ export class BgpSession extends EventEmitter {
       fourOctetAs: neg.fourOctetAs,
       nextHopIpv4: hops.ipv4,
       nextHopsIpv6: hops.ipv6,
+      ...(neg.extendedNextHopIpv4 ? { ipv4ViaIpv6: true } : {}),
     };
   }
 

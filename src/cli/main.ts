@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `metallb-ts` command: `controller`, `speaker`, `validate`, `demo`. Only this file sets the
+ * The `metallb-ts` command: `controller`, `speaker`, `validate`, `status`, `demo`. Only this file sets the
  * process exit code; every bad flag or file is reported with the flag or path named.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { addControllerFlags, controllerOptionsFrom, runController } from '../controller/main';
 import { addSpeakerFlags, runSpeaker, speakerOptionsFrom } from '../speaker/main';
 import { createRootLogger } from '../util/log';
+import { runStatus, StatusOutput } from './status';
 import { runValidate } from './validate';
 
 function line(stream: NodeJS.WriteStream): (s: string) => void {
@@ -37,11 +38,24 @@ export function buildProgram(): Command {
 
   program
     .command('validate')
-    .description('check metallb.io manifests offline with the controller\'s own parser (exit 1 on config errors, 2 on unreadable input)')
+    .description('check metallb.io manifests offline against the CRDs and with the controller\'s own parser (exit 1 on config errors, 2 on unreadable input)')
     .argument('<paths...>', 'YAML/JSON files or directories')
     .option('--namespace <ns>', 'release namespace: objects elsewhere are ignored with a warning')
-    .action(async (paths: string[], flags: { namespace?: string }) => {
-      process.exitCode = await runValidate(paths, { stdout: line(process.stdout), stderr: line(process.stderr) }, flags.namespace ? { namespace: flags.namespace } : {});
+    .option('--crds <dir>', 'directory of the metallb.io CRD manifests (default: the chart\'s)')
+    .action(async (paths: string[], flags: { namespace?: string; crds?: string }) => {
+      const options = { ...(flags.namespace ? { namespace: flags.namespace } : {}), ...(flags.crds ? { crdDir: flags.crds } : {}) };
+      process.exitCode = await runValidate(paths, { stdout: line(process.stdout), stderr: line(process.stderr) }, options);
+    });
+
+  program
+    .command('status')
+    .description('show, read-only from the apiserver, who holds each L2 VIP and the state of every BGP session')
+    .option('--namespace <ns>', 'release namespace', 'metallb-system')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(Object.values(StatusOutput)).default(StatusOutput.Table))
+    .action(async (flags: { namespace: string; kubeconfig?: string; output: StatusOutput }) => {
+      const opts = { namespace: flags.namespace, output: flags.output, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) };
+      process.exitCode = await runStatus(opts, { stdout: line(process.stdout), stderr: line(process.stderr) });
     });
 
   program

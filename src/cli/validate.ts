@@ -1,12 +1,15 @@
 /**
  * `metallb-ts validate <files|dirs>`: the controller's own config parser, offline, for GitOps CI.
- * Reads YAML/JSON manifests (multi-document, `List`s flattened), runs `parseConfig` over every
- * metallb.io object found and prints every problem as `<file>: <Kind>/<name>: <message>`.
+ * Reads YAML/JSON manifests (multi-document, `List`s flattened), checks every metallb.io object
+ * against the chart's CRDs as the apiserver would (src/config/crd-admission.ts), runs
+ * `parseConfig` over them and prints every problem as `<file>: <Kind>/<name>: <message>`.
  * Exit codes: 0 valid, 1 configuration errors, 2 unreadable input or YAML syntax errors.
  */
+import { existsSync } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Composer, LineCounter, Parser, type CST } from 'yaml';
+import { Composer, LineCounter, parseAllDocuments, Parser, type CST } from 'yaml';
+import { createAdmission, type Admission } from '../config/crd-admission';
 import { collectManifests, type Origin, originKey } from '../config/manifests';
 import { parseConfig } from '../config/parse';
 import { describeConfigError } from '../config/scope';
@@ -23,6 +26,8 @@ export interface ValidateIo {
 export interface ValidateOptions {
   /** The MetalLB namespace; namespaced objects elsewhere are ignored with a warning. */
   readonly namespace?: string;
+  /** Directory of the CRD manifests; by default the chart's, found above this file. */
+  readonly crdDir?: string;
 }
 
 /** Exit codes of the command. */
@@ -70,6 +75,33 @@ async function expand(paths: readonly string[], problems: string[]): Promise<str
     }
   }
   return out;
+}
+
+/** The chart's CRD directory, searched upwards from here (src/cli and dist/src/cli alike). */
+function defaultCrdDir(): string | undefined {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'charts', 'metallb-ts', 'files', 'crds');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The admission checks built from every CRD manifest in `dir`. */
+async function loadAdmission(dir: string | undefined, problems: string[]): Promise<Admission | undefined> {
+  if (dir === undefined) {
+    problems.push('cannot find the metallb.io CRDs (charts/metallb-ts/files/crds); pass them with --crds <dir>');
+    return undefined;
+  }
+  try {
+    const crds: unknown[] = [];
+    for (const f of (await readdir(dir)).filter((n) => MANIFEST_RE.test(n)).sort()) {
+      for (const doc of parseAllDocuments(await readFile(path.join(dir, f), 'utf8'))) crds.push(doc.toJS() as unknown);
+    }
+    return createAdmission(crds);
+  } catch (err) {
+    problems.push(`${dir}: cannot load the CRDs: ${errorMessage(err)}`);
+    return undefined;
+  }
 }
 
 interface Doc {
@@ -206,6 +238,7 @@ export async function runValidate(paths: string[], io: ValidateIo, options: Vali
     return ValidateExit.BadInput;
   }
   const files = await expand(paths, problems);
+  const admission = await loadAdmission(options.crdDir ?? defaultCrdDir(), problems);
   const docs: Doc[] = [];
   for (const f of files) docs.push(...(await readDocs(f, problems)));
   for (const p of problems) io.stderr(p);
@@ -215,7 +248,7 @@ export async function runValidate(paths: string[], io: ValidateIo, options: Vali
     return ValidateExit.BadInput;
   }
 
-  const collected = collectManifests(docs, options.namespace);
+  const collected = collectManifests(docs, options.namespace, admission);
   const result = parseConfig(collected.resources);
   // Lines are grouped by file (stable, so parse order is kept inside a file).
   const lines: { file: string; text: string }[] = [];

@@ -3,6 +3,7 @@
  * Picks metallb.io objects plus the Secrets, Namespaces and Nodes they may refer to, remembers
  * where each came from, and flags what upstream's apiserver would refuse or warn about.
  */
+import type { Admission } from './crd-admission';
 import { asObject, readMeta, show } from './issues';
 import type { ConfigResources } from './parse';
 
@@ -45,6 +46,7 @@ const METALLB_KINDS: Readonly<Record<string, { bucket: Bucket | undefined; versi
   // Status kinds are written by MetalLB itself; they carry no configuration.
   ServiceL2Status: { bucket: undefined, versions: ['v1beta1'] },
   ServiceBGPStatus: { bucket: undefined, versions: ['v1beta1'] },
+  BGPSessionState: { bucket: undefined, versions: ['v1beta1'] },
   ConfigurationState: { bucket: undefined, versions: ['v1beta1'] },
 };
 
@@ -76,9 +78,15 @@ export function originKey(kind: string, namespace: string, name: string): string
 /**
  * Collect decoded documents. `List` objects (kubectl output) are flattened. When `namespace`
  * is given, namespaced objects elsewhere are skipped with a warning, as upstream only watches
- * its own namespace; objects without a namespace are assumed to be applied into it.
+ * its own namespace; objects without a namespace are assumed to be applied into it. With
+ * `admission`, every metallb.io object is also checked as the apiserver would check it on
+ * create (schema, unknown fields, CEL rules); each refusal is an error note.
  */
-export function collectManifests(docs: readonly { readonly value: unknown; readonly origin: Origin }[], namespace?: string): CollectedManifests {
+export function collectManifests(
+  docs: readonly { readonly value: unknown; readonly origin: Origin }[],
+  namespace?: string,
+  admission?: Admission,
+): CollectedManifests {
   const resources = {
     pools: [] as unknown[],
     l2Advertisements: [] as unknown[],
@@ -145,6 +153,10 @@ export function collectManifests(docs: readonly { readonly value: unknown; reado
       }
       if (kind === 'BGPPeer' && version === 'v1beta1') {
         notes.push({ origin, severity: 'warning', subject, message: `metallb.io/v1beta1 BGPPeer is deprecated, please use v1beta2` });
+      }
+      // Checked even when it is in another namespace: kubectl apply would still be refused.
+      for (const issue of admission?.check(obj) ?? []) {
+        notes.push({ origin, severity: 'error', subject, message: issue.path === '' ? issue.message : `${issue.path}: ${issue.message}` });
       }
       bucket = known.bucket;
     } else if (group === '' && version === 'v1' && Object.hasOwn(CORE_KINDS, kind)) {

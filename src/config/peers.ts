@@ -1,9 +1,9 @@
 /**
  * BGPPeer parsing (docs/upstream-behaviour.md §2.8) for v1beta2 objects and v1beta1-shaped ones
  * (same JSON field names; v1beta1 lacks the newer fields). Every field of upstream's FRR mode
- * (`api/v1beta2/bgppeer_types.go` in metallb/metallb) is accepted and modelled; only `vrf` and
- * `interface` (unnumbered) are refused, because this speaker has neither VRF devices nor
- * unnumbered sessions.
+ * (`api/v1beta2/bgppeer_types.go` in metallb/metallb) is accepted and modelled; only `vrf` is
+ * refused, because this speaker has no VRF devices. `interface` (unnumbered) peers are served
+ * (docs/bgp.md "Unnumbered (`interface`) sessions").
  *
  * Deliberate difference from upstream: a problem in one BGPPeer (or in the BFDProfile it names)
  * does not make the configuration invalid. That peer is disabled, its problems become warnings
@@ -121,9 +121,8 @@ function resolveSecretPassword(r: FieldReader, secretName: string, secretNs: str
 }
 
 /** Fields of upstream's FRR mode this speaker cannot serve: the peer is disabled with the reason. */
-function speakerRestrictions(r: FieldReader, vrf: string | undefined, iface: string): void {
+function speakerRestrictions(r: FieldReader, vrf: string | undefined): void {
   if (vrf !== undefined) r.error('vrf', `vrf is not supported by this speaker (vrf ${show(vrf)}): it opens sessions from the default VRF only`);
-  if (iface !== '') r.error('interface', `interface is not supported by this speaker (interface ${show(iface)}): unnumbered BGP sessions are not implemented; set peerAddress`);
 }
 
 /** `bfdProfile`: must name a valid profile (transient, as upstream) without echoMode. */
@@ -215,7 +214,7 @@ function parsePeer(raw: unknown, meta: Meta, issues: Issues, secrets: readonly u
   const bfdProfile = r.string('bfdProfile') || undefined;
   if (bfdProfile !== undefined) checkBfdProfile(r, meta.name, bfdProfile, bfd);
   const vrf = r.string('vrf') || undefined;
-  speakerRestrictions(r, vrf, iface);
+  speakerRestrictions(r, vrf);
 
   return {
     name: meta.name,

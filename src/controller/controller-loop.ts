@@ -8,8 +8,11 @@
  * informers sync, the config is parsed, every assignment recorded in Service status is re-adopted,
  * and only then do workers reconcile Services (and so allocate). A restart therefore changes no IP.
  *
- * Queue keys: `s:<ns>/<name>` a Service, `config` the configuration, `p:<pool>` a pool's status,
- * `state` the ConfigurationState. One queue means one in-flight reconcile per key.
+ * Queue keys: `s:<ns>/<name>` a Service; in a second queue with its own few workers, `p:<pool>` a
+ * pool's status and `state` the ConfigurationState, so that a Service never waits behind 10,000
+ * pool status writes after a bulk apply. One queue per key means one in-flight reconcile per key.
+ * Configuration events do not go through a queue: they are debounced (CONFIG_RELOAD_BOUNDS) into
+ * one synchronous parse per burst, which no reconcile can interleave with.
  */
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';
@@ -17,6 +20,10 @@ import { parseConfig, type ConfigResources } from '../config/parse';
 import { formatConfigError } from '../config/scope';
 import { assessConfig, ConditionReason, NOTHING_REPORTED, type ConfigReport, type ConfigVerdict } from '../config/verdict';
 import type { ConfigError } from '../config/types';
+import { configCounts, errorSample } from '../config/summary';
+import { BurstDebouncer, type DebounceBounds } from '../util/burst-debouncer';
+import { realClock, type Clock } from '../util/clock';
+import { ConfigChangeFilter } from '../k8s/config-change';
 import { type KubeClient, isConflict, isNotFound } from '../k8s/client';
 import { type EventRecorder, EventType, refTo } from '../k8s/events';
 import { type Informer, type KubeObject, createInformer, objectKey, splitKey } from '../k8s/informer';
@@ -27,11 +34,13 @@ import { adoptExistingAssignments, reprocessOrder } from './service-reconcile-st
 import { reconcileService } from './service-reconcile';
 import { ReconcileOutcome, SyncResult, type ServiceView } from './service-reconcile-types';
 import { allocationFingerprint, poolsOnly } from './controller-config';
-import { CONFIG_SOURCES, type ConfigSource, sourcePath } from '../k8s/config-sources';
+import { CONFIG_SOURCES, sourcePath } from '../k8s/config-sources';
 import { writeConfigurationState } from '../k8s/configuration-state';
 import { type PoolObject, poolStatusCurrent, writePoolStatus } from './controller-status';
 import type { ControllerMetrics } from './metrics';
+import { conditionTime, mergeServiceCondition } from './service-condition';
 import type { ProbeResult } from '../k8s/health';
+import type { PoolCounters } from './allocator/types';
 
 /** A Service as the informer holds it. */
 export interface ServiceObject extends KubeObject, ServiceView {
@@ -54,8 +63,14 @@ export interface ControllerLoopDeps {
    * became Ready would never roll out (Flux and Argo health-check `metallb-controller`).
    */
   readonly standbyReady?: boolean;
+  /** Clock for condition transition times; defaults to the system clock. */
+  readonly now?: () => Date;
   /** Owner of the ConfigurationState, when running in a pod. */
   readonly owner?: () => Promise<{ name: string; uid: string } | undefined>;
+  /** Times the configuration reload; realClock in production. */
+  readonly clock?: Clock;
+  /** Bounds of the reload debounce; {@link CONFIG_RELOAD_BOUNDS} by default. */
+  readonly reloadBounds?: DebounceBounds;
 }
 
 /** The running shell. */
@@ -72,23 +87,51 @@ export interface ControllerLoop {
 }
 
 const POOL_STATUS_DELAY_MS = 200;
+/** Status writes are bookkeeping: two in flight keep up without crowding out Service writes. */
+const STATUS_WORKERS = 2;
+
+/**
+ * A burst of configuration events (`kubectl apply` of 10,000 pools) costs a few parses, not one
+ * per event: parse 100 ms after the burst settles, at the latest 2 s after its first event, and
+ * never sooner than max(1 s, 4 × its duration) after the previous parse (docs/controller.md,
+ * "Configuration reload").
+ */
+export const CONFIG_RELOAD_BOUNDS: DebounceBounds = { quietMs: 100, maxDelayMs: 2_000, minIntervalMs: 1_000, costFactor: 4 };
 
 /** Build the controller shell; nothing runs until `startInformers()`/`run()`. */
 export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
   const { client, log, metrics, recorder, namespace, lbClass } = deps;
+  const now = deps.now ?? ((): Date => new Date());
   const allocator = new Allocator();
   const queue = new WorkQueue<string>(deps.kubeMetrics ? { observer: deps.kubeMetrics.queueObserver('metallb-controller') } : {});
+  const statusQueue = new WorkQueue<string>(deps.kubeMetrics ? { observer: deps.kubeMetrics.queueObserver('metallb-controller-status') } : {});
   /** Objects we wrote whose watch event has not arrived yet: `basedOn` is the cache RV they replace. */
   const written = new Map<string, { basedOn: string; obj: ServiceObject }>();
   let loaded = false;
   let adopted = false;
   let running = false;
+  /** run() was called: configuration events now lead to a parse. */
+  let started = false;
   let synced = false;
   let fingerprint = '';
   /** What was last logged about the configuration (warnings once per change). */
   let reported: ConfigReport = NOTHING_REPORTED;
   let verdict: ConfigVerdict | undefined;
   let workersDone: Promise<void> | undefined;
+  let statusWorkersDone: Promise<void> | undefined;
+  const clock = deps.clock ?? realClock;
+  // Parses run only once run() started: a standby keeps its caches warm and parses nothing.
+  const reload = new BurstDebouncer(clock, deps.reloadBounds ?? CONFIG_RELOAD_BOUNDS, () => {
+    if (!started) return;
+    // It runs from a timer: a throw here would end the process, where a queued reconcile's is logged.
+    try {
+      handleConfig();
+    } catch (err) {
+      log.error({ event: 'reconcileFailed', key: 'config', err: errorMessage(err) }, 'reconcile threw');
+    }
+  });
+  /** Counters last published per pool: a reload re-publishes only the pools whose counters moved. */
+  const published = new Map<string, PoolCounters>();
 
   const onInformerError = (): void => metrics.updateError();
   const services = createInformer<ServiceObject>({
@@ -104,13 +147,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     },
   });
 
-  /** Only spec changes (generation) of CRs and label changes of Nodes/Namespaces matter (docs/upstream-behaviour.md §2.1). */
-  const lastSeen = new Map<string, string>();
-  const relevantState = (s: ConfigSource, o: KubeObject): string => {
-    if (s.field === 'nodes' || s.field === 'namespaces') return JSON.stringify(o.metadata?.labels ?? {});
-    if (s.field === 'secrets') return o.metadata?.resourceVersion ?? '';
-    return String(o.metadata?.generation ?? o.metadata?.resourceVersion ?? '');
-  };
+  const changes = new ConfigChangeFilter();
   const configInformers = CONFIG_SOURCES.map((s) => ({
     source: s,
     informer: createInformer<KubeObject>({
@@ -119,14 +156,10 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
       log,
       onError: onInformerError,
       onEvent: (ev, o) => {
-        const k = `${s.field}/${objectKey(o)}`;
-        if (ev === 'delete') lastSeen.delete(k);
-        else {
-          const state = relevantState(s, o);
-          if (lastSeen.get(k) === state) return;
-          lastSeen.set(k, state);
-        }
-        queue.add('config');
+        if (!changes.changed(s, ev, o)) return;
+        // A new or re-created pool object needs its status written even if its counters match.
+        if (s.field === 'pools') published.delete(o.metadata?.name ?? '');
+        reload.trigger();
       },
     }),
   }));
@@ -158,8 +191,12 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
   function publishChangedPools(): void {
     for (const pool of allocator.drainChangedPools()) {
       const c = allocator.counters(pool);
-      if (c) metrics.setPool(pool, c);
-      queue.addAfter(`p:${pool}`, POOL_STATUS_DELAY_MS);
+      // A reload marks every pool changed; most counters did not move, and a status check per
+      // pool per reload would put 10,000 keys ahead of every Service in the queue.
+      if (!c || sameCounters(published.get(pool), c)) continue;
+      published.set(pool, c);
+      metrics.setPool(pool, c);
+      statusQueue.addAfter(`p:${pool}`, POOL_STATUS_DELAY_MS);
     }
   }
 
@@ -187,6 +224,15 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
    * does not stop allocation; the pools are then parsed on their own.
    */
   function handleConfig(): void {
+    const t0 = clock.now();
+    try {
+      applyConfig(t0);
+    } finally {
+      metrics.parsed(clock.now() - t0);
+    }
+  }
+
+  function applyConfig(t0: number): void {
     metrics.update();
     const all = resources();
     const full = parseConfig(all);
@@ -199,12 +245,13 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     // runs only when a configuration object's spec or labels changed.
     if (!full.ok) {
       metrics.updateError();
-      const errors = full.errors.map(formatConfigError);
-      if (res.ok) log.error({ event: 'configInvalid', errors, poolsValid: true }, 'invalid configuration outside the IPAddressPools; allocation goes on with the pools');
-      else log.error({ event: 'configInvalid', errors, stale: loaded }, loaded ? 'invalid configuration; the last valid one stays in force' : 'invalid configuration; nothing is allocated until it is fixed');
+      // A sample, each error naming its object: 10,000 broken pools must not mean 10,000 lines.
+      const sample = errorSample(full.errors);
+      if (res.ok) log.error({ event: 'configInvalid', ...sample, poolsValid: true }, 'invalid configuration outside the IPAddressPools; allocation goes on with the pools');
+      else log.error({ event: 'configInvalid', ...sample, stale: loaded }, loaded ? 'invalid configuration; the last valid one stays in force' : 'invalid configuration; nothing is allocated until it is fixed');
       reportInvalid(full.errors, res.ok ? 'IP allocation goes on: the IPAddressPools are valid' : 'the last valid configuration stays in force');
     }
-    queue.add('state');
+    statusQueue.add('state');
     metrics.configStale(!res.ok);
     if (!res.ok) return;
     const fp = allocationFingerprint(res.config);
@@ -213,8 +260,11 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     const report = allocator.setPools(res.config.pools, res.config.poolIndex);
     loaded = true;
     metrics.configLoaded(true);
-    for (const p of report.removedPools) metrics.deletePool(p);
-    log.info({ event: 'configLoaded', pools: [...res.config.pools.keys()], released: report.released.length, moved: report.moved.length }, 'configuration loaded');
+    for (const p of report.removedPools) {
+      metrics.deletePool(p);
+      published.delete(p);
+    }
+    log.info({ event: 'configLoaded', ...configCounts(full.ok ? full.config : res.config), parseMs: Math.round(clock.now() - t0), released: report.released.length, moved: report.moved.length }, 'configuration loaded');
     if (!adopted) {
       const a = adoptExistingAssignments(allocator, serviceSnapshot(), lbClass);
       adopted = true;
@@ -236,14 +286,24 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     if (out.outcome === ReconcileOutcome.Converged && out.pendingReason !== undefined && out.write) {
       log.info({ event: 'servicePending', service: key, reason: out.pendingReason }, 'Service has no IP');
     }
-    if (!out.write || !svc) return WorkResult.Done;
+    if (!svc) return WorkResult.Done;
+    // Other controllers' conditions are kept; ours is written only when it changes.
+    const conditions = out.condition === undefined ? undefined : mergeServiceCondition(svc.status?.conditions, out.condition, conditionTime(now()));
+    if (!out.write && conditions === undefined) return WorkResult.Done;
     const { namespace: ns, name } = splitKey(key);
+    const { conditions: oldConditions, ...restStatus } = svc.status ?? {};
+    const keptConditions = conditions ?? oldConditions;
+    const status: ServiceObject['status'] = {
+      ...restStatus,
+      loadBalancer: out.ingress.length > 0 ? { ingress: out.ingress.map((i) => ({ ip: i.ip })) } : {},
+      ...(keptConditions !== undefined && keptConditions.length > 0 ? { conditions: keptConditions } : {}),
+    };
     const body: ServiceObject = {
       ...svc,
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { ...svc.metadata, annotations: { ...out.annotations } },
-      status: { ...(svc.status ?? {}), loadBalancer: out.ingress.length > 0 ? { ingress: out.ingress.map((i) => ({ ip: i.ip })) } : {} },
+      status,
     };
     try {
       const res = await client.request<ServiceObject>({ method: 'PUT', path: `/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(name)}/status`, body });
@@ -286,10 +346,6 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
   }
 
   async function handle(key: string): Promise<WorkResult> {
-    if (key === 'config') {
-      handleConfig();
-      return WorkResult.Done;
-    }
     if (key === 'state') return handleState();
     if (key.startsWith('p:')) return handlePool(key.slice(2));
     return handleService(key.slice(2));
@@ -329,15 +385,21 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     async run(opts: { freshList?: boolean } = {}): Promise<void> {
       if (!synced) await this.startInformers();
       if (opts.freshList) await overlayFreshList();
-      // Adoption happens inside the first successful handleConfig, before any worker runs.
-      handleConfig();
+      // Adoption happens inside the first successful parse, before any worker runs; the events
+      // the initial LIST delivered are all covered by it.
+      started = true;
+      reload.runNow();
       running = true;
-      workersDone = queue.run(deps.workers, handle, (key, err) => log.error({ event: 'reconcileFailed', key, err: errorMessage(err) }, 'reconcile threw'));
+      const onError = (key: string, err: unknown): void => log.error({ event: 'reconcileFailed', key, err: errorMessage(err) }, 'reconcile threw');
+      workersDone = queue.run(deps.workers, handle, onError);
+      statusWorkersDone = statusQueue.run(STATUS_WORKERS, handle, onError);
     },
     async stop(): Promise<void> {
+      reload.stop();
       queue.shutDown();
+      statusQueue.shutDown();
       await Promise.all(allInformers.map((i) => i.stop()));
-      await workersDone;
+      await Promise.all([workersDone, statusWorkersDone]);
       await recorder.flush();
       running = false;
     },
@@ -349,4 +411,19 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
       return { ok: true };
     },
   };
+}
+
+/** Equal pool counters: nothing to re-publish. */
+function sameCounters(a: PoolCounters | undefined, b: PoolCounters): boolean {
+  return (
+    a !== undefined &&
+    a.total === b.total &&
+    a.totalIPv4 === b.totalIPv4 &&
+    a.totalIPv6 === b.totalIPv6 &&
+    a.inUse === b.inUse &&
+    a.assignedIPv4 === b.assignedIPv4 &&
+    a.assignedIPv6 === b.assignedIPv6 &&
+    a.availableIPv4 === b.availableIPv4 &&
+    a.availableIPv6 === b.availableIPv6
+  );
 }

@@ -18,6 +18,7 @@ import { createKubeMetrics } from '../k8s/metrics';
 import { createLeaderElector, type LeaderElector } from '../k8s/leader-elector';
 import { createControllerLoop, type ControllerLoop } from './controller-loop';
 import { watchForeignConfig } from './foreign-config';
+import { watchFrrConfigurations } from './frr-config-notice';
 import type { ControllerOptions } from './controller-options';
 import { startProcessEndpoint } from '../k8s/health';
 import { createControllerMetrics } from './metrics';
@@ -65,8 +66,10 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
   });
 
   const foreign = watchForeignConfig({ client, log: clog, recorder, namespace: opts.namespace });
+  const frrConfigs = watchFrrConfigurations({ client, log: clog, recorder });
   const startForeignWatch = (): void => {
     foreign.start().catch((err: unknown) => clog.warn({ event: 'foreignConfigWatchFailed', err: errorMessage(err) }, 'cannot watch for configuration outside the release namespace'));
+    frrConfigs.start().catch((err: unknown) => clog.warn({ event: 'frrConfigurationWatchFailed', err: errorMessage(err) }, 'cannot watch frr-k8s FRRConfiguration objects'));
   };
 
   const endpoint = await startProcessEndpoint(opts, { registry, log: clog, loop, client });
@@ -81,6 +84,7 @@ export async function startController(opts: ControllerOptions, log: Logger): Pro
     // Finish in-flight writes before releasing the Lease, so the next leader starts from them.
     await loop.stop();
     await foreign.stop();
+    await frrConfigs.stop();
     await elector?.stop();
     await endpoint?.close();
     client.close();

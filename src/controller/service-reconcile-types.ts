@@ -3,6 +3,7 @@
  * Service the controller reads; @kubernetes/client-node's `V1Service` is assignable to it, so
  * the shell passes informer objects straight in.
  */
+import type { DesiredCondition, ServiceCondition } from './service-condition';
 
 /** The fields of a Service the controller reads. */
 export interface ServiceView {
@@ -30,6 +31,7 @@ export interface ServiceView {
     readonly loadBalancer?: {
       readonly ingress?: readonly { readonly ip?: string; readonly hostname?: string }[];
     };
+    readonly conditions?: readonly ServiceCondition[];
   };
 }
 
@@ -121,4 +123,10 @@ export interface ReconcileOutput {
   readonly allocatedFromPool: string | undefined;
   /** When a LoadBalancer Service ends without an IP: why, in words (our addition). */
   readonly pendingReason: string | undefined;
+  /**
+   * The `metallb.io/IPAllocated` condition the Service should carry: null when it must be absent
+   * (not a LoadBalancer), undefined when the Service is not ours to touch (ignored or deleted).
+   * Not part of `write`: the shell merges it with the object's conditions and writes on change.
+   */
+  readonly condition: DesiredCondition | null | undefined;
 }

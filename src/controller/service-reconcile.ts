@@ -38,6 +38,7 @@ import {
   type ServiceEvent,
   type ServiceView,
 } from './service-reconcile-types';
+import { AllocationConditionReason, type DesiredCondition } from './service-condition';
 
 /** Mutable working copy of what convergeBalancer edits. */
 interface Work {
@@ -48,7 +49,8 @@ interface Work {
   /** Desired ip-allocated-from-pool value; undefined = absent. */
   poolAnnotation: string | undefined;
   events: ServiceEvent[];
-  pending: string | undefined;
+  /** Why no IP, when the reconcile failed: condition reason and the words for it. */
+  pending: { reason: AllocationConditionReason; text: string } | undefined;
 }
 
 function event(w: Work, type: EventType, reason: EventReason, message: string): void {
@@ -111,13 +113,13 @@ function converge(alloc: Allocator, key: string, svc: ServiceView, w: Work): boo
   // 2. Config loaded but empty: deleting every pool strips every LB IP (§10.8).
   if (!alloc.hasPools()) {
     clear();
-    w.pending = 'no IPAddressPool is configured';
+    w.pending = { reason: AllocationConditionReason.NoIPAddressPool, text: 'no IPAddressPool is configured' };
     return false;
   }
   // 3. Without cluster IPs the family is unknowable.
   if ((spec.clusterIPs ?? []).length === 0 && (spec.clusterIP ?? '') === '') {
     clear();
-    w.pending = 'the service has no clusterIP yet';
+    w.pending = { reason: AllocationConditionReason.NoClusterIP, text: 'the service has no clusterIP yet' };
     return false;
   }
   // 4. Current LB IPs from status; empty strings skipped, unparseable ones kept as invalid.
@@ -129,7 +131,7 @@ function converge(alloc: Allocator, key: string, svc: ServiceView, w: Work): boo
   if (policy === IpFamilyPolicy.RequireDualStack && (spec.clusterIPs ?? []).length < 2) {
     event(w, EventType.Warning, EventReason.NotEnoughClusterIPs, `Service requires dual stack but not enough clusterips [${clusterIps.join(' ')}]`);
     clear();
-    w.pending = 'RequireDualStack but the service has fewer than two clusterIPs';
+    w.pending = { reason: AllocationConditionReason.NotEnoughClusterIPs, text: 'RequireDualStack but the service has fewer than two clusterIPs' };
     return false;
   }
   // 6. Family consistency between the LB IPs and the Service.
@@ -152,7 +154,7 @@ function converge(alloc: Allocator, key: string, svc: ServiceView, w: Work): boo
         EventReason.NoClusterIPsIPFamily,
         `Failed to retrieve ClusterIPs IPFamily for ${goQuoteList(spec.clusterIPs ?? [])} ${spec.clusterIP ?? ''}: ${svcFamily.error}`,
       );
-      w.pending = svcFamily.error;
+      w.pending = { reason: AllocationConditionReason.ClusterIPFamilyUnknown, text: svcFamily.error };
       return false;
     }
     w.ips = valid ? (parsed as IpAddr[]) : [];
@@ -178,7 +180,7 @@ function converge(alloc: Allocator, key: string, svc: ServiceView, w: Work): boo
     const desired = desiredIps(svc);
     if (!desired.ok) {
       event(w, EventType.Warning, EventReason.LoadBalancerFailed, `invalid requested loadbalancer IPs: ${desired.error}`);
-      w.pending = `invalid requested loadbalancer IPs: ${desired.error}`;
+      w.pending = { reason: AllocationConditionReason.InvalidRequestedIPs, text: `invalid requested loadbalancer IPs: ${desired.error}` };
       return false;
     }
     if (desired.value.ips.length > 0 && !sameIps(w.ips, desired.value.ips)) clear();
@@ -200,7 +202,7 @@ function converge(alloc: Allocator, key: string, svc: ServiceView, w: Work): boo
     if (!r.ok) {
       const text = 'text' in r ? r.text : allocErrorText(r.error);
       event(w, EventType.Warning, EventReason.AllocationFailed, `Failed to allocate IP for ${goQuote(key)}: ${text}`);
-      w.pending = text;
+      w.pending = { reason: AllocationConditionReason.AllocationFailed, text };
       return false;
     }
     w.ips = [...r.value];
@@ -217,6 +219,20 @@ function converge(alloc: Allocator, key: string, svc: ServiceView, w: Work): boo
   w.ingress = w.ips.map((ip) => ({ ip: formatIp(ip) }));
   w.poolAnnotation = pool;
   return true;
+}
+
+/** The `metallb.io/IPAllocated` condition of a LoadBalancer Service (src/controller/service-condition.ts). */
+function allocationCondition(
+  ingress: readonly IngressEntry[],
+  pool: string | undefined,
+  reason: AllocationConditionReason | undefined,
+  pendingReason: string | undefined,
+): DesiredCondition {
+  if (ingress.length > 0) {
+    const from = pool === undefined ? '' : ` from pool ${goQuote(pool)}`;
+    return { status: 'True', reason: AllocationConditionReason.IPAllocated, message: `Assigned IP ${goQuoteList(ingress.map((i) => i.ip))}${from}` };
+  }
+  return { status: 'False', reason: reason ?? AllocationConditionReason.AllocationFailed, message: pendingReason ?? 'no IP allocated' };
 }
 
 function ingressOf(svc: ServiceView): { ip?: string; hostname?: string }[] {
@@ -238,6 +254,7 @@ export function reconcileService(alloc: Allocator, input: ReconcileInput): Recon
     annotations: { ...(svc?.metadata?.annotations ?? {}) },
     allocatedFromPool: svc?.metadata?.annotations?.[Annotation.IPAllocatedFromPool],
     pendingReason: undefined,
+    condition: undefined,
   });
   if (service === undefined) {
     // Deleted: a freed IP may satisfy a Service that is waiting.
@@ -280,6 +297,7 @@ export function reconcileService(alloc: Allocator, input: ReconcileInput): Recon
     if (prevIps.length > 0 && after === undefined && alloc.poolForIps(prevIps) !== undefined) result = SyncResult.ReprocessAll;
   }
   const isLb = service.spec?.type === 'LoadBalancer';
+  const pendingReason = isLb && ingress.length === 0 ? (w.pending?.text ?? 'no IP allocated') : undefined;
   return {
     outcome: ReconcileOutcome.Converged,
     result,
@@ -288,6 +306,7 @@ export function reconcileService(alloc: Allocator, input: ReconcileInput): Recon
     ingress,
     annotations,
     allocatedFromPool: pool,
-    pendingReason: isLb && ingress.length === 0 ? (w.pending ?? 'no IP allocated') : undefined,
+    pendingReason,
+    condition: isLb ? allocationCondition(ingress, pool, w.pending?.reason, pendingReason) : null,
   };
 }

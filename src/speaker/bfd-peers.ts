@@ -17,6 +17,7 @@ import type { BfdManager } from '../bfd/bfd-manager';
 import { sessionConfigFromProfile } from '../bfd/profile';
 import type { BfdSessionConfig } from '../bfd/bfd-session';
 import type { BfdProfile, Peer } from '../config/types';
+import { BfdState } from '../bfd/codec';
 import { errorMessage } from '../util/errors';
 import type { Logger } from '../util/log';
 
@@ -36,6 +37,16 @@ export const BfdGate = {
   Down: 'down',
 } as const;
 export type BfdGate = (typeof BfdGate)[keyof typeof BfdGate];
+
+/** frr-k8s's bfdStatus for a peer without BFD. */
+export const NO_BFD = 'N/A';
+
+const BFD_STATE_NAMES: Record<BfdState, string> = {
+  [BfdState.AdminDown]: 'shutdown',
+  [BfdState.Down]: 'down',
+  [BfdState.Init]: 'init',
+  [BfdState.Up]: 'up',
+};
 
 interface Wanted {
   readonly key: string;
@@ -149,6 +160,17 @@ export class BfdPeers {
     if (session?.up) return BfdGate.Up;
     if (this.down.has(wanted.key)) return BfdGate.Down;
     return this.adminDown.has(wanted.key) ? BfdGate.RemoteAdminDown : BfdGate.NotYetUp;
+  }
+
+  /**
+   * The peer's BFD session state in FRR's words (`show bfd peers`: up, down, init, shutdown), as
+   * frr-k8s's BGPSessionState shows it; N/A without a bfdProfile, down when it could not start.
+   */
+  status(peer: Peer): string {
+    const wanted = this.byPeer.get(peer.name);
+    if (!wanted) return NO_BFD;
+    const state = this.deps.host.session(wanted.config.peerAddress, wanted.config.multihop)?.state;
+    return state === undefined ? 'down' : BFD_STATE_NAMES[state];
   }
 
   /** The peers whose BGP session may run now. */

@@ -2,10 +2,13 @@
  * The speaker's I/O shell: informers -> one debounced, level-triggered recompute -> the L2 Lease
  * election, the BGP sessions, the status objects, Events, metrics and the ConfigurationState,
  * each of which diffs against what it already does. Lease events go straight to the election:
- * ownership must react in milliseconds, not wait for a recompute.
+ * ownership must react in milliseconds, not wait for a recompute. A recompute reuses the parsed
+ * configuration; only configuration changes re-parse it, debounced much longer than a recompute
+ * (CONFIG_RELOAD_BOUNDS, docs/speaker.md "Configuration reload"), so a bulk apply of pools costs
+ * a few parses and Service changes cost none.
  *
  * The decisions are pure and live beside it: the configuration verdict (src/config/verdict.ts),
- * the plan (speaker-plan.ts), the status objects (status-plan.ts), the `nodeAssigned` Events
+ * the plan (speaker-plan.ts), the status objects (status-plan.ts, session-states.ts), the `nodeAssigned` Events
  * (node-assigned.ts) and the announce-failure reports (announce-failures.ts). Everything the loop
  * remembers between events is in one {@link LoopState}.
  */
@@ -19,6 +22,9 @@ import type { Config } from '../config/types';
 import { assessConfig, NOTHING_REPORTED, type ConfigReport } from '../config/verdict';
 import type { KubeClient } from '../k8s/client';
 import { CONFIG_SOURCES, sourcePath } from '../k8s/config-sources';
+import { ConfigChangeFilter } from '../k8s/config-change';
+import { configCounts } from '../config/summary';
+import { BurstDebouncer, type DebounceBounds } from '../util/burst-debouncer';
 import { ConfigurationStatePublisher, speakerState } from '../k8s/configuration-state';
 import { EventType, refTo, type EventRecorder } from '../k8s/events';
 import type { ProbeResult } from '../k8s/health';
@@ -42,10 +48,18 @@ import { announcedSeries, planSpeaker, serviceName, type ServiceObject, type Ser
 import type { SpeakerOptions } from './speaker-options';
 import { bgpStatuses, l2Statuses } from './status-plan';
 import { StatusKind, StatusWriter } from './status-objects';
+import { sessionStates, type DisabledPeer, type SessionStateBody } from './session-states';
 import type { NodeView } from './view';
 
 /** Coalesce bursts of watch events into one recompute (keeps BGP e2e latency low, CPU flat). */
 const RECOMPUTE_DEBOUNCE_MS = 10;
+
+/**
+ * Configuration changes re-parse 100 ms after a burst settles, at the latest 2 s after its first
+ * event, never sooner than max(1 s, 4 × the previous parse and the recompute it triggers) after
+ * it ended (src/util/burst-debouncer.ts); the controller uses the same bounds.
+ */
+export const SPEAKER_CONFIG_RELOAD_BOUNDS: DebounceBounds = { quietMs: 100, maxDelayMs: 2_000, minIntervalMs: 1_000, costFactor: 4 };
 
 /** Dependencies of {@link createSpeakerLoop}. */
 export interface SpeakerLoopDeps {
@@ -57,8 +71,10 @@ export interface SpeakerLoopDeps {
   readonly announcer: L2Announcer;
   readonly ownerPod: PodOwnerSource;
   readonly opts: Pick<SpeakerOptions, 'nodeName' | 'namespace' | 'lbClass' | 'ignoreExcludeLB' | 'election'>;
-  /** Monotonic time for the election and the Lease-watch health stamp; realClock in production. */
+  /** Monotonic time for the election, the Lease-watch health stamp and the config reload; realClock in production. */
   readonly clock?: Clock;
+  /** Bounds of the configuration reload debounce; {@link SPEAKER_CONFIG_RELOAD_BOUNDS} by default. */
+  readonly reloadBounds?: DebounceBounds;
   /** The BFD sessions' host; default a BfdManager on the standard ports (tests pick others). */
   readonly bfd?: BfdManager;
 }
@@ -102,6 +118,8 @@ interface LoopState {
   /** When the Lease watch last became healthy; undefined while it is broken. */
   apiHealthySince: number | undefined;
   recomputeTimer: NodeJS.Timeout | undefined;
+  /** A configuration change arrived since the last parse (true until the first one). */
+  configDirty: boolean;
   /**
    * Shutdown began: informer events that arrive while we hand over or stop must not schedule a
    * recompute, or bgp.sync() would re-open the sessions bgp.stop() just closed.
@@ -126,6 +144,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     routerId: routerIdFromName(opts.nodeName),
     apiHealthySince: undefined,
     recomputeTimer: undefined,
+    configDirty: true,
     stopping: false,
   };
   const planned = (): Iterable<ServicePlan> => state.plan?.services.values() ?? [];
@@ -181,13 +200,15 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     },
   });
   announcer.on('conflict', (c) => election.onConflict(c.ip, c.mac));
-  const bgp = new BgpPeers(slog.child({ component: 'bgp' }));
+  // Session transitions (never messages) refresh the BGPSessionStates; deferred out of the FSM step.
+  const bgp = new BgpPeers(slog.child({ component: 'bgp' }), { onSessionChange: () => queueMicrotask(syncSessionStates) });
   const bfdHost = deps.bfd ?? new BfdManager({ log: slog });
   // A BFD state change re-gates the BGP sessions at once, without waiting for a recompute.
   const bfd = new BfdPeers({ host: bfdHost, log: slog.child({ component: 'bfd' }), onChange: () => syncBgp() });
   createBfdMetrics(deps.registry, bfdHost);
   const l2Status = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.L2, slog, ownerPod.get);
   const bgpStatus = new StatusWriter(client, opts.namespace, opts.nodeName, StatusKind.Bgp, slog, ownerPod.get);
+  const sessionStatus = new StatusWriter<SessionStateBody>(client, opts.namespace, opts.nodeName, StatusKind.Session, slog, ownerPod.get);
   const metrics = createSpeakerMetrics(deps.registry, { l2: () => announcer.counters(), election: () => election.stats, peers: () => bgp.status(), leaseWrites: () => store.writeCount }, opts.nodeName);
   // ConfigurationState speaker-<node>: written when the verdict changes.
   const configState = new ConfigurationStatePublisher({ client, namespace: opts.namespace, target: speakerState(opts.nodeName), owner: ownerPod.get, log: slog });
@@ -213,6 +234,26 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     }
     state.heldForBfd = held;
     bgp.sync(allowed, plan.bgpRoutes, state.routerId);
+    syncSessionStates();
+  }
+
+  /** BGPSessionState: every peer of this node's plan, and each disabled one with its reason. */
+  function syncSessionStates(): void {
+    const plan = state.plan;
+    if (!plan || state.stopping) return;
+    const peerInformer = configInformers.find((c) => c.field === 'peers')?.inf;
+    const disabled = new Map<string, DisabledPeer>();
+    for (const [name, reason] of state.lastGood?.disabledPeers ?? []) {
+      const spec = (peerInformer?.get(name, opts.namespace) as { spec?: { peerAddress?: unknown; vrf?: unknown } } | undefined)?.spec;
+      disabled.set(name, {
+        reason,
+        ...(typeof spec?.peerAddress === 'string' ? { address: spec.peerAddress } : {}),
+        ...(typeof spec?.vrf === 'string' ? { vrf: spec.vrf } : {}),
+      });
+    }
+    sessionStatus.set(
+      sessionStates({ node: opts.nodeName, peers: plan.peers, sessions: bgp.sessions(), heldForBfd: state.heldForBfd, bfdStatus: (p) => bfd.status(p), disabled }),
+    );
   }
 
   /** Warning Event and log line for each peer disabled anew or for a new reason (once per change). */
@@ -243,12 +284,33 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       recompute();
     }, RECOMPUTE_DEBOUNCE_MS);
   };
+  const reload = new BurstDebouncer(clock, deps.reloadBounds ?? SPEAKER_CONFIG_RELOAD_BOUNDS, () => {
+    state.configDirty = true;
+    recompute();
+  });
+  const changes = new ConfigChangeFilter();
   const informer = <T extends KubeObject>(path: string, extra: Partial<Parameters<typeof createInformer<T>>[0]> = {}): Informer<T> =>
     createInformer<T>({ client, path, log: slog, onEvent: () => schedule(), ...extra });
   const services = informer<ServiceObject & KubeObject>('/api/v1/services');
   const slices = informer<EndpointSliceObject & KubeObject>('/apis/discovery.k8s.io/v1/endpointslices');
-  const nodes = informer<NodeObject & KubeObject>('/api/v1/nodes');
-  const configInformers = CONFIG_SOURCES.filter((s) => s.field !== 'nodes').map((s) => ({ field: s.field, inf: informer<KubeObject>(sourcePath(s, opts.namespace)) }));
+  const nodeSource = CONFIG_SOURCES.find((s) => s.field === 'nodes');
+  const nodes = informer<NodeObject & KubeObject>('/api/v1/nodes', {
+    onEvent: (ev, node) => {
+      // Labels feed the parse (node selectors); addresses and conditions only the plan.
+      if (nodeSource && changes.changed(nodeSource, ev, node)) reload.trigger();
+      schedule();
+    },
+  });
+  // Only changes a parse reads (spec, labels, Secret content) re-parse: not the controller's
+  // status writes, one per IPAddressPool.
+  const configInformers = CONFIG_SOURCES.filter((s) => s.field !== 'nodes').map((s) => ({
+    field: s.field,
+    inf: informer<KubeObject>(sourcePath(s, opts.namespace), {
+      onEvent: (ev, o) => {
+        if (changes.changed(s, ev, o)) reload.trigger();
+      },
+    }),
+  }));
   const leases = createInformer<Lease>({
     client,
     path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(opts.namespace)}/leases`,
@@ -273,6 +335,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
 
   /** Parse the configuration; the one in force afterwards (the last valid one), if any. */
   function loadConfig(): Config | undefined {
+    const t0 = clock.now();
     const resources: Record<string, unknown[]> = { nodes: [...nodes.list()] };
     for (const c of configInformers) resources[c.field] = [...c.inf.list()];
     // Upstream's pre-filter: peers and BGPAdvertisements for other nodes are left out, so a
@@ -290,17 +353,23 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       state.lastGood = parsed.config;
       reportDisabledPeers(parsed.config.disabledPeers);
       metrics.config.configLoaded(true);
+      slog.info({ event: 'configLoaded', ...configCounts(parsed.config), parseMs: Math.round(clock.now() - t0) }, 'configuration parsed');
     } else {
       metrics.config.updateError();
       if (assessed.newErrors !== undefined) slog.error({ event: 'configInvalid', errors: parsed.errors.length, summary: assessed.newErrors }, 'invalid configuration; keeping the last good one');
     }
+    metrics.config.parsed(clock.now() - t0);
     return state.lastGood;
   }
 
   function recompute(): void {
     if (!synced()) return;
     try {
-      const config = loadConfig();
+      if (state.configDirty) {
+        loadConfig();
+        state.configDirty = false;
+      }
+      const config = state.lastGood;
       if (!config) return;
       const nodeViews = new Map<string, NodeView>();
       for (const n of nodes.list()) nodeViews.set(n.metadata?.name ?? '', nodeView(n));
@@ -336,25 +405,26 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
   return {
     election,
     async start(): Promise<void> {
-      await Promise.all([...all.map((i) => i.start()), l2Status.start(), bgpStatus.start()]);
+      await Promise.all([...all.map((i) => i.start()), l2Status.start(), bgpStatus.start(), sessionStatus.start()]);
       if (leases.hasSynced()) state.apiHealthySince = now();
       election.start();
       schedule();
     },
     async stop(graceful: boolean): Promise<void> {
       state.stopping = true;
+      reload.stop();
       if (state.recomputeTimer) clearTimeout(state.recomputeTimer);
       if (graceful) {
         await election.handover();
         await l2Status.clear();
       } else election.stop();
-      await Promise.all([...all.map((i) => i.stop()), l2Status.stop(), bgpStatus.stop()]);
+      await Promise.all([...all.map((i) => i.stop()), l2Status.stop(), bgpStatus.stop(), sessionStatus.stop()]);
       bfd.stop();
       await bgp.stop();
       // After BGP: AdminDown tells the routers BFD was switched off, not that the path died.
       await bfdHost.close();
       // The sessions are closed and the routes withdrawn: this node advertises nothing now.
-      if (graceful) await bgpStatus.clear();
+      if (graceful) await Promise.all([bgpStatus.clear(), sessionStatus.clear()]);
     },
     plan: () => state.plan,
     healthy: () => ({ ok: true }),

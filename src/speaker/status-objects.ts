@@ -2,7 +2,8 @@
  * ServiceL2Status and ServiceBGPStatus, as upstream's speakers keep them
  * (docs/upstream-behaviour.md §4.6, §5.8): per Service and node, one object in the release
  * namespace labelled with node and Service, created with generateName, status written through the
- * status subresource, deleted when this node stops announcing. The desired set is computed purely;
+ * status subresource, deleted when this node stops announcing. BGPSessionState (docs/bgp.md
+ * "Session state") is kept the same way, per node and BGPPeer. The desired set is computed purely;
  * `StatusWriter` converges the objects from its own informer cache, one write per change and none
  * in steady state.
  */
@@ -12,19 +13,47 @@ import { createInformer, type Informer, type KubeObject } from '../k8s/informer'
 import { errorMessage } from '../util/errors';
 import type { Logger } from '../util/log';
 
-/** Labels upstream puts on the status objects. */
+/** Labels upstream puts on the status objects; `Peer` is ours, on BGPSessionState. */
 export const StatusLabel = {
   Node: 'metallb.io/node',
   ServiceName: 'metallb.io/service-name',
   ServiceNamespace: 'metallb.io/service-namespace',
+  Peer: 'metallb.io/peer',
 } as const;
 
-/** The two kinds. */
+/** One kind of per-node status object, and how its labels name the object's subject. */
+export interface StatusKindSpec {
+  readonly plural: string;
+  readonly kind: string;
+  readonly prefix: string;
+  /** The labels (besides the node's) that name the subject of the desired-map key `key`. */
+  subjectLabels(key: string): Record<string, string>;
+  /** The desired-map key of an existing object, from its labels. */
+  keyOf(labels: Readonly<Record<string, string>>): string;
+}
+
+/** Per-Service objects are keyed `namespace/name`. */
+const serviceKeyed = {
+  subjectLabels: (key: string): Record<string, string> => {
+    const [ns, name] = key.split('/');
+    return { [StatusLabel.ServiceName]: name ?? '', [StatusLabel.ServiceNamespace]: ns ?? '' };
+  },
+  keyOf: (l: Readonly<Record<string, string>>): string => `${l[StatusLabel.ServiceNamespace] ?? ''}/${l[StatusLabel.ServiceName] ?? ''}`,
+};
+
+/** The kinds. BGPSessionState is keyed by the peer label value (session-states.ts). */
 export const StatusKind = {
-  L2: { plural: 'servicel2statuses', kind: 'ServiceL2Status', prefix: 'l2-' },
-  Bgp: { plural: 'servicebgpstatuses', kind: 'ServiceBGPStatus', prefix: 'bgp-' },
-} as const;
-export type StatusKind = (typeof StatusKind)[keyof typeof StatusKind];
+  L2: { plural: 'servicel2statuses', kind: 'ServiceL2Status', prefix: 'l2-', ...serviceKeyed },
+  Bgp: { plural: 'servicebgpstatuses', kind: 'ServiceBGPStatus', prefix: 'bgp-', ...serviceKeyed },
+  Session: {
+    plural: 'bgpsessionstates',
+    kind: 'BGPSessionState',
+    prefix: 'session-',
+    subjectLabels: (key: string): Record<string, string> => ({ [StatusLabel.Peer]: key }),
+    keyOf: (l: Readonly<Record<string, string>>): string => l[StatusLabel.Peer] ?? '',
+  },
+} as const satisfies Record<string, StatusKindSpec>;
+export type StatusKind = StatusKindSpec;
 
 /** The status body of one object. */
 export interface StatusBody {
@@ -36,11 +65,11 @@ export interface StatusBody {
 }
 
 interface StatusObject extends KubeObject {
-  status?: StatusBody;
+  status?: object;
 }
 
-/** `namespace/name` -> desired status of this node for one kind. */
-export type DesiredStatuses = Map<string, StatusBody>;
+/** Subject key (`namespace/name` for a Service) -> desired status of this node for one kind. */
+export type DesiredStatuses<B extends object = StatusBody> = Map<string, B>;
 
 /** The value with object keys sorted at every level, so two encodings of it compare equal. */
 function canonical(v: unknown): unknown {
@@ -57,14 +86,14 @@ function canonical(v: unknown): unknown {
  * apiserver returns custom resources with sorted keys, and an order-sensitive comparison rewrote
  * every status object on every converge (about 0.2 PUTs per VIP per second in steady state).
  */
-export function sameStatus(stored: StatusBody | undefined, want: StatusBody): boolean {
+export function sameStatus(stored: object | undefined, want: object): boolean {
   return JSON.stringify(canonical(stored ?? {})) === JSON.stringify(canonical(want));
 }
 
 /** Converges one kind's objects for one node. */
-export class StatusWriter {
+export class StatusWriter<B extends object = StatusBody> {
   private readonly informer: Informer<StatusObject>;
-  private desired: DesiredStatuses = new Map();
+  private desired: DesiredStatuses<B> = new Map();
   private running = false;
   private again = false;
   private pass: Promise<void> = Promise.resolve();
@@ -106,7 +135,7 @@ export class StatusWriter {
   }
 
   /** Set the desired objects and converge (coalesced: one pass at a time). Ignored after clear(). */
-  set(desired: DesiredStatuses): void {
+  set(desired: DesiredStatuses<B>): void {
     if (this.closed) return;
     this.desired = desired;
     this.kick();
@@ -149,14 +178,13 @@ export class StatusWriter {
 
   private async converge(): Promise<void> {
     if (!this.informer.hasSynced()) return;
-    const byService = new Map<string, StatusObject[]>();
+    const bySubject = new Map<string, StatusObject[]>();
     for (const o of this.informer.list(this.namespace)) {
-      const l = o.metadata?.labels ?? {};
-      const k = `${l[StatusLabel.ServiceNamespace] ?? ''}/${l[StatusLabel.ServiceName] ?? ''}`;
-      byService.set(k, [...(byService.get(k) ?? []), o]);
+      const k = this.kind.keyOf(o.metadata?.labels ?? {});
+      bySubject.set(k, [...(bySubject.get(k) ?? []), o]);
     }
     try {
-      for (const [k, objs] of byService) {
+      for (const [k, objs] of bySubject) {
         const want = this.desired.get(k);
         // Keep one object when wanted; delete the rest (upstream deletes extras too).
         for (const o of want ? objs.slice(1) : objs) await this.delete(o);
@@ -164,8 +192,7 @@ export class StatusWriter {
         if (keep && want && !sameStatus(keep.status, want)) await this.writeStatus(keep, want);
       }
       for (const [k, want] of this.desired) {
-        if (byService.has(k)) continue;
-        const [svcNs, svcName] = k.split('/');
+        if (bySubject.has(k)) continue;
         const owner = await this.owner();
         const created = await this.client.request<StatusObject>({
           method: 'POST',
@@ -176,7 +203,7 @@ export class StatusWriter {
             metadata: {
               generateName: this.kind.prefix,
               namespace: this.namespace,
-              labels: { [StatusLabel.Node]: this.node, [StatusLabel.ServiceName]: svcName ?? '', [StatusLabel.ServiceNamespace]: svcNs ?? '' },
+              labels: { [StatusLabel.Node]: this.node, ...this.kind.subjectLabels(k) },
               ...(owner ? { ownerReferences: [podOwnerReference(owner)] } : {}),
             },
             spec: {},
@@ -204,7 +231,7 @@ export class StatusWriter {
     }
   }
 
-  private async writeStatus(obj: StatusObject, status: StatusBody): Promise<void> {
+  private async writeStatus(obj: StatusObject, status: B): Promise<void> {
     await this.client.request({ method: 'PUT', path: `${this.collection(obj.metadata?.name ?? '')}/status`, body: { ...obj, status } });
   }
 }

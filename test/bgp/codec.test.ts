@@ -5,7 +5,10 @@ import type { Message } from '../../src/bgp/codec';
 import { AttrErrorAction, BgpError } from '../../src/bgp/errors';
 import { attribute, bytes, capParam, message, openBody, updateBody } from '../fixtures/bgp/builder';
 import type { Bytes } from '../fixtures/bgp/builder';
-import { vectors } from '../fixtures/bgp/vectors';
+import { vectors as baseVectors } from '../fixtures/bgp/vectors';
+import { enheVectors } from '../fixtures/bgp/vectors-enhe';
+
+const vectors = [...baseVectors, ...enheVectors];
 
 t.test('byte vectors', async (t) => {
   t.ok(vectors.length >= 20, 'the vector table is populated');
@@ -123,6 +126,18 @@ const fatal: Fatal[] = [
   {
     name: 'OPEN multiprotocol capability of length 3',
     wire: message(1, openBody(64500, 90, '10.0.0.1', capParam(bytes().hex('01 03 000101', 'MP len 3'))), 'OPEN').build(),
+    code: 2,
+    subcode: 0,
+  },
+  {
+    name: 'OPEN extended next hop capability of length 0 (RFC 8950 §3)',
+    wire: message(1, openBody(64500, 90, '10.0.0.1', capParam(bytes().hex('05 00', 'ENHE len 0'))), 'OPEN').build(),
+    code: 2,
+    subcode: 0,
+  },
+  {
+    name: 'OPEN extended next hop capability of length 5',
+    wire: message(1, openBody(64500, 90, '10.0.0.1', capParam(bytes().hex('05 05 0001000100', 'ENHE len 5'))), 'OPEN').build(),
     code: 2,
     subcode: 0,
   },

@@ -68,7 +68,7 @@ t.test('HelmRelease values come from a ConfigMap holding the full upstream value
   t.equal(ns, 'metallb-system');
   t.equal(at(hr, 'spec', 'releaseName'), 'metallb');
   t.equal(at(hr, 'spec', 'targetNamespace'), undefined, 'installed into the HelmRelease namespace');
-  t.equal(at(hr, 'spec', 'chart', 'spec', 'chart'), 'metallb-ts');
+  t.equal(at(hr, 'spec', 'chart', 'spec', 'chart'), 'metallb');
   t.same(at(hr, 'spec', 'chart', 'spec', 'sourceRef'), { kind: 'HelmRepository', name: repo.metadata.name, namespace: repo.metadata.namespace });
   const chartMeta = parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { version: string };
   const range = at(hr, 'spec', 'chart', 'spec', 'version') as string;

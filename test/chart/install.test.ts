@@ -146,6 +146,8 @@ t.test('chart on a real apiserver', async (t) => {
       [SPEAKER, 'create', 'servicel2statuses.metallb.io', NS, true],
       [SPEAKER, 'update', 'servicebgpstatuses.metallb.io/status', NS, true],
       [SPEAKER, 'patch', 'servicebgpstatuses.metallb.io/status', NS, false],
+      [SPEAKER, 'create', 'bgpsessionstates.metallb.io', NS, true],
+      [SPEAKER, 'update', 'bgpsessionstates.metallb.io/status', NS, true],
       [SPEAKER, 'create', 'configurationstates.metallb.io', NS, true],
       [SPEAKER, 'update', 'configurationstates.metallb.io', NS, false],
       [SPEAKER, 'get', 'pods', NS, true],

@@ -61,6 +61,20 @@ t.test('upstream 0.16.1 values: every FRR, frr-k8s, memberlist and webhook key i
   t.notMatch(text, UNKNOWN, 'every key of the upstream file is known');
 });
 
+t.test('FRR backends asked for: the notes say BGP is native and which FRR features it serves', async (t) => {
+  const upstream = await notes({ valuesFiles: [UPSTREAM_VALUES['0.16.1']] });
+  t.match(upstream, 'BGP without FRR: you set frrk8s.enabled', "upstream 0.16.1's default frrk8s.enabled=true");
+  for (const feature of ['BFD (BFDProfile)', 'dynamicASN', 'localASN', 'dualStackAddressFamily', 'per-peer isolation']) t.match(upstream, feature, feature);
+  t.notMatch(upstream, 'frrk8s.external:', 'not external');
+  const frr = await notes({ set: ['speaker.frr.enabled=true'] });
+  t.match(frr, 'BGP without FRR: you set speaker.frr.enabled');
+  const external = await notes({ set: ['frrk8s.enabled=true', 'frrk8s.external=true', 'frrk8s.namespace=frr-k8s-system'] });
+  t.match(external, 'frrk8s.external: the frr-k8s in namespace frr-k8s-system is not used');
+  const off = await notes({ set: ['frrk8s.enabled=false', 'speaker.frr.enabled=false'] });
+  t.notMatch(off, 'BGP without FRR', 'neither backend asked for: nothing said');
+  t.notMatch(await notes(), 'BGP without FRR', 'defaults: nothing said');
+});
+
 t.test('a readinessProbe.port other than the livenessProbe.port is listed: one port serves both', async (t) => {
   const text = await notes({ set: ['speaker.readinessProbe.port=1234'] });
   t.match(text, 'speaker.readinessProbe.port: the process serves /healthz and /readyz on one port, speaker.livenessProbe.port (17472)');
@@ -81,4 +95,11 @@ t.test('misspelt keys are pointed out', async (t) => {
 
 t.test('HA controller is described', async (t) => {
   t.match(await notes({ set: ['controller.replicas=2'] }), 'Deployment metallb-controller (2 replicas, Lease leader election)');
+});
+
+t.test('the default image repository is not published: the notes say to build and push it', async (t) => {
+  const warning = /The image ghcr\.io\/metallb-ts\/metallb-ts:\S+ is not published to any registry yet: build and push it yourself/;
+  t.match(await notes(), warning, 'default repository');
+  t.match(await notes({ valuesFiles: [UPSTREAM_VALUES['0.16.1']] }), warning, "upstream values name upstream's images, so the default is used");
+  t.notMatch(await notes({ set: ['image.repository=registry.example.com/metallb-ts', 'image.tag=0.1.0'] }), /not published/, 'a repository of your own');
 });

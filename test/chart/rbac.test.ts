@@ -43,6 +43,8 @@ const expected: Record<string, string[]> = {
     'core/events: create,patch',
     // Cluster-wide, read-only: to warn about config outside the release namespace.
     ...CONFIG,
+    // Read-only: to warn that frr-k8s FRRConfiguration objects do not apply.
+    `frrk8s.metallb.io/frrconfigurations: ${READ}`,
     ...REVIEWS,
   ],
   'Role/metallb-controller': [
@@ -67,8 +69,8 @@ const expected: Record<string, string[]> = {
     'core/pods: get',
     'coordination.k8s.io/leases: create,delete,list,update,watch',
     ...CONFIG,
-    ...['servicel2statuses', 'servicebgpstatuses'].map((r) => `metallb.io/${r}: create,delete,list,watch`),
-    ...['servicel2statuses', 'servicebgpstatuses'].map((r) => `metallb.io/${r}/status: update`),
+    ...['servicel2statuses', 'servicebgpstatuses', 'bgpsessionstates'].map((r) => `metallb.io/${r}: create,delete,list,watch`),
+    ...['servicel2statuses', 'servicebgpstatuses', 'bgpsessionstates'].map((r) => `metallb.io/${r}/status: update`),
     // ConfigurationState speaker-<node>, as the controller's.
     'metallb.io/configurationstates: create,get',
     'metallb.io/configurationstates/status: patch',

@@ -71,7 +71,7 @@ t.test('defaults: upstream object names, labels and selectors', async (t) => {
     t.equal(d.metadata.namespace, clusterScoped ? undefined : 'metallb-system', `${d.kind}/${d.metadata.name} namespace`);
     t.equal(d.metadata.labels?.['app.kubernetes.io/name'], 'metallb', `${d.kind}/${d.metadata.name} name label`);
     t.equal(d.metadata.labels?.['app.kubernetes.io/instance'], 'metallb', `${d.kind}/${d.metadata.name} instance label`);
-    t.equal(d.metadata.labels?.['helm.sh/chart'], `metallb-ts-${chartMeta.version}`);
+    t.equal(d.metadata.labels?.['helm.sh/chart'], `metallb-${chartMeta.version}`);
   }
   // Selectors are immutable: identical to upstream's, or an in-place upgrade from upstream fails.
   const dep = find(docs, 'Deployment', 'metallb-controller');

@@ -33,18 +33,24 @@ t.test('bad manifests: every error with file, kind/name and message; exit 1', as
   t.same(rel(r.out), [
     'bad/bgpadvertisement-aggregation.yaml: BGPAdvertisement/agg-too-short: invalid aggregation length 26: prefix 28 in this pool is more specific than the aggregation length for addresses 10.77.220.0/28',
     'bad/bgpadvertisement-localpref.yaml: BGPAdvertisement/lp-200: invalid local preference 200: local preferernce 100 was already set for the same type of BGP update. Check existing BGP advertisements with common pools and aggregation lengths',
+    'bad/community-invalid.yaml: Community/bad-aliases: spec.communities[0]: parsing community "three-parts": invalid community format: 1:2:3',
+    'bad/community-invalid.yaml: BGPAdvertisement/bad-communities: spec.communities[0]: invalid community "99999999:1" in BGP advertisement: invalid community value: invalid section "99999999" of community "99999999:1", err: strconv.ParseUint: parsing "99999999": value out of range',
     'bad/community-invalid.yaml: Community/bad-aliases: parsing community "three-parts": invalid community format: 1:2:3',
     'bad/community-invalid.yaml: BGPAdvertisement/bad-communities: invalid community "99999999:1" in BGP advertisement: invalid community value: invalid section "99999999" of community "99999999:1", err: strconv.ParseUint: parsing "99999999": value out of range',
     'bad/community-invalid.yaml: BGPAdvertisement/bad-communities: invalid community "undefined-alias" in BGP advertisement: invalid community format: undefined-alias (not a Community alias either)',
+    'bad/l2advertisement-selectors.yaml: L2Advertisement/bad-selectors: spec.serviceSelectors[0].matchExpressions[0]: "Equals" is not a valid label selector operator',
     'bad/l2advertisement-selectors.yaml: L2Advertisement/bad-selectors: duplicate definition of nodeSelectors "rack=r1"',
     'bad/l2advertisement-selectors.yaml: L2Advertisement/bad-selectors: invalid serviceSelectors: "Equals" is not a valid label selector operator',
+    'bad/pool-invalid-address.yaml: IPAddressPool/broken-addresses: spec.addresses[0]: invalid CIDR "10.77.200.0/33"',
+    'bad/pool-invalid-address.yaml: IPAddressPool/broken-addresses: spec.addresses[1]: invalid IP range "10.77.201.9-10.77.201.1": start IP "10.77.201.9" is after the end IP "10.77.201.1"',
+    'bad/pool-invalid-address.yaml: IPAddressPool/broken-addresses: spec.addresses[2]: invalid CIDR "10.77.202.1"',
     'bad/pool-invalid-address.yaml: IPAddressPool/broken-addresses: invalid CIDR "10.77.200.0/33" in pool "broken-addresses"',
     'bad/pool-invalid-address.yaml: IPAddressPool/broken-addresses: invalid CIDR "10.77.201.9-10.77.201.1" in pool "broken-addresses": invalid IP range "10.77.201.9-10.77.201.1": start IP "10.77.201.9" is after the end IP "10.77.201.1"',
     'bad/pool-invalid-address.yaml: IPAddressPool/broken-addresses: invalid CIDR "10.77.202.1" in pool "broken-addresses"',
     'bad/pool-overlap.yaml: IPAddressPool/overlap-b: CIDR "10.77.210.128/31" in pool "overlap-b" overlaps with already defined CIDR "10.77.210.0/24"',
     'bad/pool-overlap.yaml: IPAddressPool/overlap-b: CIDR "10.77.210.130/32" in pool "overlap-b" overlaps with already defined CIDR "10.77.210.0/24"',
     'bad/unknown-kind.yaml: IPAdressPool/typo: unknown metallb.io kind "IPAdressPool" (no such CRD)',
-    'invalid: 13 errors, 0 warnings in 7 files (7 pools, 1 L2 advertisement, 4 BGP advertisements, 0 peers, 1 community object)',
+    'invalid: 19 errors, 0 warnings in 7 files (7 pools, 1 L2 advertisement, 4 BGP advertisements, 0 peers, 1 community object)',
   ]);
   t.same(r.err, []);
   t.equal(r.code, 1);
@@ -62,25 +68,32 @@ t.test('each bad fixture is invalid on its own, and only reports itself', async 
   }
 });
 
-// A broken BGPPeer (or the BFDProfile it names) disables that peer only: warnings, exit 0, with
-// the words the ConfigurationState uses.
-t.test('peer problems are warnings that disable the peer; exit 0', async (t) => {
+// A broken BGPPeer (or the BFDProfile it names) disables that peer only: warnings with the words
+// the ConfigurationState uses; what the CRDs refuse is also an admission error.
+t.test('peer problems are warnings that disable the peer; admission refusals are errors', async (t) => {
   const files = readdirSync(path.join(FIX, 'peer-disabled')).filter((f) => f.endsWith('.yaml'));
   t.ok(files.length >= 3, `fixture glob matched ${files.length} files`);
   const r = await run([path.join(FIX, 'peer-disabled')]);
   t.same(rel(r.out), [
     'peer-disabled/bgppeer-bfd.yaml: BGPPeer/in-vrf: warning: vrf is not supported by this speaker (vrf "red"): it opens sessions from the default VRF only (peer disabled)',
     'peer-disabled/bgppeer-bfd.yaml: BGPPeer/with-echo: warning: bfd profile echo: echoMode is not supported by metallb-ts; set echoMode: false (failure detection then uses control packets at receiveInterval/transmitInterval) (peer disabled)',
+    "peer-disabled/bgppeer-invalid.yaml: BGPPeer/no-local-asn: spec: must have required property 'myASN'",
+    'peer-disabled/bgppeer-invalid.yaml: BGPPeer/bad-address: spec.peerAddress: invalid BGPPeer address "10.77.240.300"',
+    'peer-disabled/bgppeer-invalid.yaml: BGPPeer/short-hold: spec: invalid ebgp-multihop parameter set for an ibgp peer',
+    'peer-disabled/bgppeer-invalid.yaml: BGPPeer/short-hold: spec: invalid BGPPeer timers: invalid hold time "1s": must be 0 or >=3s',
     'peer-disabled/bgppeer-invalid.yaml: BGPPeer/bad-address: warning: invalid BGPPeer address "10.77.240.300" (peer disabled)',
     'peer-disabled/bgppeer-invalid.yaml: BGPPeer/no-local-asn: warning: missing local ASN (peer disabled)',
     'peer-disabled/bgppeer-invalid.yaml: BGPPeer/short-hold: warning: invalid ebgp-multihop parameter set for an ibgp peer (peer disabled)',
     'peer-disabled/bgppeer-invalid.yaml: BGPPeer/short-hold: warning: invalid BGPPeer timers: invalid hold time "1s": must be 0 or >=3s (peer disabled)',
     'peer-disabled/bgppeer-secret.yaml: BGPPeer/missing-secret: warning: secret ref not found for peer config "metallb-system"/"does-not-exist" (peer disabled)',
     'peer-disabled/bgppeer-secret.yaml: BGPPeer/opaque-secret: warning: secret type mismatch on "metallb-system"/"opaque", type "kubernetes.io/basic-auth" is expected  (peer disabled)',
-    'valid: 0 errors, 8 warnings in 3 files (0 pools, 0 L2 advertisements, 0 BGP advertisements, 8 peers, 0 community objects)',
+    'invalid: 4 errors, 8 warnings in 3 files (0 pools, 0 L2 advertisements, 0 BGP advertisements, 8 peers, 0 community objects)',
   ]);
   t.same(r.err, []);
-  t.equal(r.code, 0);
+  // bgppeer-invalid.yaml's peers are refused by the CRDs' CEL rules: the apiserver would not
+  // admit them, so validate (which mirrors admission) now fails; the controller still only
+  // disables such peers when it meets them.
+  t.equal(r.code, 1);
 });
 
 t.test('YAML syntax errors: exit 2 with file and line, other documents still checked', async (t) => {

@@ -1,5 +1,5 @@
-// vrf and interface (unnumbered) peers: valid upstream objects this speaker cannot serve. Each
-// disables its peer, with a reason that says so, and nothing else.
+// vrf peers: valid upstream objects this speaker cannot serve, each disabling its peer with a
+// reason that says so, and nothing else. Interface (unnumbered) peers are served.
 import t from 'tap';
 import { parseConfig } from '../../src/config/parse';
 import { configOf, goodPeer, peer, pool, l2 } from '../fixtures/manifests/objects';
@@ -13,9 +13,12 @@ t.test("upstream's configsamples/bgppeer_with_vrf.yaml: the peer is disabled, th
   t.match(r.warnings, [{ kind: 'BGPPeer', name: 'peer', field: 'spec.vrf', disablesPeer: true, message: /^vrf is not supported by this speaker/ }]);
 });
 
-t.test('an unnumbered peer (interface): disabled with the reason', async (t) => {
+t.test('an unnumbered peer (interface): accepted, with its interface and no address', async (t) => {
   const cfg = configOf(parseConfig(upstreamSample('bgppeer_unnumbered.yaml')));
-  t.equal(cfg.disabledPeers.get('peer-unnumber'), 'interface is not supported by this speaker (interface "net0"): unnumbered BGP sessions are not implemented; set peerAddress');
+  t.equal(cfg.disabledPeers.get('peer-unnumber'), undefined);
+  const p = cfg.peers.find((x) => x.name === 'peer-unnumber');
+  t.equal(p?.interface, 'net0');
+  t.notOk(p?.address, 'no address');
 });
 
 t.test('vrf "" is unset; a vrf peer does not touch the others', async (t) => {

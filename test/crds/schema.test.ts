@@ -81,6 +81,17 @@ const PRINTER: Record<string, [string, string, string, number?][]> = {
     ['Service Name', 'string', '.status.serviceName'],
     ['Service Namespace', 'string', '.status.serviceNamespace'],
   ],
+  // Ours, not upstream's (frr-k8s's kind and fields, in metallb.io; docs/bgp.md "Session state").
+  BGPSessionState: [
+    ['Node', 'string', '.status.node'],
+    ['Peer', 'string', '.status.bgpPeer'],
+    ['Address', 'string', '.status.peer'],
+    ['BGP', 'string', '.status.bgpStatus'],
+    ['BFD', 'string', '.status.bfdStatus'],
+    ['Up', 'date', '.status.establishedSince'],
+    ['Last Error', 'string', '.status.lastError'],
+    ['VRF', 'string', '.status.vrf', 1],
+  ],
   ConfigurationState: [
     ['Result', 'string', '.status.result'],
     ['ErrorSummary', 'string', '.status.errorSummary'],
@@ -124,6 +135,7 @@ const KINDS: Record<
   BFDProfile: { plural: 'bfdprofiles', versions: [['v1beta1', true]], defaults: {}, required: {} },
   ServiceL2Status: { plural: 'servicel2statuses', versions: [['v1beta1', true]], defaults: {}, required: {} },
   ServiceBGPStatus: { plural: 'servicebgpstatuses', versions: [['v1beta1', true]], defaults: {}, required: {} },
+  BGPSessionState: { plural: 'bgpsessionstates', versions: [['v1beta1', true]], defaults: {}, required: {} },
   ConfigurationState: {
     plural: 'configurationstates',
     versions: [['v1beta1', true]],

@@ -1,7 +1,7 @@
 // End to end, a forged gratuitous ARP during an API outage (docs/speaker.md, "Split-brain guard").
-// Lease 6 s, renew 2 s (FAST_ELECTION); the API server is down for 20 s, more than three lease
-// durations. 10 s into the outage the holder's own hold has lapsed (its last renewal landed at
-// most 2 s before the stop), and a station that is no speaker (a MAC nobody published) sends a
+// Lease 6 s, renew 2 s (FAST_ELECTION); the API server is down for 60 s, ten lease durations.
+// 10 s into the outage the holder's own hold has lapsed (its last renewal landed at most 2 s
+// before the stop), and a station that is no speaker (a MAC nobody published) sends a
 // gratuitous ARP claiming the VIP from the router's port. Regression: the holder yielded to any
 // such claim, and since nobody can take over without the API the VIP went dark until it returned.
 // Now the holder keeps it and re-announces: the VIP answers from the holder, to a client
@@ -15,7 +15,7 @@ import { arpingMacs, nodeIndex, startConnectLoop, startL2Scenario, vipLease, wai
 import { encodeFrame } from '../../src/arp/frame';
 import { gratuitousFrames } from '../../src/arp/responder';
 
-const OUTAGE_MS = 20_000;
+const OUTAGE_MS = 60_000;
 const FORGE_AFTER_MS = 10_000;
 const FORGED_MAC = '02:66:66:66:66:66';
 

@@ -97,7 +97,7 @@ t.test('helm upgrade and uninstall with the processes running', async (t) => {
     const inNs = await cp.kubectl(['get', NAMESPACED, '-n', NAMESPACE, '-o', 'name']);
     t.same(inNs.stdout.split('\n').filter((l) => l && l !== 'serviceaccount/default' && l !== 'configmap/kube-root-ca.crt'), [], `nothing of ours left in ${NAMESPACE}`);
     const crds = await cp.kubectl(['get', 'crd', '-o', 'name']);
-    t.equal(crds.stdout.split('\n').filter((l) => l.endsWith('.metallb.io')).length, 9, 'the 9 CRDs are kept');
+    t.equal(crds.stdout.split('\n').filter((l) => l.endsWith('.metallb.io')).length, 10, 'the 10 CRDs are kept');
     const pools = await cp.kubectl(['get', 'ipaddresspools', '-n', NAMESPACE, '-o', 'name']);
     t.equal(pools.stdout.trim(), 'ipaddresspool.metallb.io/lab', "the user's pool survives");
     const services = await inst.core.readNamespacedService({ name: 'web', namespace: 'demo' });

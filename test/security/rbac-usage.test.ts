@@ -78,6 +78,12 @@ const USED: Record<Role, Record<string, readonly Evidence[]>> = {
         ['list', 'watch'].map((v) => [`metallb.io/${p}: ${v}`, [cfg(p), CTL_CONFIG_INFORMERS, INFORMER, FOREIGN_CONFIG]]),
       ),
     ),
+    ...Object.fromEntries(
+      ['list', 'watch'].map((v) => [
+        `frrk8s.metallb.io/frrconfigurations: ${v}`,
+        [{ file: 'src/controller/frr-config-notice.ts', pattern: /path: `\/apis\/\$\{FRR_K8S_GROUP_VERSION\}\/\$\{FRR_CONFIGURATION_RESOURCE\}`/ }, INFORMER],
+      ]),
+    ),
     'metallb.io/ipaddresspools/status: update': [{ file: 'src/controller/controller-status.ts', pattern: /method: 'PUT', path: `\/apis\/metallb\.io\/v1beta1\/namespaces\/\$\{encodeURIComponent\(ns\)\}\/ipaddresspools\/\$\{encodeURIComponent\(name\)\}\/status`/ }],
     ...configurationStateUse({ file: 'src/controller/controller-loop.ts', pattern: /await writeConfigurationState\(client, namespace, verdict/ }),
   },
@@ -106,7 +112,7 @@ const USED: Record<Role, Record<string, readonly Evidence[]>> = {
     'coordination.k8s.io/leases: update': [LEASE_UPDATE, { file: 'src/speaker/lease-store.ts', pattern: /return updateLease\(this\.client/ }],
     'coordination.k8s.io/leases: delete': [LEASE_DELETE, { file: 'src/speaker/lease-store.ts', pattern: /return deleteLease\(this\.client, prev\)/ }],
     ...Object.fromEntries(
-      ['servicel2statuses', 'servicebgpstatuses'].flatMap((p) => [
+      ['servicel2statuses', 'servicebgpstatuses', 'bgpsessionstates'].flatMap((p) => [
         [`metallb.io/${p}: list`, [STATUS_OBJ, INFORMER, { file: 'src/speaker/status-objects.ts', pattern: new RegExp(`plural: '${p}'`) }]],
         [`metallb.io/${p}: watch`, [STATUS_OBJ, INFORMER]],
         [`metallb.io/${p}: create`, [{ file: 'src/speaker/status-objects.ts', pattern: /method: 'POST',\s*path: this\.collection\(\)/ }]],

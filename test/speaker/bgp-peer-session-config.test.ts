@@ -26,3 +26,10 @@ t.test('dynamicASN and localASN', async (t) => {
   t.match(sessionOf(goodPeer({ peerASN: undefined, dynamicASN: 'internal' })), { peerAsn: 'internal', localAsn: 64500 });
   t.match(sessionOf(goodPeer({ localASN: 65010 })), { peerAsn: 64501, localAsn: 65010 }, 'the peer sees localASN, never myASN');
 });
+
+t.test('interface (unnumbered): no session until the router is known, then both families to its link-local', async (t) => {
+  const cfg = configOf(parseConfig({ peers: [peer('p', goodPeer({ peerAddress: undefined, interface: 'eth0' }))] }));
+  const p = cfg.peers[0]!;
+  t.equal(sessionConfig(p, '10.0.0.9'), undefined, 'no RA yet');
+  t.match(sessionConfig(p, '10.0.0.9', 'fe80::1%eth0'), { peerAddress: 'fe80::1%eth0', interface: 'eth0', families: DUAL_STACK_FAMILIES, peerAsn: 64501 });
+});

@@ -3,7 +3,9 @@
  *   MP_REACH:   AFI 2, SAFI 1, next hop length 1, next hop, reserved 1, NLRI...
  *   MP_UNREACH: AFI 2, SAFI 1, withdrawn NLRI...
  * For IPv6 the next hop is 16 octets (global) or 32 (global then link-local, RFC 2545 §3), the
- * link-local one being what a router on the same segment installs. Any error here resets the
+ * link-local one being what a router on the same segment installs. With Extended Next Hop
+ * (RFC 8950 §4) AFI 1 NLRI carry the same 16- or 32-octet IPv6 next hop; the length alone tells
+ * the next hop's family, so one reader serves both. Any error here resets the
  * session (RFC 7606 §5.3, §7.11): without these attributes the routes cannot be located.
  */
 import { BgpError, NotificationCode, UpdateSubcode } from '../errors';

@@ -44,6 +44,16 @@ function writeCapability(w: Writer, cap: Capability): void {
       w.u8(4);
       w.u32(cap.asn);
       return;
+    case 'extendedNextHop':
+      // code 5: per tuple NLRI AFI 2, NLRI SAFI 2, next hop AFI 2 (RFC 8950 §3)
+      w.u8(CapabilityCode.ExtendedNextHop);
+      w.u8(6 * cap.tuples.length);
+      for (const t of cap.tuples) {
+        w.u16(t.afi);
+        w.u16(t.safi);
+        w.u16(t.nextHopAfi);
+      }
+      return;
     case 'gracefulRestart': {
       // code 64: <flags 4 bits | restart time 12 bits> then per family AFI 2, SAFI 1, flags 1
       w.u8(CapabilityCode.GracefulRestart);
@@ -102,6 +112,15 @@ function readCapability(buf: Buffer, code: number, at: number, len: number): Cap
     case CapabilityCode.FourOctetAs:
       if (len !== 4) throw bad();
       return { kind: 'fourOctetAs', asn: buf.readUInt32BE(at) };
+    case CapabilityCode.ExtendedNextHop: {
+      // RFC 8950 §3: a non-empty list of 6-octet tuples.
+      if (len === 0 || len % 6 !== 0) throw bad();
+      const tuples: Array<{ afi: number; safi: number; nextHopAfi: number }> = [];
+      for (let p = at; p < at + len; p += 6) {
+        tuples.push({ afi: buf.readUInt16BE(p), safi: buf.readUInt16BE(p + 2), nextHopAfi: buf.readUInt16BE(p + 4) });
+      }
+      return { kind: 'extendedNextHop', tuples };
+    }
     case CapabilityCode.GracefulRestart: {
       if (len < 2 || (len - 2) % 4 !== 0) throw bad();
       const word = buf.readUInt16BE(at);

@@ -53,6 +53,7 @@ export const AsPathSegmentType = { AsSet: 1, AsSequence: 2, ConfedSequence: 3, C
 export const CapabilityCode = {
   Multiprotocol: 1,
   RouteRefresh: 2,
+  ExtendedNextHop: 5,
   GracefulRestart: 64,
   FourOctetAs: 65,
 } as const;
@@ -82,6 +83,11 @@ export type Capability =
   | { kind: 'multiprotocol'; afi: number; safi: number }
   | { kind: 'routeRefresh' }
   | { kind: 'fourOctetAs'; asn: number }
+  /**
+   * Extended Next Hop Encoding (RFC 8950 §3): NLRI of (afi, safi) may carry a next hop of
+   * `nextHopAfi`, e.g. IPv4 unicast routes with an IPv6 next hop.
+   */
+  | { kind: 'extendedNextHop'; tuples: Array<{ afi: number; safi: number; nextHopAfi: number }> }
   | {
       kind: 'gracefulRestart';
       /** R bit: the sender has restarted (RFC 4724 §3). */
