@@ -42,6 +42,7 @@ async function addServices(c: Cluster, from: number, to: number): Promise<void> 
   const discovery = c.kc.makeApiClient(k8s.DiscoveryV1Api);
   const idx = Array.from({ length: to - from }, (_, i) => from + i);
   const nodes = c.lab.nodes.map((n) => n.name);
+  // No NodePorts: the apiserver's default range holds 2,768, fewer than the largest size.
   await pool(idx, 8, async (i) => {
     const name = `svc-${i}`;
     await discovery.createNamespacedEndpointSlice({
@@ -55,7 +56,7 @@ async function addServices(c: Cluster, from: number, to: number): Promise<void> 
     });
     await c.core.createNamespacedService({
       namespace: NS,
-      body: { metadata: { name }, spec: { type: 'LoadBalancer', ports: [{ port: BACKEND_PORT, protocol: 'TCP' }], selector: { app: name } } },
+      body: { metadata: { name }, spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ports: [{ port: BACKEND_PORT, protocol: 'TCP' }], selector: { app: name } } },
     });
   });
 }
