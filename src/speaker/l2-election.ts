@@ -7,7 +7,8 @@
  * Safety comes from two rules: this node announces a VIP only while its own view of the Lease
  * names it holder (or a CAS write of its own just made it so), and it stops the moment the view
  * says otherwise. Liveness comes from probing the holder on the wire rather than waiting for
- * Lease expiry.
+ * Lease expiry, and from each speaker's presence Lease: a VIP Lease is written only when its
+ * ownership changes, paced by a {@link LeaseWriteQueue}, so the API cost is O(nodes), not O(VIPs).
  */
 import type { Lease } from '../k8s/lease';
 import { after, every, realClock, type Clock } from '../util/clock';
@@ -16,44 +17,15 @@ import { RateLimitedLog, rateLimitDepsOn, type RateLimitPolicy } from '../util/r
 import { interfaceKey, observedAt, ownHoldLapsed, probeWaitMs, type ElectionTiming, type InterfaceKey, type LeaseRecord } from './l2-election-core';
 import { LeaseWriteHealth } from './lease-write-health';
 import { defenceDue, respondToClaim } from './l2-claims';
-import { decideVip, type VipAction } from './lease-decision';
+import { AcquireReason, decideVip, type VipAction } from './lease-decision';
 import { anyAnswer } from './serving-macs';
+import type { ElectionStats, L2DataPlane, VipDesire } from './l2-election-types';
+import { DEFAULT_WRITE_BUDGET, LeaseWriteQueue, WritePriority, type WriteBudget } from './lease-write-queue';
 import { SpeakerRoster } from './speaker-roster';
 import { formatMacs, holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type LeaseStore, type WriteResult } from './lease-store';
 
-/** What the election needs from the ARP/NDP layer (src/arp). */
-export interface L2DataPlane {
-  /**
-   * Announce `ip` on `interfaces` (every call restarts the gratuitous burst). False when none of
-   * them exists on this node: nothing is announced, and the election asks again on its next
-   * tick (the interface may appear).
-   */
-  announce(ip: string, interfaces: 'all' | readonly string[]): boolean;
-  withdraw(ip: string): void;
-  /**
-   * Send a gratuitous round for an announced `ip` now and restart its burst, defending it against
-   * a claim (absent: claims are only counted and reported).
-   */
-  reannounce?(ip: string): void;
-  /**
-   * Unicast ARP request / NS for `ip` to `mac`; true when the owner answered in time, false when
-   * it did not, undefined when no probe could be sent (no usable interface): not a miss.
-   */
-  probe(ip: string, mac: string, timeoutMs: number): Promise<boolean | undefined>;
-  /**
-   * `iface -> mac` of the interfaces that serve `ip` for this selection (the Lease annotation a
-   * successor probes): not every MAC of the node, since only a serving interface answers.
-   */
-  localMacs(ip: string, interfaces: 'all' | readonly string[]): Map<string, string>;
-}
-
+export type { ElectionStats, L2DataPlane, VipDesire } from './l2-election-types';
 export { DEFAULT_ELECTION_TIMING, type ElectionTiming } from './l2-election-core';
-
-/** What the reconcile wants for one VIP. */
-export interface VipDesire {
-  readonly ranked: readonly string[];
-  readonly interfaces: 'all' | readonly string[];
-}
 
 interface VipState {
   desire: VipDesire | undefined;
@@ -83,16 +55,6 @@ interface HolderProbe {
   lastMs: number;
 }
 
-/** Counters for metrics. */
-export interface ElectionStats {
-  transitions: number;
-  takeovers: number;
-  leaseWrites: number;
-  conflictsLost: number;
-  /** Frames claiming a VIP we hold for a MAC no live speaker published, per VIP. */
-  foreignClaims: Record<string, number>;
-}
-
 /** Warnings about claims on our VIPs: the first per IP and MAC, then one line with the count per minute. */
 const CLAIM_WARNING_POLICY: RateLimitPolicy = { intervalMs: 60_000, burst: 1, maxKeys: 64 };
 
@@ -111,6 +73,8 @@ export interface ElectionDeps {
   onOwnership?: (ip: string, owned: boolean) => void;
   /** A stranger claims a VIP we hold (a Warning Event); as rate limited as its log line. */
   onForeignClaim?: (ip: string, mac: string) => void;
+  /** Pace of VIP Lease writes; {@link DEFAULT_WRITE_BUDGET} by default. */
+  writeBudget?: WriteBudget;
 }
 
 /** Per-VIP Lease election for one node. */
@@ -125,6 +89,9 @@ export class L2Election {
   /** Stop the tick and the probe loops; undefined while they do not run. */
   private stopLoops: (() => void) | undefined;
   private presenceWriting = false;
+  /** When our last presence write landed: it keeps the hold of every VIP we hold alive. */
+  private lastPresenceWriteMs = -Infinity;
+  private readonly writeQueue: LeaseWriteQueue;
   private stopped = false;
   readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0, foreignClaims: {} };
   private readonly clock: Clock;
@@ -134,6 +101,7 @@ export class L2Election {
     this.writes = new LeaseWriteHealth(clock, deps.timing.renewIntervalMs);
     this.roster = new SpeakerRoster(deps.me, () => clock.now());
     this.claimLog = new RateLimitedLog(deps.log, CLAIM_WARNING_POLICY, rateLimitDepsOn(clock));
+    this.writeQueue = new LeaseWriteQueue(clock, deps.writeBudget ?? DEFAULT_WRITE_BUDGET, (ip) => this.writeTurn(ip));
   }
 
   private now(): number {
@@ -205,7 +173,9 @@ export class L2Election {
     if (!st) return;
     const holder = st.lease?.spec?.holderIdentity ?? undefined;
     const claimant = this.roster.claimant(mac, () => [...this.vips.values()].flatMap((s) => (s.lease ? [s.lease] : [])));
-    const holdLapsed = ownHoldLapsed(st.lastOwnWriteMs, this.deps.timing.leaseDurationMs, this.now());
+    // Successors judge our hold by our presence Lease, so a presence write keeps it too.
+    const lastWriteMs = Math.max(st.lastOwnWriteMs, this.lastPresenceWriteMs);
+    const holdLapsed = ownHoldLapsed(lastWriteMs, this.deps.timing.leaseDurationMs, this.now());
     const res = respondToClaim({ me: this.deps.me, announcing: st.announcing, handingOver: st.handingOver, holder, holdLapsed, claimant });
     switch (res.kind) {
       case 'ignore':
@@ -238,19 +208,21 @@ export class L2Election {
   async handover(waitMs = 1_000): Promise<void> {
     this.stopped = true;
     this.clearTimers();
-    const handovers: Promise<unknown>[] = [];
-    for (const [ip, st] of this.vips) {
-      if (!st.lease || st.lease.spec?.holderIdentity !== this.deps.me) continue;
-      const successor = st.desire?.ranked.find((n) => n !== this.deps.me && this.liveSpeakers().has(n)) ?? '';
-      handovers.push(
-        this.handOver(st, successor).then((r) => {
-          this.deps.log.info({ event: 'l2Handover', ip, to: successor || '(none)', ok: r.ok, ...(r.ok ? {} : { err: r.error }) }, 'handing VIP over');
-        }),
-      );
-    }
-    await Promise.all(handovers);
+    this.writeQueue.clear();
+    const held = [...this.vips].filter(([, st]) => st.lease?.spec?.holderIdentity === this.deps.me);
+    // A node holding thousands of VIPs hands them over as paced as a takeover (LeaseWriteQueue).
+    const limit = (this.deps.writeBudget ?? DEFAULT_WRITE_BUDGET).maxInFlight;
+    const work = held.values();
+    const worker = async (): Promise<void> => {
+      for (const [ip, st] of work) {
+        const successor = st.desire?.ranked.find((n) => n !== this.deps.me && this.liveSpeakers().has(n)) ?? '';
+        const r = await this.handOver(st, successor);
+        this.deps.log.info({ event: 'l2Handover', ip, to: successor || '(none)', ok: r.ok, ...(r.ok ? {} : { err: r.error }) }, 'handing VIP over');
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, held.length) }, worker));
     // Keep answering briefly so the successor's first GARP lands before we go quiet.
-    if (handovers.length > 0) await after(this.clock, waitMs);
+    if (held.length > 0) await after(this.clock, waitMs);
     for (const [ip, st] of this.vips) this.setAnnouncing(ip, st, false);
     this.claimLog.flush();
     if (this.presenceLease) await this.deps.store.release(this.presenceLease);
@@ -282,6 +254,7 @@ export class L2Election {
   stop(): void {
     this.stopped = true;
     this.clearTimers();
+    this.writeQueue.clear();
     this.claimLog.flush();
   }
 
@@ -323,7 +296,6 @@ export class L2Election {
       holderProbeMisses: this.probes.get(holder)?.misses ?? 0,
       probeMissesToTakeOver: this.deps.timing.probeMisses,
       apiHealthyForMs: Math.min(since === undefined ? 0 : this.now() - since, this.writes.healthyForMs()),
-      renewIntervalMs: this.deps.timing.renewIntervalMs,
     });
   }
 
@@ -334,16 +306,16 @@ export class L2Election {
     switch (act.kind) {
       case 'hold':
         if (!st.yielded) this.setAnnouncing(ip, st, true);
-        // A Lease handed to us carries no MACs (LeaseStore.release): write ours right away, or
-        // our successor would have nothing to probe.
-        if (act.renew || this.missingMacs(ip, st)) void this.write(ip, st, 'renew');
+        // No renewal: only a change of the MACs we serve it on (a Lease handed to us carries none,
+        // LeaseStore.release) is written, or our successor would probe the wrong ones.
+        if (this.macsStale(ip, st)) this.writeQueue.request(ip, WritePriority.Normal);
         break;
       case 'acquire':
-        void this.write(ip, st, act.reason);
+        this.writeQueue.request(ip, act.reason === AcquireReason.Free || act.reason === AcquireReason.Released ? WritePriority.Normal : WritePriority.Takeover);
         break;
       case 'release':
         this.setAnnouncing(ip, st, false);
-        void this.giveUp(st);
+        this.writeQueue.request(ip, WritePriority.Normal);
         break;
       case 'watch-holder':
         this.setAnnouncing(ip, st, false);
@@ -379,8 +351,12 @@ export class L2Election {
     st.announcedOn = this.deps.dataPlane.announce(ip, interfaces) ? interfaceKey(interfaces) : '';
   }
 
-  private missingMacs(ip: string, st: VipState): boolean {
-    return st.lease !== undefined && holderMacs(st.lease).size === 0 && this.servingMacs(ip, st).size > 0;
+  /** The Lease we hold does not publish exactly the MACs that serve the VIP now. */
+  private macsStale(ip: string, st: VipState): boolean {
+    if (!st.lease) return false;
+    const serving = this.servingMacs(ip, st);
+    const key = (m: ReadonlyMap<string, string>): string => [...m].map(([i, mac]) => `${i}=${mac.toLowerCase()}`).sort().join(',');
+    return serving.size > 0 && key(holderMacs(st.lease)) !== key(serving);
   }
 
   private servingMacs(ip: string, st: VipState): Map<string, string> {
@@ -392,8 +368,17 @@ export class L2Election {
     return new Map([...this.deps.dataPlane.localMacs('0.0.0.0', 'all'), ...this.deps.dataPlane.localMacs('::', 'all')]);
   }
 
-  private write(ip: string, st: VipState, why: string): Promise<void> {
-    if (st.writing) return st.written;
+  /**
+   * A queued VIP's turn to write (LeaseWriteQueue): decided again from the latest view, so a write
+   * that waited behind a burst never acts on a stale one. Undefined when none is needed any more.
+   */
+  private writeTurn(ip: string): Promise<void> | undefined {
+    const st = this.vips.get(ip);
+    if (!st || st.writing || this.stopped) return undefined;
+    const act = this.action(st);
+    if (act.kind === 'release') return this.giveUp(st);
+    const why = act.kind === 'acquire' ? act.reason : act.kind === 'hold' && this.macsStale(ip, st) ? 'macs' : undefined;
+    if (why === undefined) return undefined;
     st.writing = true;
     st.written = this.doWrite(ip, st, why);
     return st.written;
@@ -405,6 +390,7 @@ export class L2Election {
     // would retry in a tight loop (hundreds of writes and warnings per second per VIP).
     let again = true;
     try {
+      const prevHolder = st.lease?.spec?.holderIdentity;
       const annotations = { [LeaseAnnotation.Ip]: ip, [LeaseAnnotation.HolderMacs]: formatMacs(this.servingMacs(ip, st)) };
       const res = await this.writes.track(this.deps.store.claim(vipLeaseName(ip), LeaseKind.Vip, this.deps.me, annotations, st.lease));
       if (res.ok) {
@@ -417,7 +403,9 @@ export class L2Election {
           this.stats.takeovers++;
           this.deps.log.info({ event: 'l2Acquired', ip, reason: why }, 'acquired VIP lease');
         }
-        this.probes.clear();
+        // The misses that proved the previous holder dead stand until its last VIP is taken: a
+        // takeover of thousands is paced (LeaseWriteQueue) and must not lose its evidence midway.
+        if (prevHolder && ![...this.vips.values()].some((v) => v.lease?.spec?.holderIdentity === prevHolder)) this.probes.delete(prevHolder);
       } else if (res.conflict) {
         this.stats.conflictsLost++;
         this.deps.log.debug({ event: 'l2LeaseConflict', ip, reason: why }, 'lease changed under us; waiting for the watch');
@@ -431,12 +419,17 @@ export class L2Election {
     if (again) this.evaluate(ip);
   }
 
-  private async giveUp(st: VipState): Promise<void> {
-    if (st.writing || !st.lease) return;
+  private giveUp(st: VipState): Promise<void> | undefined {
+    if (st.writing || !st.lease) return undefined;
     st.writing = true;
+    st.written = this.doGiveUp(st, st.lease);
+    return st.written;
+  }
+
+  private async doGiveUp(st: VipState, lease: Lease): Promise<void> {
     this.stats.leaseWrites++;
     try {
-      const res = await this.writes.track(st.desire ? this.deps.store.release(st.lease) : this.deps.store.remove(st.lease));
+      const res = await this.writes.track(st.desire ? this.deps.store.release(lease) : this.deps.store.remove(lease));
       if (res.ok) st.lease = st.desire ? res.lease : undefined;
     } finally {
       st.writing = false;
@@ -451,8 +444,10 @@ export class L2Election {
     try {
       const annotations = { [LeaseAnnotation.NodeMacs]: formatMacs(this.nodeMacs()) };
       const res = await this.writes.track(this.deps.store.claim(presenceLeaseName(this.deps.me), LeaseKind.Presence, this.deps.me, annotations, this.presenceLease));
-      if (res.ok) this.onLease(res.lease);
-      else if (res.conflict) this.presenceLease = undefined; // re-read through the informer / recreate
+      if (res.ok) {
+        this.lastPresenceWriteMs = this.now();
+        this.onLease(res.lease);
+      } else if (res.conflict) this.presenceLease = undefined; // re-read through the informer / recreate
     } finally {
       this.presenceWriting = false;
     }

@@ -4,26 +4,30 @@
  * this node should do about it right now. The shell executes the action (Lease writes by optimistic
  * concurrency, announce/withdraw, probes) and calls again on every change or tick.
  *
+ * A VIP Lease is written only when its ownership changes (acquire, handover, takeover, release):
+ * a holder never renews it. Its liveness is its presence Lease, renewed once per renew interval
+ * for all of its VIPs at once (docs/speaker.md "API cost").
+ *
  * Rules, and why:
  * - Only the best live candidate contends for a free Lease, so writes do not race needlessly.
  * - A Lease held by a live node is taken only by its first successor, and only with evidence
  *   from the data plane (probe misses): the API server's view of liveness is too slow (10-20 s
  *   at client-go defaults is the failover peers are criticised for).
- * - A Lease whose holder vanished from the cluster view (its presence Lease expired too) is taken
- *   by the best candidate, but only after this node's watch and its own Lease writes have worked
- *   for a full lease duration: right after an outage (a broken watch, or writes failing behind an
- *   open one, as with etcd down) every Lease looks expired, and the holders deserve time to renew
- *   before anyone takes over (no flap after an outage).
+ * - A Lease whose holder vanished from the cluster view (its presence Lease expired or was
+ *   released) is taken by the best candidate, but only after this node's watch and its own Lease
+ *   writes have worked for a full lease duration: right after an outage (a broken watch, or writes
+ *   failing behind an open one, as with etcd down) every presence looks expired, and the holders
+ *   deserve time to renew before anyone takes over (no flap after an outage).
  * - While the API server is unreachable nobody can write, so nothing is taken over and holders
  *   keep announcing.
  */
 
-/** What this node knows of the Lease of one VIP. */
+/** What this node knows of a Lease: a VIP's, or a speaker's presence. */
 export interface LeaseView {
   /** '' when released. */
   readonly holder: string;
   /**
-   * When this node saw the last renew (or acquire), on its monotonic clock (src/util/clock.ts);
+   * When this node saw the record change (a renewal, an acquisition), on its monotonic clock (src/util/clock.ts);
    * never the record's own renewTime, which another node's wall clock wrote.
    */
   readonly renewTimeMs: number;
@@ -46,14 +50,12 @@ export interface VipSituation {
   readonly probeMissesToTakeOver: number;
   /** How long this node's Lease watch and Lease writes have both worked without interruption (ms). */
   readonly apiHealthyForMs: number;
-  /** How often the holder renews. */
-  readonly renewIntervalMs: number;
 }
 
 /** The action for one VIP. */
 export type VipAction =
-  /** Hold it: announce (and renew when due). */
-  | { readonly kind: 'hold'; readonly renew: boolean }
+  /** Hold it: announce (the presence Lease keeps the hold alive; the VIP Lease is not renewed). */
+  | { readonly kind: 'hold' }
   /** Create or take the Lease by CAS; announce only once the write succeeded. */
   | { readonly kind: 'acquire'; readonly reason: AcquireReason }
   /** Give the Lease up (we hold it but may no longer announce). */
@@ -92,7 +94,7 @@ export function decideVip(s: VipSituation): VipAction {
 
   if (lease && lease.holder === me) {
     if (!eligible) return { kind: 'release', reason: ReleaseReason.NotEligible };
-    return { kind: 'hold', renew: s.nowMs - lease.renewTimeMs >= s.renewIntervalMs };
+    return { kind: 'hold' };
   }
   if (!eligible) return { kind: 'idle' };
 
@@ -108,12 +110,13 @@ export function decideVip(s: VipSituation): VipAction {
     return { kind: 'acquire', reason: AcquireReason.HolderDeadOnWire };
   }
   if (!holderEligible) {
-    // An ineligible holder that is alive releases by itself once it notices. One whose Lease also
-    // lapsed is gone (no presence, no renew): the best candidate takes over, but only after having
-    // watched the API long enough to be sure the holder really stopped renewing.
-    if (leaseExpired(lease, s.nowMs) && best === me && s.apiHealthyForMs >= lease.durationMs) {
-      return { kind: 'acquire', reason: s.liveSpeakers.has(holder) ? AcquireReason.HolderIneligible : AcquireReason.HolderGone };
-    }
+    if (best !== me || s.apiHealthyForMs < lease.durationMs) return { kind: 'idle' };
+    // Gone: its presence lapsed (or our probes proved it dead), and we have watched the API long
+    // enough to be sure it really stopped renewing: its presence stands for all its VIP Leases.
+    if (!s.liveSpeakers.has(holder)) return { kind: 'acquire', reason: AcquireReason.HolderGone };
+    // Alive but ineligible: it releases by itself once it notices. Only a record that has not
+    // changed for a lease duration (a release that never landed) is taken.
+    if (leaseExpired(lease, s.nowMs)) return { kind: 'acquire', reason: AcquireReason.HolderIneligible };
     return { kind: 'idle' };
   }
   if (successor === me) return { kind: 'watch-holder', holder };

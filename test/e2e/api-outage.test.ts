@@ -69,11 +69,10 @@ t.test('API server down for 30 s: nothing stops answering, nothing is withdrawn,
   t.same(deviations, [], 'FRR kept every path and every session through the outage');
   t.same(during.macs, [holderMac], `during the outage only ${holder} answers ARP: ${during.output}`);
 
-  // Reconciled: the holder renewed its VIP Lease and every speaker its presence after the restart.
-  await waitFor(`${holder} to renew the Lease of ${l2ip} after the restart`, async () => {
-    const l = await vipLease(c, l2ip!);
-    return l !== undefined && Date.parse(l.renewTime) >= upAt - 1000 ? l : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 200 });
+  // Reconciled: every speaker renewed its presence after the restart (VIP Leases are written
+  // only when ownership changes; the holder's presence keeps its hold). The VIP Lease still names
+  // the holder.
+  t.equal((await vipLease(c, l2ip!))?.holder, holder, `${holder} still holds ${l2ip} after the restart`);
   for (const n of nodes) {
     await waitFor(`${n.name}'s presence renewed after the restart`, async () => {
       const l = await readLease(c, presenceLeaseName(n.name));

@@ -50,8 +50,9 @@ t.test('SIGTERM while a renew is in flight still hands the Lease to the successo
   const lease = vipLeaseHeldByA();
   const clock = new FakeClock();
   const { store, current } = fakeStore(lease, 100, clock);
-  const dataPlane: L2DataPlane = { announce: () => true, withdraw: () => undefined, probe: async () => true, localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]) };
-  // renewIntervalMs 0: the renew is due at once, so one is in flight when the handover starts.
+  // VIP Leases are no longer renewed; the write in flight is the holder publishing the MAC it now
+  // serves on (eth1 instead of the annotation's eth0), due at once as a renew used to be.
+  const dataPlane: L2DataPlane = { announce: () => true, withdraw: () => undefined, probe: async () => true, localMacs: () => new Map([['eth1', '02:00:00:00:00:09']]) };
   const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, renewIntervalMs: 0, tickMs: 60_000 }, clock, apiHealthySince: () => clock.now() });
   el.onLease(presenceOfB());
   el.onLease(lease);

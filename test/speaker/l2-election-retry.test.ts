@@ -28,7 +28,9 @@ t.test('a failing renew is retried on the tick, not in a loop', async (t) => {
     announce: (ip) => announced.add(ip).has(ip),
     withdraw: (ip) => announced.delete(ip),
     probe: async () => true,
-    localMacs: () => new Map([['eth0', '02:00:00:00:00:01']]),
+    // VIP Leases are no longer renewed: the failing write is the holder publishing the MAC it now
+    // serves on (eth1, not the annotation's eth0), retried like a renew was.
+    localMacs: () => new Map([['eth1', '02:00:00:00:00:09']]),
   };
   const tickMs = 400;
   const el = new L2Election({ me: 'a', store, dataPlane, log: silentLogger(), timing: { ...DEFAULT_ELECTION_TIMING, tickMs, renewIntervalMs: 2_000, leaseDurationMs: 6_000 }, clock, apiHealthySince: () => undefined });

@@ -10,7 +10,6 @@ const base: VipSituation = {
   holderProbeMisses: 0,
   probeMissesToTakeOver: 3,
   apiHealthyForMs: 60_000,
-  renewIntervalMs: 10_000,
 };
 const lease = (holder: string, ageMs: number) => ({ holder, renewTimeMs: base.nowMs - ageMs, durationMs: 30_000 });
 const s = (over: Partial<VipSituation>): VipSituation => ({ ...base, ...over });
@@ -20,9 +19,17 @@ const table: Array<[string, VipSituation, ReturnType<typeof decideVip>]> = [
   ['free lease, I am best: acquire', s({}), { kind: 'acquire', reason: AcquireReason.Free }],
   ['free lease, someone else is best: wait', s({ me: 'b' }), { kind: 'idle' }],
   ['released lease, I am best: acquire', s({ lease: lease('', 1000) }), { kind: 'acquire', reason: AcquireReason.Released }],
-  ['I hold it, fresh: hold without renew', s({ lease: lease('a', 1000) }), { kind: 'hold', renew: false }],
-  ['I hold it, renew due', s({ lease: lease('a', 10_000) }), { kind: 'hold', renew: true }],
-  ['I hold it, expired and API down: keep holding (renew attempts)', s({ lease: lease('a', 90_000), apiHealthyForMs: 0 }), { kind: 'hold', renew: true }],
+  ['I hold it, fresh: hold', s({ lease: lease('a', 1000) }), { kind: 'hold' }],
+  // A VIP Lease is never renewed: the holder's presence Lease keeps every hold of it alive.
+  ['I hold it, written long ago: hold, no renewal', s({ lease: lease('a', 10_000) }), { kind: 'hold' }],
+  ['I hold it, expired and API down: keep holding', s({ lease: lease('a', 90_000), apiHealthyForMs: 0 }), { kind: 'hold' }],
+  ['b holds it since long ago and is alive: watch b, nothing lapses', s({ lease: lease('b', 3_600_000) }), { kind: 'watch-holder', holder: 'b' }],
+  [
+    'b vanished (presence lapsed) right after writing its VIP Lease: the presence decides',
+    s({ lease: lease('b', 1000), ranked: ['a', 'c'], liveSpeakers: new Set(['a', 'c']) }),
+    { kind: 'acquire', reason: AcquireReason.HolderGone },
+  ],
+  ['b vanished, I am not best: idle', s({ me: 'c', lease: lease('b', 40_000), ranked: ['a', 'c'], liveSpeakers: new Set(['a', 'c']) }), { kind: 'idle' }],
   ['I hold it but am no longer eligible: release', s({ lease: lease('a', 1000), ranked: ['b', 'c'] }), { kind: 'release', reason: ReleaseReason.NotEligible }],
   ['b holds it, I am first successor: watch b', s({ lease: lease('b', 1000) }), { kind: 'watch-holder', holder: 'b' }],
   ['b holds it, I am second successor: idle', s({ me: 'c', lease: lease('b', 1000) }), { kind: 'idle' }],
