@@ -10,18 +10,21 @@
 // --heap-mb=N runs both with --max-old-space-size=N: V8 sizes its heap from the host's memory
 // and collects garbage lazily far below that, while in a pod with a memory limit Node sizes the
 // heap from the cgroup limit and collects before reaching it.
-// Run: npx tsx bench/config-scale.ts [--sizes=1000,10000] [--no-speaker] [--heap-mb=256]
+// The controller runs with the chart's default controller.nodeOptions (V8 flags), as a pod does;
+// --node-options='<flags>' replaces them ('' for V8's defaults).
+// Run: npx tsx bench/config-scale.ts [--sizes=1000,10000] [--no-speaker] [--heap-mb=256] [--node-options=...]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startControlPlane } from '../test/harness/apiserver';
 import { freePort } from '../test/harness/free-port';
-import { REPO, RELEASE_NS, getService, installCrds, ipOf, lbService, spawnController, until } from '../test/fixtures/controller/cluster';
+import { REPO, RELEASE_NS, getService, installCrds, ipOf, lbService, nodeOptionsArg, spawnController, until } from '../test/fixtures/controller/cluster';
 
 const SIZES = (/--sizes=([\d,]+)/.exec(process.argv.join(' '))?.[1] ?? '1000,10000').split(',').map(Number);
 const WITH_SPEAKER = !process.argv.includes('--no-speaker');
 const SPEAKER_NODE = 'bench-node';
 const HEAP_MB = /--heap-mb=(\d+)/.exec(process.argv.join(' '))?.[1];
+const NODE_OPTIONS = nodeOptionsArg(process.argv);
 const CLK_TCK = 100;
 
 function cpuSeconds(pid: number): number {
@@ -94,7 +97,7 @@ async function runSize(n: number, compiledRoot: string): Promise<SizeResult> {
     }
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const c = spawnController(cp.kubeconfigPath, [`--port=${port}`, '--host=127.0.0.1', '--log-level=info'], { compiledRoot });
+    const c = spawnController(cp.kubeconfigPath, [`--port=${port}`, '--host=127.0.0.1', '--log-level=info'], { compiledRoot, nodeOptions: NODE_OPTIONS });
     proc = c.proc;
     const pid = proc.pid ?? 0;
     // Count log bytes without keeping the lines: 10,000 pools used to mean 124 MB of log.
@@ -168,7 +171,7 @@ async function main(): Promise<void> {
   if (HEAP_MB) process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --max-old-space-size=${HEAP_MB}`.trim();
   const out: Record<string, SizeResult> = {};
   for (const n of SIZES) out[`pools${n}`] = await runSize(n, compiledRoot);
-  console.log(JSON.stringify(out));
+  console.log(JSON.stringify({ nodeOptions: NODE_OPTIONS, heapMb: HEAP_MB ?? null, ...out }));
 }
 
 main().catch((err: unknown) => {

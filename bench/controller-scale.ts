@@ -7,7 +7,9 @@
 // {"services","servicesPerSec","controllerRssMB","restartReadySec","ipChangesAfterRestart", ...}
 // plus the apiserver's and etcd's CPU seconds during the assignment phase, because on this
 // 2-core machine the apiserver shares the CPU with the controller.
-// Run: npx tsx bench/controller-scale.ts [--services=5000]
+// The controller runs with the chart's default controller.nodeOptions (V8 flags), as a pod does;
+// --node-options='<flags>' replaces them ('' for V8's defaults). nodeOptions is in the JSON line.
+// Run: npx tsx bench/controller-scale.ts [--services=5000] [--node-options='--max-semi-space-size=4']
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -16,9 +18,10 @@ import { startControlPlane } from '../test/harness/apiserver';
 import { freePort } from '../test/harness/free-port';
 import { createInformer } from '../src/k8s/informer';
 import { silentLogger } from '../src/util/log';
-import { REPO, type Svc, applyPool, installCrds, ipOf, lbService, spawnController, until } from '../test/fixtures/controller/cluster';
+import { REPO, type Svc, applyPool, installCrds, ipOf, lbService, nodeOptionsArg, spawnController, until } from '../test/fixtures/controller/cluster';
 
 const N = Number(/--services=(\d+)/.exec(process.argv.join(' '))?.[1] ?? 5000);
+const NODE_OPTIONS = nodeOptionsArg(process.argv);
 const CLK_TCK = 100;
 
 function cpuSeconds(pid: number): number {
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
     const startCtrl = async (): Promise<{ proc: ChildProcess; url: string; spawnedAt: number }> => {
       const port = await freePort();
       const spawnedAt = Date.now();
-      const c = spawnController(cp.kubeconfigPath, [`--port=${port}`, '--host=127.0.0.1', '--log-level=warn', '--workers=16'], { compiledRoot });
+      const c = spawnController(cp.kubeconfigPath, [`--port=${port}`, '--host=127.0.0.1', '--log-level=warn', '--workers=16'], { compiledRoot, nodeOptions: NODE_OPTIONS });
       procs.push(c.proc);
       return { proc: c.proc, url: `http://127.0.0.1:${port}`, spawnedAt };
     };
@@ -162,6 +165,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         services: N,
+        nodeOptions: NODE_OPTIONS,
         servicesPerSec: round(N / assignedSec),
         // Rate once the controller is ready (module load and the initial LIST excluded).
         servicesPerSecAfterReady: round(N / (assignedSec - readySec)),

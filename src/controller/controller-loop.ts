@@ -39,6 +39,7 @@ import { writeConfigurationState } from '../k8s/configuration-state';
 import { type PoolObject, poolStatusCurrent, writePoolStatus } from './controller-status';
 import type { ControllerMetrics } from './metrics';
 import { conditionTime, mergeServiceCondition } from './service-condition';
+import { configProjection, projectService } from './cache-projection';
 import type { ProbeResult } from '../k8s/health';
 import type { PoolCounters } from './allocator/types';
 
@@ -138,6 +139,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     client,
     path: '/api/v1/services',
     log,
+    transform: projectService,
     onError: onInformerError,
     onEvent: (ev, svc) => {
       const key = objectKey(svc);
@@ -154,6 +156,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
       client,
       path: sourcePath(s, namespace),
       log,
+      transform: configProjection(s),
       onError: onInformerError,
       onEvent: (ev, o) => {
         if (!changes.changed(s, ev, o)) return;
@@ -308,7 +311,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
     try {
       const res = await client.request<ServiceObject>({ method: 'PUT', path: `/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(name)}/status`, body });
       const basedOn = services.get(name, ns)?.metadata?.resourceVersion;
-      if (basedOn !== undefined && basedOn !== res.metadata?.resourceVersion) written.set(key, { basedOn, obj: res });
+      if (basedOn !== undefined && basedOn !== res.metadata?.resourceVersion) written.set(key, { basedOn, obj: projectService(res) });
       log.debug({ event: 'serviceUpdated', service: key, ingress: out.ingress.map((i) => i.ip), pool: out.allocatedFromPool }, 'status written');
       return WorkResult.Done;
     } catch (err) {
@@ -353,7 +356,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
 
   /** Overlay a consistent LIST on the cache, so a new leader sees every write its predecessor made. */
   async function overlayFreshList(): Promise<void> {
-    const fresh = await client.list<ServiceObject>('/api/v1/services');
+    const fresh = await client.list<ServiceObject>('/api/v1/services', { transform: projectService });
     for (const svc of fresh.items) {
       const key = objectKey(svc);
       const cached = services.get(svc.metadata?.name ?? '', svc.metadata?.namespace);

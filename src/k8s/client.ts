@@ -50,6 +50,14 @@ export interface ListResult<T> {
   readonly items: T[];
 }
 
+/** Options of {@link KubeClient.list}. */
+export interface ListOptions<T> {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly pageSize?: number;
+  readonly transform?: (item: T) => T;
+}
+
 /** Observes every request (for `rest_client_requests_total`); `code` is the HTTP status or `<error>`. */
 export type RequestObserver = (method: string, code: string, durationSec: number) => void;
 
@@ -60,8 +68,11 @@ export interface KubeClient {
   readonly host: string;
   /** Send a request; resolves with the decoded JSON body, rejects with {@link ApiError}. */
   request<T = unknown>(req: ApiRequest): Promise<T>;
-  /** List a collection, following `continue` tokens; items are plain JSON. */
-  list<T = unknown>(path: string, opts?: { labelSelector?: string; fieldSelector?: string; pageSize?: number }): Promise<ListResult<T>>;
+  /**
+   * List a collection, following `continue` tokens; items are plain JSON, passed through
+   * `transform` page by page so that only the kept part of each object outlives its page.
+   */
+  list<T = unknown>(path: string, opts?: ListOptions<T>): Promise<ListResult<T>>;
   /** Close idle keep-alive sockets. */
   close(): void;
 }
@@ -182,7 +193,7 @@ export function createKubeClient(kc: k8s.KubeConfig, opts: KubeClientOptions = {
     kubeConfig: kc,
     host: base.host,
     request: send,
-    async list<T>(path: string, o: { labelSelector?: string; fieldSelector?: string; pageSize?: number } = {}): Promise<ListResult<T>> {
+    async list<T>(path: string, o: ListOptions<T> = {}): Promise<ListResult<T>> {
       const items: T[] = [];
       let cont: string | undefined;
       let resourceVersion = '';
@@ -192,7 +203,10 @@ export function createKubeClient(kc: k8s.KubeConfig, opts: KubeClientOptions = {
           path,
           query: { limit: o.pageSize ?? 500, continue: cont, labelSelector: o.labelSelector, fieldSelector: o.fieldSelector },
         });
-        items.push(...(page.items ?? []));
+        const pageItems = page.items ?? [];
+        const transform = o.transform;
+        if (transform) for (const item of pageItems) items.push(transform(item));
+        else items.push(...pageItems);
         resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
         cont = page.metadata?.continue || undefined;
       } while (cont);

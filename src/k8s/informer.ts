@@ -41,6 +41,12 @@ export interface InformerOptions<T> {
   readonly log: Logger;
   readonly labelSelector?: string;
   readonly backoff?: BackoffPolicy;
+  /**
+   * Applied to every object from the list and the watch before it is cached or handed to
+   * `onEvent`: a projection to the fields the owner reads keeps the cache small (client-go's
+   * `TransformFunc`, set by upstream's controller to strip managedFields).
+   */
+  readonly transform?: (obj: T) => T;
   /** Called for every change the cache applies. */
   readonly onEvent?: (event: InformerEvent, obj: T) => void;
   /** Called after every successful (re)start, e.g. to resync dependants after an outage. */
@@ -67,11 +73,24 @@ const INFORMER_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 30_000, jitter: 0.
 /** Build an informer; nothing happens until `start()`. */
 export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): Informer<T> {
   const log = opts.log.child({ informer: opts.path });
+  const transform = opts.transform;
   const listFn = async (): Promise<k8s.KubernetesListObject<T>> => {
-    const res = await opts.client.list<T>(opts.path, opts.labelSelector === undefined ? {} : { labelSelector: opts.labelSelector });
+    const res = await opts.client.list<T>(opts.path, {
+      ...(opts.labelSelector === undefined ? {} : { labelSelector: opts.labelSelector }),
+      ...(transform ? { transform } : {}),
+    });
     return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: res.resourceVersion }, items: res.items };
   };
-  const inner = k8s.makeInformer<T & k8s.KubernetesObject>(opts.client.kubeConfig, opts.path, listFn as never, opts.labelSelector);
+  // client-node's makeInformer with the watch callback wrapped, so that a transform applies to
+  // watched objects before ListWatch caches them (ERROR and BOOKMARK carry no object to keep).
+  const watch = new k8s.Watch(opts.client.kubeConfig);
+  const watcher = transform
+    ? {
+        watch: (path: string, query: Record<string, string | number | boolean | undefined>, cb: (phase: string, obj: unknown, raw?: unknown) => void, done: (err: unknown) => void) =>
+          watch.watch(path, query, (phase, obj: unknown, raw) => cb(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : transform(obj as T), raw), done),
+      }
+    : watch;
+  const inner = new k8s.ListWatch<T & k8s.KubernetesObject>(opts.path, watcher as k8s.Watch, listFn as never, false, opts.labelSelector);
   let synced = false;
   let stopped = true;
   let attempt = 0;

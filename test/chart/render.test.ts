@@ -99,6 +99,7 @@ t.test('defaults: controller Deployment', async (t) => {
   t.same(envOf(c), [
     { name: 'METALLB_NAMESPACE', fieldPath: 'metadata.namespace' },
     { name: 'METALLB_POD_NAME', fieldPath: 'metadata.name' },
+    { name: 'NODE_OPTIONS', value: '--max-semi-space-size=4' },
   ]);
   t.same(c['ports'], [{ name: 'metricshttps', containerPort: 9120, protocol: 'TCP' }]);
   t.same(at(c, 'livenessProbe', 'httpGet'), { path: '/healthz', ...PROBE_17472 });
