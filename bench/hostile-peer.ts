@@ -25,16 +25,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { encode, endOfRibFamily } from '../src/bgp/codec';
-import type { Message } from '../src/bgp/codec';
+import { encode } from '../src/bgp/codec';
 import type { BgpSessionConfig } from '../src/bgp/session';
-import type { RouteAttributes } from '../src/bgp/adj-rib-out';
 import { execCommand, waitFor } from '../test/harness/lab-exec';
 import { startLocalSpeaker } from '../test/fixtures/bgp/speaker-driver';
-import type { SpeakerEvent, SpeakerProc } from '../test/fixtures/bgp/speaker-driver';
-import { TestPeer } from '../test/fixtures/bgp/test-peer';
+import type { SpeakerEvent } from '../test/fixtures/bgp/speaker-driver';
+import { loopbackSessionConfig, TestPeer } from '../test/fixtures/bgp/test-peer';
+import { askSpeaker, duplicateAttributesUpdate, floodRoutes, hasFullTable, speakerCounters } from '../test/fixtures/bgp/flood';
 import { startRootArpClient } from '../test/fixtures/arp/root-arp-client';
-import type { PeerConnection } from '../test/fixtures/bgp/test-peer';
 
 const ROUTES = 3000;
 /** The L2 VIP the speaker process answers for during the flood. */
@@ -42,34 +40,12 @@ const VIP = '10.77.0.250';
 /** One ARP request every 5 ms. */
 const ARP_RATE_PER_SEC = 200;
 
-const hasEndOfRib = (c: PeerConnection | undefined): boolean =>
-  c !== undefined && !c.closed && c.received.some((m: Message) => m.type === 2 && endOfRibFamily(m) !== undefined);
-
-/** An UPDATE of one /32 whose attribute list repeats an empty optional transitive attribute 1,000 times. */
-function duplicateAttributes(): Buffer {
-  const attrs = Buffer.concat([
-    Buffer.from('40010100' + '4002060201' + '0000fbf5' + '4003040a4d0001', 'hex'), // ORIGIN, AS_PATH [64501], NEXT_HOP
-    Buffer.alloc(3 * 1000, Buffer.from('c06300', 'hex')), // type 99, length 0
-  ]);
-  const body = Buffer.concat([Buffer.from([0, 0, attrs.length >> 8, attrs.length & 255]), attrs, Buffer.from('200a4d0063', 'hex')]);
-  const len = 19 + body.length;
-  return Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([len >> 8, len & 255, 2]), body]);
-}
-
-async function ask(speaker: SpeakerProc, cmd: string, id?: string): Promise<SpeakerEvent> {
-  const from = speaker.events.length;
-  speaker.send({ cmd });
-  return speaker.waitEvent(cmd, (e) => e.event === cmd && (id === undefined || e.id === id), 15_000, from);
-}
-const counters = async (speaker: SpeakerProc, id: string): Promise<Record<string, number>> => (await ask(speaker, 'counters', id)).counters as Record<string, number>;
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'bench-hostile-'));
   const niceArg = process.argv.indexOf('--nice');
   const nice = niceArg > 0 ? (process.argv[niceArg + 1] ?? '-10') : undefined;
   const arp = await startRootArpClient('bench-hostile', { wrapper: nice === undefined ? [] : ['nice', '-n', nice] });
-  const routes: Record<string, RouteAttributes> = {};
-  for (let i = 0; i < ROUTES; i++) routes[`10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`] = { communities: [0xfde80000 + (i % 7)] };
+  const routes = floodRoutes(ROUTES);
   let flapConnections = 0;
   let flapping = false;
   const bystanderTimes: number[] = [];
@@ -96,33 +72,23 @@ async function main(): Promise<void> {
       },
     }),
   };
-  const cfg = (peer: TestPeer): BgpSessionConfig => ({
-    peerAddress: '127.0.0.1',
-    peerPort: peer.port,
-    peerAsn: peer.opts.asn,
-    localAsn: 64500,
-    routerId: '10.77.0.11',
-    holdTimeSec: 9,
-    connectTimeSec: 2,
-    ebgpMultiHop: true,
-    families: [{ afi: 1, safi: 1 }],
-  });
+  const cfg = (peer: TestPeer): BgpSessionConfig => loopbackSessionConfig(peer.port, peer.opts.asn);
   const speaker = startLocalSpeaker(dir, Object.entries(peers).map(([id, p]) => ({ id, config: cfg(p) })), routes, 'info', { iface: arp.rootIface, vips: [VIP], inLoop: process.argv.includes('--in-loop') });
   try {
     const ready = await speaker.waitEvent('ready', (e) => e.event === 'ready');
     // Every thread of the speaker (its JavaScript thread and libuv's and V8's helpers).
     if (nice !== undefined) await execCommand(['sh', '-c', `renice -n ${Number(nice)} -p $(ls /proc/${speaker.child.pid}/task)`], { check: true });
     if ((ready.l2 as Record<string, { ok: boolean }>)[VIP]?.ok !== true) throw new Error(`VIP not announced: ${JSON.stringify(ready.l2)}`);
-    await waitFor('every peer has the full table', () => Object.values(peers).every((p) => hasEndOfRib(p.last)), { timeoutMs: 60_000, intervalMs: 20 });
+    await waitFor('every peer has the full table', () => Object.values(peers).every((p) => hasFullTable(p.last)), { timeoutMs: 60_000, intervalMs: 20 });
     await arp.start(VIP, ARP_RATE_PER_SEC);
     await new Promise((r) => setTimeout(r, 2000));
     const idle = await arp.stop();
-    const rssBefore = (await ask(speaker, 'rss')).rssMB as number;
-    const refreshBefore = await counters(speaker, 'refresh');
-    const updateBefore = await counters(speaker, 'update');
-    const kaBefore = await counters(speaker, 'keepalive');
+    const rssBefore = (await askSpeaker(speaker, 'rss')).rssMB as number;
+    const refreshBefore = await speakerCounters(speaker, 'refresh');
+    const updateBefore = await speakerCounters(speaker, 'update');
+    const kaBefore = await speakerCounters(speaker, 'keepalive');
     const logBefore = readFileSync(speaker.logFile, 'utf8').split('\n').filter((l) => l.includes('"updateError"')).length;
-    await ask(speaker, 'loopDelay');
+    await askSpeaker(speaker, 'loopDelay');
     const from = speaker.events.length;
     const t0 = performance.now();
     bystanderTimes.length = 0;
@@ -138,7 +104,7 @@ async function main(): Promise<void> {
     const pacer = setInterval(() => {
       if (batches++ < 500 && !refreshConn.socket.destroyed) refreshConn.socket.write(Buffer.alloc(20 * 23, rr));
     }, 5);
-    peers.update.last!.socket.write(Buffer.concat(Array.from({ length: 2000 }, duplicateAttributes)));
+    peers.update.last!.socket.write(Buffer.concat(Array.from({ length: 2000 }, () => duplicateAttributesUpdate(1000))));
     const ka = encode({ type: 4 });
     peers.keepalive.last!.socket.write(Buffer.alloc(200_000 * 19, ka));
     const rssSampler = setInterval(() => speaker.send({ cmd: 'rss' }), 250);
@@ -153,8 +119,8 @@ async function main(): Promise<void> {
         'the floods handled and the refresh peer reset',
         async () => {
           refreshDown ??= speaker.events.slice(from).find((e) => e.event === 'down' && e.id === 'refresh');
-          if (updateFloodMs === undefined && (await counters(speaker, 'update')).updatesReceived! >= updateBefore.updatesReceived! + 2000) updateFloodMs = performance.now() - t0;
-          if (keepaliveFloodMs === undefined && (await counters(speaker, 'keepalive')).messagesReceived! >= kaBefore.messagesReceived! + 200_000) keepaliveFloodMs = performance.now() - t0;
+          if (updateFloodMs === undefined && (await speakerCounters(speaker, 'update')).updatesReceived! >= updateBefore.updatesReceived! + 2000) updateFloodMs = performance.now() - t0;
+          if (keepaliveFloodMs === undefined && (await speakerCounters(speaker, 'keepalive')).messagesReceived! >= kaBefore.messagesReceived! + 200_000) keepaliveFloodMs = performance.now() - t0;
           return refreshDown !== undefined && updateFloodMs !== undefined && keepaliveFloodMs !== undefined;
         },
         { timeoutMs: 90_000, intervalMs: 100 },
@@ -171,8 +137,8 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const flooded = await arp.stop();
     bystanderTimes.push(performance.now());
-    const loop = await ask(speaker, 'loopDelay');
-    const refreshAfter = await counters(speaker, 'refresh');
+    const loop = await askSpeaker(speaker, 'loopDelay');
+    const refreshAfter = await speakerCounters(speaker, 'refresh');
     const rssMax = Math.max(rssBefore, ...speaker.events.slice(from).filter((e) => e.event === 'rss').map((e) => e.rssMB as number));
     const gaps = bystanderTimes.slice(1).map((x, i) => x - bystanderTimes[i]!);
     const asked = refreshAfter.routeRefreshesReceived! - refreshBefore.routeRefreshesReceived!;

@@ -14,7 +14,8 @@
  */
 import { delay } from '../test/harness/lab';
 import type { Cluster } from '../test/harness/cluster';
-import { benchTeardown, nodeIndex, percentile, startConnectLoop, startL2Scenario, waitHolder, waitPresence, type ConnectLoop } from '../test/fixtures/e2e/kit';
+import { nodeIndex, percentile, startConnectLoop, startL2Scenario, waitHolder, waitPresence, type ConnectLoop, type Teardown } from '../test/fixtures/e2e/kit';
+import { runLabBench, type BenchResult } from './lab-bench';
 
 const RUNS = Number(process.env.L2_FAILOVER_RUNS ?? 20);
 /** After a restarted speaker is live again, let it sync and start probing before the next run. */
@@ -58,53 +59,40 @@ async function oneRun(c: Cluster, ip: string, loop: ConnectLoop, kind: 'hard' | 
   return { ms: moved.e - t0, failed, from: holder, to: moved.node ?? '' };
 }
 
-async function main(): Promise<void> {
-  const td = benchTeardown();
-  try {
-    const { c, ip } = await startL2Scenario(td);
-    const loop = await startConnectLoop(c, ip, { intervalMs: 10, timeoutMs: 1000 });
-    for (let i = 0; i < c.lab.nodes.length; i++) await waitPresence(c, i, 0);
-    await delay(SETTLE_MS);
-    const hard: number[] = [];
-    const graceful: number[] = [];
-    let gracefulFailed = 0;
-    for (let i = 0; i < RUNS; i++) {
-      const r = await oneRun(c, ip, loop, 'hard');
-      hard.push(r.ms);
-      console.log(`hard kill ${i + 1}/${RUNS}: ${r.from} -> ${r.to} in ${r.ms} ms (${r.failed} failed connects)`);
-    }
-    for (let i = 0; i < RUNS; i++) {
-      const r = await oneRun(c, ip, loop, 'graceful');
-      graceful.push(r.ms);
-      gracefulFailed += r.failed;
-      console.log(`graceful ${i + 1}/${RUNS}: ${r.from} -> ${r.to} in ${r.ms} ms (${r.failed} failed connects)`);
-    }
-    await loop.stop();
-    hard.sort((a, b) => a - b);
-    graceful.sort((a, b) => a - b);
-    console.log(`hard kill ms: ${hard.join(' ')}`);
-    console.log(`graceful ms: ${graceful.join(' ')}`);
-    console.log(
-      JSON.stringify({
-        runs: hard.length + graceful.length,
-        hardKills: hard.length,
-        gracefulHandovers: graceful.length,
-        hardKillP50Ms: percentile(hard, 50),
-        hardKillP99Ms: percentile(hard, 99),
-        gracefulGapMs: percentile(graceful, 100),
-        gracefulGapP50Ms: percentile(graceful, 50),
-        gracefulFailedConnects: gracefulFailed,
-      }),
-    );
-  } finally {
-    await td.run();
+async function main(td: Teardown): Promise<BenchResult> {
+  const { c, ip } = await startL2Scenario(td);
+  const loop = await startConnectLoop(c, ip, { intervalMs: 10, timeoutMs: 1000 });
+  for (let i = 0; i < c.lab.nodes.length; i++) await waitPresence(c, i, 0);
+  await delay(SETTLE_MS);
+  const hard: number[] = [];
+  const graceful: number[] = [];
+  let gracefulFailed = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const r = await oneRun(c, ip, loop, 'hard');
+    hard.push(r.ms);
+    console.log(`hard kill ${i + 1}/${RUNS}: ${r.from} -> ${r.to} in ${r.ms} ms (${r.failed} failed connects)`);
   }
+  for (let i = 0; i < RUNS; i++) {
+    const r = await oneRun(c, ip, loop, 'graceful');
+    graceful.push(r.ms);
+    gracefulFailed += r.failed;
+    console.log(`graceful ${i + 1}/${RUNS}: ${r.from} -> ${r.to} in ${r.ms} ms (${r.failed} failed connects)`);
+  }
+  await loop.stop();
+  hard.sort((a, b) => a - b);
+  graceful.sort((a, b) => a - b);
+  console.log(`hard kill ms: ${hard.join(' ')}`);
+  console.log(`graceful ms: ${graceful.join(' ')}`);
+  return {
+    runs: hard.length + graceful.length,
+    hardKills: hard.length,
+    gracefulHandovers: graceful.length,
+    hardKillP50Ms: percentile(hard, 50),
+    hardKillP99Ms: percentile(hard, 99),
+    gracefulGapMs: percentile(graceful, 100),
+    gracefulGapP50Ms: percentile(graceful, 50),
+    gracefulFailedConnects: gracefulFailed,
+  };
 }
 
-void main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runLabBench(main);

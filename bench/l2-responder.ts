@@ -20,19 +20,10 @@
 import { loadavg } from 'node:os';
 import { createLab } from '../test/harness/lab';
 import { startProc } from '../test/fixtures/arp/proc-client';
+import type { ArpLoadResult } from '../test/fixtures/arp/root-arp-client';
 
 const VIPS = Array.from({ length: 1000 }, (_, i) => `10.77.${1 + Math.floor(i / 250)}.${i % 250}`);
 const SENDERS = Array.from({ length: 50 }, (_, i) => `10.77.0.${160 + i}`);
-
-interface LoadResult {
-  sent: number;
-  received: number;
-  lost: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  repliesPerSec: number;
-}
 
 async function main(): Promise<void> {
   const lab = await createLab({ nodes: 1, name: 'bench-l2' });
@@ -79,10 +70,10 @@ async function main(): Promise<void> {
     const garpCounters = await node.call<{ gratuitousSent: Record<string, number> }>('counters');
     const garpFrames = Object.values(garpCounters.gratuitousSent).reduce((a, b) => a + b, 0);
 
-    const paced = await gen.call<LoadResult>('load', { targets: VIPS, senderIps: SENDERS, ratePerSec: 1000, durationMs: 5000 }, 60_000);
+    const paced = await gen.call<ArpLoadResult>('load', { targets: VIPS, senderIps: SENDERS, ratePerSec: 1000, durationMs: 5000 }, 60_000);
     const f0 = await cpuMs();
     const tf0 = Date.now();
-    const full = await gen.call<LoadResult>('load', { targets: VIPS, senderIps: SENDERS, ratePerSec: 0, window: 32, durationMs: 5000 }, 60_000);
+    const full = await gen.call<ArpLoadResult>('load', { targets: VIPS, senderIps: SENDERS, ratePerSec: 0, window: 32, durationMs: 5000 }, 60_000);
     const fullCpuPct = ((await cpuMs()) - f0) / (Date.now() - tf0) * 100;
     const counters = await node.call<{ sendErrors: number; dropped: Record<string, number> }>('counters');
 

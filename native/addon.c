@@ -91,6 +91,47 @@ int arg_buffer(napi_env env, napi_value v, void **data, size_t *len, const char 
   return 0;
 }
 
+int arg_int32_range(napi_env env, napi_value v, int32_t *out, const char *name, int32_t min, int32_t max) {
+  if (arg_int32(env, v, out, name) < 0) return -1;
+  if (*out < min || *out > max) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be %d..%d", name, (int)min, (int)max);
+    napi_throw_error(env, "EINVAL", msg);
+    return -1;
+  }
+  return 0;
+}
+
+int arg_family(napi_env env, napi_value v, int32_t *out) {
+  if (arg_int32(env, v, out, "family") < 0) return -1;
+  if (*out != 4 && *out != 6) {
+    napi_throw_error(env, "EINVAL", "family must be 4 or 6");
+    return -1;
+  }
+  return 0;
+}
+
+int arg_optional_string(napi_env env, napi_value v, char *buf, size_t len, const char *name) {
+  napi_valuetype t = napi_undefined;
+  buf[0] = '\0';
+  napi_typeof(env, v, &t);
+  if (t == napi_null || t == napi_undefined) return 0;
+  return arg_string(env, v, buf, len, name) < 0 ? -1 : 1;
+}
+
+int arg_list(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, "ENAPI", "N-API call failed: napi_get_cb_info");
+    return -1;
+  }
+  if (argc < n) {
+    napi_throw_error(env, "EINVAL", usage);
+    return -1;
+  }
+  return 0;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   init_packet_socket(env, exports);
   init_tcp_options(env, exports);

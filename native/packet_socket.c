@@ -1,10 +1,7 @@
 /* AF_PACKET raw sockets for ARP and NDP (docs/l2.md): bound to one interface, non-blocking, watched by
- * uv_poll so no libuv threadpool thread ever blocks in read() (a blocking read made process.exit()
- * hang in the lab, see docs/architecture.md §9.10). A classic BPF filter keeps everything but ARP
+ * uv_poll (polled_socket.c). A classic BPF filter keeps everything but ARP
  * and ICMPv6 NS/NA in the kernel. */
-#include "common.h"
-#include <uv.h>
-#include <stdlib.h>
+#include "polled_socket.h"
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -22,18 +19,14 @@
 #define MAX_FRAMES_PER_WAKEUP 128
 #define MAX_FRAME 65536
 
+/* How handles and errors name this socket. */
+#define PACKET_SOCKET "packet socket"
+
 typedef struct {
-  uv_poll_t poll;
-  int fd;
-  int closing;
-  /* The struct is freed only when both the uv handle has closed and the JS handle was collected,
-   * so a JS call on a closed socket sees `closing` rather than freed memory. */
-  int uv_closed;
-  int finalized;
-  napi_env env;
-  napi_ref on_frame;
-  napi_async_context async_ctx;
-} packet_socket_t;
+  const unsigned char *frame;
+  size_t len;
+  int pkttype;
+} frame_t;
 
 /* ARP (any opcode: replies and GARPs feed conflict detection and probes) and ICMPv6 types 135/136.
  * Offsets: ethertype at 12; IPv6 next header at 14+6=20; ICMPv6 type at 14+40=54. An NS/NA with
@@ -51,66 +44,18 @@ static struct sock_filter arp_ns_filter[] = {
   BPF_STMT(BPF_RET | BPF_K, MAX_FRAME),                   /* accept */
 };
 
-static void on_closed(uv_handle_t *handle) {
-  packet_socket_t *ps = (packet_socket_t *)handle->data;
-  ps->uv_closed = 1;
-  if (ps->finalized) free(ps);
+/* onFrame(err, frame, pktType) */
+static void fill_frame(napi_env env, napi_value *args, const void *ctx) {
+  const frame_t *f = (const frame_t *)ctx;
+  void *data;
+  napi_create_buffer_copy(env, f->len, f->frame, &data, &args[1]);
+  napi_create_int32(env, f->pkttype, &args[2]);
 }
 
-static void close_socket(packet_socket_t *ps) {
-  if (ps->closing) return;
-  ps->closing = 1;
-  uv_poll_stop(&ps->poll);
-  if (ps->on_frame) {
-    napi_delete_reference(ps->env, ps->on_frame);
-    ps->on_frame = NULL;
-  }
-  if (ps->async_ctx) {
-    napi_async_destroy(ps->env, ps->async_ctx);
-    ps->async_ctx = NULL;
-  }
-  close(ps->fd);
-  ps->fd = -1;
-  uv_close((uv_handle_t *)&ps->poll, on_closed);
-}
-
-static void deliver(packet_socket_t *ps, const unsigned char *frame, size_t len, int pkttype, int err) {
-  napi_env env = ps->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, args[3], result;
-  if (napi_get_reference_value(env, ps->on_frame, &cb) == napi_ok && cb != NULL) {
-    /* make_callback converts the receiver with ToObject: undefined would throw a TypeError
-     * before the callback runs, so pass the global object. */
-    napi_get_global(env, &recv);
-    if (err) {
-      napi_value code, msg;
-      napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &code);
-      napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &msg);
-      napi_create_error(env, code, msg, &args[0]);
-      napi_get_null(env, &args[1]);
-      napi_get_null(env, &args[2]);
-    } else {
-      void *data;
-      napi_get_null(env, &args[0]);
-      napi_create_buffer_copy(env, len, frame, &data, &args[1]);
-      napi_create_int32(env, pkttype, &args[2]);
-    }
-    /* make_callback runs microtasks and async hooks like any libuv-driven JS callback. */
-    napi_make_callback(env, ps->async_ctx, recv, cb, 3, args, &result);
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ex;
-      napi_get_and_clear_last_exception(env, &ex);
-      napi_fatal_exception(env, ex);
-    }
-  }
-  napi_close_handle_scope(env, scope);
-}
+static void deliver_error(polled_socket_t *ps, int err) { polled_socket_deliver(ps, err, 3, fill_frame, NULL); }
 
 static void on_readable(uv_poll_t *handle, int status, int events) {
-  packet_socket_t *ps = (packet_socket_t *)handle->data;
+  polled_socket_t *ps = (polled_socket_t *)handle->data;
   static unsigned char buf[MAX_FRAME];
   if (ps->closing) return;
   if (status < 0) {
@@ -118,14 +63,13 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
      * a pending socket error, ENETDOWN when the interface went down: the socket works again once
      * the link is back, but a stopped watcher never read another frame (an interface flap between
      * two rescans left the node deaf). Read the error, which clears it, report it, watch again. */
-    int soerr = 0;
-    socklen_t sl = sizeof soerr;
-    if (getsockopt(ps->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0) {
-      deliver(ps, NULL, 0, 0, soerr);
+    int soerr = polled_socket_error(ps);
+    if (soerr != 0) {
+      deliver_error(ps, soerr);
       if (!ps->closing) uv_poll_start(&ps->poll, UV_READABLE, on_readable);
       return;
     }
-    deliver(ps, NULL, 0, 0, -status);
+    deliver_error(ps, -status);
     return;
   }
   if (!(events & UV_READABLE)) return;
@@ -135,40 +79,18 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     ssize_t n = recvfrom(ps->fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fromlen);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-      deliver(ps, NULL, 0, 0, errno);
+      deliver_error(ps, errno);
       return;
     }
-    deliver(ps, buf, (size_t)n, from.sll_pkttype, 0);
+    frame_t f = { .frame = buf, .len = (size_t)n, .pkttype = from.sll_pkttype };
+    polled_socket_deliver(ps, 0, 3, fill_frame, &f);
   }
-}
-
-static void finalize_socket(napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
-  packet_socket_t *ps = (packet_socket_t *)data;
-  close_socket(ps);
-  ps->finalized = 1;
-  if (ps->uv_closed) free(ps);
-}
-
-static packet_socket_t *unwrap(napi_env env, napi_value v) {
-  packet_socket_t *ps = NULL;
-  if (napi_get_value_external(env, v, (void **)&ps) != napi_ok || ps == NULL) {
-    napi_throw_type_error(env, "EINVAL", "not a packet socket handle");
-    return NULL;
-  }
-  if (ps->closing) {
-    napi_throw_error(env, "EBADF", "packet socket is closed");
-    return NULL;
-  }
-  return ps;
 }
 
 /* packetOpen(ifindex: number, filter: 'arp-ns' | 'all', onFrame(err, frame, pktType)) -> handle */
 static napi_value PacketOpen(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) return throw_msg(env, "EINVAL", "packetOpen(ifindex, filter, onFrame)");
+  if (arg_list(env, info, 3, argv, "packetOpen(ifindex, filter, onFrame)") < 0) return NULL;
   int32_t ifindex;
   char filter[16];
   if (arg_int32(env, argv[0], &ifindex, "ifindex") < 0) return NULL;
@@ -206,31 +128,13 @@ static napi_value PacketOpen(napi_env env, napi_callback_info info) {
     int e = errno; close(fd); return throw_errno(env, e, "bind(AF_PACKET)");
   }
 
-  packet_socket_t *ps = calloc(1, sizeof *ps);
-  if (!ps) { close(fd); return throw_errno(env, ENOMEM, "calloc"); }
-  ps->fd = fd;
-  ps->env = env;
-  uv_loop_t *loop;
-  NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
-  if (uv_poll_init(loop, &ps->poll, fd) != 0) { close(fd); free(ps); return throw_msg(env, "EUV", "uv_poll_init failed"); }
-  ps->poll.data = ps;
-  napi_value resource_name;
-  napi_create_string_utf8(env, "metallb:PacketSocket", NAPI_AUTO_LENGTH, &resource_name);
-  napi_async_init(env, NULL, resource_name, &ps->async_ctx);
-  napi_create_reference(env, argv[2], 1, &ps->on_frame);
-  uv_poll_start(&ps->poll, UV_READABLE, on_readable);
-
-  napi_value handle;
-  NAPI_CALL(env, napi_create_external(env, ps, finalize_socket, NULL, &handle));
-  return handle;
+  return polled_socket_open(env, fd, "metallb:PacketSocket", argv[2], on_readable);
 }
 
 /* packetSend(handle, frame: Buffer) -> bytes written; EAGAIN etc. thrown with the errno name. */
 static napi_value PacketSend(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  packet_socket_t *ps = unwrap(env, argv[0]);
+  polled_socket_t *ps = polled_socket_args(env, info, 2, argv, PACKET_SOCKET);
   if (!ps) return NULL;
   void *data; size_t len;
   if (arg_buffer(env, argv[1], &data, &len, "frame") < 0) return NULL;
@@ -242,10 +146,8 @@ static napi_value PacketSend(napi_env env, napi_callback_info info) {
 }
 
 static napi_value membership(napi_env env, napi_callback_info info, int add) {
-  size_t argc = 3;
   napi_value argv[3];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  packet_socket_t *ps = unwrap(env, argv[0]);
+  polled_socket_t *ps = polled_socket_args(env, info, 3, argv, PACKET_SOCKET);
   if (!ps) return NULL;
   int32_t ifindex;
   if (arg_int32(env, argv[1], &ifindex, "ifindex") < 0) return NULL;
@@ -266,36 +168,14 @@ static napi_value membership(napi_env env, napi_callback_info info, int add) {
 static napi_value PacketAddMembership(napi_env env, napi_callback_info info) { return membership(env, info, 1); }
 static napi_value PacketDropMembership(napi_env env, napi_callback_info info) { return membership(env, info, 0); }
 
-/* packetRef(handle, ref: boolean): an unref'd socket does not keep the event loop alive. */
-static napi_value PacketRef(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  packet_socket_t *ps = unwrap(env, argv[0]);
-  if (!ps) return NULL;
-  bool ref = true;
-  napi_get_value_bool(env, argv[1], &ref);
-  if (ref) uv_ref((uv_handle_t *)&ps->poll); else uv_unref((uv_handle_t *)&ps->poll);
-  return NULL;
-}
-
-static napi_value PacketClose(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  packet_socket_t *ps = NULL;
-  if (napi_get_value_external(env, argv[0], (void **)&ps) == napi_ok && ps != NULL) close_socket(ps);
-  return NULL;
-}
-
 void init_packet_socket(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "packetOpen", NULL, PacketOpen, NULL, NULL, NULL, napi_default, NULL },
     { "packetSend", NULL, PacketSend, NULL, NULL, NULL, napi_default, NULL },
     { "packetAddMembership", NULL, PacketAddMembership, NULL, NULL, NULL, napi_default, NULL },
     { "packetDropMembership", NULL, PacketDropMembership, NULL, NULL, NULL, napi_default, NULL },
-    { "packetRef", NULL, PacketRef, NULL, NULL, NULL, napi_default, NULL },
-    { "packetClose", NULL, PacketClose, NULL, NULL, NULL, napi_default, NULL },
+    { "packetRef", NULL, polled_socket_ref, NULL, NULL, NULL, napi_default, (void *)PACKET_SOCKET },
+    { "packetClose", NULL, polled_socket_close, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

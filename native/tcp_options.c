@@ -3,6 +3,7 @@
  * is created here with the options applied, then handed to `new net.Socket({ fd })`, whose
  * connect() reuses the fd, so the very first SYN already carries the MD5 option. */
 #include "common.h"
+#include "inet_addr.h"
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -37,40 +38,21 @@ static int set_ttl(int fd, int family, int ttl) {
 /* createTcpSocket(family: 4|6, localAddress: string|null, ttl: number (0 = kernel default),
  *                 md5: Array<[peer, key]>) -> fd */
 static napi_value CreateTcpSocket(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return throw_msg(env, "EINVAL", "createTcpSocket(family, localAddress, ttl, md5)");
+  if (arg_list(env, info, 4, argv, "createTcpSocket(family, localAddress, ttl, md5)") < 0) return NULL;
   int32_t family, ttl;
-  if (arg_int32(env, argv[0], &family, "family") < 0) return NULL;
-  if (family != 4 && family != 6) return throw_msg(env, "EINVAL", "family must be 4 or 6");
-  if (arg_int32(env, argv[2], &ttl, "ttl") < 0) return NULL;
-  if (ttl < 0 || ttl > 255) return throw_msg(env, "EINVAL", "ttl must be 0..255");
+  char local[INET6_ADDRSTRLEN + 1];
+  int has_local;
+  if (arg_family(env, argv[0], &family) < 0 || (has_local = arg_optional_string(env, argv[1], local, sizeof local, "localAddress")) < 0 ||
+      arg_int32_range(env, argv[2], &ttl, "ttl", 0, 255) < 0) return NULL;
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  if (has_local && (local[0] == '\0' || inet_sockaddr(family, local, 0, &ss, &sl) < 0))
+    return throw_msg(env, "EINVAL", family == 4 ? "localAddress is not an IPv4 address" : "localAddress is not an IPv6 address");
 
   int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, errno, "socket(SOCK_STREAM)");
-
-  napi_valuetype t;
-  napi_typeof(env, argv[1], &t);
-  if (t == napi_string) {
-    char local[INET6_ADDRSTRLEN + 1];
-    if (arg_string(env, argv[1], local, sizeof local, "localAddress") < 0) { close(fd); return NULL; }
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    socklen_t sl;
-    if (family == 4) {
-      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-      a->sin_family = AF_INET;
-      if (inet_pton(AF_INET, local, &a->sin_addr) != 1) { close(fd); return throw_msg(env, "EINVAL", "localAddress is not an IPv4 address"); }
-      sl = sizeof *a;
-    } else {
-      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-      a->sin6_family = AF_INET6;
-      if (inet_pton(AF_INET6, local, &a->sin6_addr) != 1) { close(fd); return throw_msg(env, "EINVAL", "localAddress is not an IPv6 address"); }
-      sl = sizeof *a;
-    }
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0) { int e = errno; close(fd); return throw_errno(env, e, "bind(localAddress)"); }
-  }
+  if (has_local && bind(fd, (struct sockaddr *)&ss, sl) < 0) { int e = errno; close(fd); return throw_errno(env, e, "bind(localAddress)"); }
   if (ttl > 0 && set_ttl(fd, family, ttl) < 0) { int e = errno; close(fd); return throw_errno(env, e, "setsockopt(TTL)"); }
 
   uint32_t n = 0;
@@ -121,8 +103,7 @@ static napi_value SetIpTtl(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd, family, ttl;
   if (arg_int32(env, argv[0], &fd, "fd") < 0 || arg_int32(env, argv[1], &family, "family") < 0 ||
-      arg_int32(env, argv[2], &ttl, "ttl") < 0) return NULL;
-  if (ttl < 1 || ttl > 255) return throw_msg(env, "EINVAL", "ttl must be 1..255");
+      arg_int32_range(env, argv[2], &ttl, "ttl", 1, 255) < 0) return NULL;
   if (set_ttl(fd, family, ttl) < 0) return throw_errno(env, errno, "setsockopt(TTL)");
   return NULL;
 }

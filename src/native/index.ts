@@ -124,6 +124,38 @@ export interface PacketSocket {
   close(): void;
 }
 
+/**
+ * Runs one delivery from a polled native socket: a native error goes to onError as
+ * MetalLbError(Native), and a handler that throws costs one frame or datagram, never the process
+ * (an exception here would otherwise surface as a fatal exception from the native callback).
+ */
+function guardDelivery(where: string, err: Error | null, onError: ((err: Error) => void) | undefined, deliver: () => void): void {
+  if (err) {
+    onError?.(new MetalLbError(ErrorCode.Native, `${where}: ${err.message}`, { errno: (err as Error & { code?: string }).code }));
+    return;
+  }
+  try {
+    deliver();
+  } catch (e) {
+    onError?.(e instanceof Error ? e : new Error(String(e)));
+  }
+}
+
+/** ref/close of a polled native socket: close is idempotent and ref does nothing once closed. */
+function pollLifecycle(ref: (keepAlive: boolean) => void, close: () => void): { ref(keepAlive: boolean): void; close(): void } {
+  let closed = false;
+  return {
+    ref(keepAlive) {
+      if (!closed) ref(keepAlive);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      close();
+    },
+  };
+}
+
 /** Options for openPacketSocket. */
 export interface PacketSocketOptions {
   ifname: string;
@@ -137,24 +169,19 @@ export interface PacketSocketOptions {
 export function openPacketSocket(opts: PacketSocketOptions): PacketSocket {
   const info = interfaceInfo(opts.ifname);
   const { onFrame, onError } = opts;
-  const handle = nativeCall(`packet socket on ${opts.ifname}`, () =>
-    addon().packetOpen(info.index, opts.filter ?? 'arp-ns', (err, frame, pktType) => {
-      if (err) {
-        onError?.(new MetalLbError(ErrorCode.Native, `packet socket on ${opts.ifname}: ${err.message}`, { errno: (err as Error & { code?: string }).code }));
-        return;
-      }
-      if (!frame) return;
-      // A frame handler that throws must cost one frame, never the process: an exception here
-      // would otherwise surface as a fatal exception from the native callback.
-      try {
-        onFrame(frame, { pktType: pktType ?? 0 });
-      } catch (err) {
-        onError?.(err instanceof Error ? err : new Error(String(err)));
-      }
-    }),
+  const where = `packet socket on ${opts.ifname}`;
+  const handle = nativeCall(where, () =>
+    addon().packetOpen(info.index, opts.filter ?? 'arp-ns', (err, frame, pktType) =>
+      guardDelivery(where, err, onError, () => {
+        if (frame) onFrame(frame, { pktType: pktType ?? 0 });
+      }),
+    ),
   );
-  let closed = false;
   return {
+    ...pollLifecycle(
+      (keepAlive) => addon().packetRef(handle, keepAlive),
+      () => addon().packetClose(handle),
+    ),
     ifname: opts.ifname,
     ifindex: info.index,
     mac: info.mac,
@@ -166,14 +193,6 @@ export function openPacketSocket(opts: PacketSocketOptions): PacketSocket {
     },
     dropMembership(mac) {
       nativeCall(`leave ${mac.toString('hex')} on ${opts.ifname}`, () => addon().packetDropMembership(handle, info.index, mac));
-    },
-    ref(keepAlive) {
-      if (!closed) addon().packetRef(handle, keepAlive);
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      addon().packetClose(handle);
     },
   };
 }
@@ -243,34 +262,21 @@ export interface UdpTtlSocketOptions {
  */
 export function openUdpTtlSocket(opts: UdpTtlSocketOptions): UdpTtlSocket {
   const { onDatagram, onError } = opts;
-  const where = `udp${opts.family} ${opts.address ?? '*'}:${opts.port}`;
-  const handle = nativeCall(`UDP socket ${where}`, () =>
-    addon().udpOpen(opts.family, opts.address ?? null, opts.port, (err, payload, srcAddress, srcPort, ttl) => {
-      if (err) {
-        onError?.(new MetalLbError(ErrorCode.Native, `UDP socket ${where}: ${err.message}`, { errno: (err as Error & { code?: string }).code }));
-        return;
-      }
-      if (!payload || srcAddress === null) return;
-      // As with packet sockets: a handler that throws costs one datagram, never the process.
-      try {
-        onDatagram({ payload, srcAddress, srcPort: srcPort ?? 0, ttl: ttl ?? -1 });
-      } catch (e) {
-        onError?.(e instanceof Error ? e : new Error(String(e)));
-      }
-    }),
+  const where = `UDP socket udp${opts.family} ${opts.address ?? '*'}:${opts.port}`;
+  const handle = nativeCall(where, () =>
+    addon().udpOpen(opts.family, opts.address ?? null, opts.port, (err, payload, srcAddress, srcPort, ttl) =>
+      guardDelivery(where, err, onError, () => {
+        if (payload && srcAddress !== null) onDatagram({ payload, srcAddress, srcPort: srcPort ?? 0, ttl: ttl ?? -1 });
+      }),
+    ),
   );
-  const port = nativeCall(`UDP socket ${where}`, () => addon().udpLocalPort(handle));
-  let closed = false;
+  const port = nativeCall(where, () => addon().udpLocalPort(handle));
   return {
     family: opts.family,
     port,
-    ref(keepAlive) {
-      if (!closed) addon().udpRef(handle, keepAlive);
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      addon().udpClose(handle);
-    },
+    ...pollLifecycle(
+      (keepAlive) => addon().udpRef(handle, keepAlive),
+      () => addon().udpClose(handle),
+    ),
   };
 }

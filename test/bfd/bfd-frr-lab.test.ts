@@ -7,13 +7,13 @@
  * (< 2 s); bench/bfd-detect.ts measures it tightly.
  */
 import t, { type Test } from 'tap';
-import { BfdState, encode } from '../../src/bfd/codec';
-import type { ControlPacket } from '../../src/bfd/codec';
+import { encode } from '../../src/bfd/codec';
 import type { BfdSessionConfig } from '../../src/bfd/bfd-session';
 import { createLab } from '../harness/lab';
 import { startFrr } from '../harness/routers/frr';
 import { signalPid } from '../harness/lab-exec';
 import { startJsonProc, type SpeakerProc } from '../fixtures/bgp/speaker-driver';
+import { controlPacket } from '../fixtures/bfd/packets';
 
 const PROC = 'test/fixtures/bfd/bfd-proc.ts';
 const now = (): number => performance.timeOrigin + performance.now();
@@ -98,21 +98,7 @@ t.test('BFD against FRR bfdd', async (t) => {
     const before = await status(bfd);
     const my = before.sessions[0]!.localDiscr;
     // A Down from the router's address naming our session: accepted, it would take us Down.
-    const down: ControlPacket = {
-      diag: 1,
-      state: BfdState.Down,
-      poll: false,
-      final: false,
-      controlPlaneIndependent: false,
-      demand: false,
-      multipoint: false,
-      detectMult: 3,
-      myDiscriminator: 0x5eed,
-      yourDiscriminator: my,
-      desiredMinTxUs: 1_000_000,
-      requiredMinRxUs: 300_000,
-      requiredMinEchoRxUs: 0,
-    };
+    const down = controlPacket({ diag: 1, myDiscriminator: 0x5eed, yourDiscriminator: my });
     const forged = encode(down).toString('hex');
     const unknown = encode({ ...down, yourDiscriminator: (my ^ 0xffff) >>> 0 || 1 }).toString('hex');
     const script = [

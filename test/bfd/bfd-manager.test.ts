@@ -15,6 +15,7 @@ import { createBfdMetrics } from '../../src/bfd/metrics';
 import { openUdpTtlSocket, type UdpDatagram } from '../../src/native';
 import { silentLogger } from '../../src/util/log';
 import { waitFor } from '../harness/lab-exec';
+import { controlPacket } from '../fixtures/bfd/packets';
 
 const log = silentLogger();
 
@@ -62,22 +63,8 @@ async function scriptedPeer(address: string, port: number, multihopPort?: number
   };
 }
 
-const packet = (over: Partial<ControlPacket>): ControlPacket => ({
-  diag: 0,
-  state: BfdState.Down,
-  poll: false,
-  final: false,
-  controlPlaneIndependent: false,
-  demand: false,
-  multipoint: false,
-  detectMult: 3,
-  myDiscriminator: 4242,
-  yourDiscriminator: 0,
-  desiredMinTxUs: 50_000,
-  requiredMinRxUs: 50_000,
-  requiredMinEchoRxUs: 0,
-  ...over,
-});
+const packet = (over: Partial<ControlPacket>): ControlPacket =>
+  controlPacket({ myDiscriminator: 4242, desiredMinTxUs: 50_000, requiredMinRxUs: 50_000, ...over });
 
 t.test('two managers back to back: Up, AdminDown on removal, metrics', async (t) => {
   const port = await freeUdpPort();

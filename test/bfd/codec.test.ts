@@ -6,6 +6,7 @@ import type { ControlPacket } from '../../src/bfd/codec';
 import { ErrorCode } from '../../src/util/errors';
 import { bytes } from '../fixtures/bgp/builder';
 import { authSection, control, type RawControl } from '../fixtures/bfd/builder';
+import { controlPacket } from '../fixtures/bfd/packets';
 
 const base: RawControl = {
   diag: 0,
@@ -17,21 +18,7 @@ const base: RawControl = {
   requiredMinRxUs: 300_000,
   requiredMinEchoRxUs: 0,
 };
-const model: ControlPacket = {
-  diag: 0,
-  state: BfdState.Down,
-  poll: false,
-  final: false,
-  controlPlaneIndependent: false,
-  demand: false,
-  multipoint: false,
-  detectMult: 3,
-  myDiscriminator: 1,
-  yourDiscriminator: 0,
-  desiredMinTxUs: 1_000_000,
-  requiredMinRxUs: 300_000,
-  requiredMinEchoRxUs: 0,
-};
+const model: ControlPacket = controlPacket();
 
 const vectors: { name: string; wire: RawControl; packet: ControlPacket; hex: string }[] = [
   {

@@ -4,6 +4,7 @@ import type { ControlPacket } from '../../src/bfd/codec';
 import { BfdTimer, detectionTimeUs, initialBfdFsm, jitteredMs, SLOW_TX_US, step, transmitIntervalUs } from '../../src/bfd/session-fsm';
 import type { BfdAction, BfdFsmState, BfdSessionParams } from '../../src/bfd/session-fsm';
 import { path, Sim } from '../fixtures/bfd/sim';
+import { controlPacket } from '../fixtures/bfd/packets';
 
 const P300: BfdSessionParams = { desiredMinTxMs: 300, requiredMinRxMs: 300, detectMult: 3, passive: false };
 
@@ -22,22 +23,8 @@ function pair(a: BfdSessionParams, b: BfdSessionParams) {
   return { sim, a: sim.add('A', a, 0x0a0a0a0a), b: sim.add('B', b, 0x0b0b0b0b) };
 }
 
-const peerPacket = (over: Partial<ControlPacket> = {}): ControlPacket => ({
-  diag: 0,
-  state: BfdState.Down,
-  poll: false,
-  final: false,
-  controlPlaneIndependent: false,
-  demand: false,
-  multipoint: false,
-  detectMult: 3,
-  myDiscriminator: 0x77,
-  yourDiscriminator: 0,
-  desiredMinTxUs: 300_000,
-  requiredMinRxUs: 300_000,
-  requiredMinEchoRxUs: 0,
-  ...over,
-});
+const peerPacket = (over: Partial<ControlPacket> = {}): ControlPacket =>
+  controlPacket({ myDiscriminator: 0x77, desiredMinTxUs: 300_000, requiredMinRxUs: 300_000, ...over });
 const sends = (actions: BfdAction[]): ControlPacket[] => actions.flatMap((a) => (a.type === 'send' ? [a.packet] : []));
 const timerMs = (actions: BfdAction[], timer: string): number | undefined => {
   const a = actions.find((x) => x.type === 'startTimer' && x.timer === timer);

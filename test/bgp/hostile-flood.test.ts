@@ -12,71 +12,32 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { encode, endOfRibFamily } from '../../src/bgp/codec';
-import type { Message, UpdateMessage } from '../../src/bgp/codec';
+import { encode } from '../../src/bgp/codec';
 import { BgpSession } from '../../src/bgp/session';
 import type { BgpSessionConfig } from '../../src/bgp/session';
-import type { RouteAttributes } from '../../src/bgp/adj-rib-out';
 import { silentLogger } from '../../src/util/log';
 import { waitFor } from '../harness/lab-exec';
 import { startLocalSpeaker } from '../fixtures/bgp/speaker-driver';
-import type { SpeakerEvent, SpeakerProc } from '../fixtures/bgp/speaker-driver';
-import { TestPeer } from '../fixtures/bgp/test-peer';
+import type { SpeakerEvent } from '../fixtures/bgp/speaker-driver';
+import { loopbackSessionConfig, TestPeer } from '../fixtures/bgp/test-peer';
+import { askSpeaker, duplicateAttributesUpdate, floodRoutes, hasFullTable, speakerCounters } from '../fixtures/bgp/flood';
 import { startRootArpClient } from '../fixtures/arp/root-arp-client';
-import type { PeerConnection } from '../fixtures/bgp/test-peer';
 
 const ROUTES = 3000;
 /** The L2 VIP the speaker process answers for throughout the floods. */
 const VIP = '10.77.0.250';
-const routes: Record<string, RouteAttributes> = {};
-for (let i = 0; i < ROUTES; i++) routes[`10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`] = { communities: [0xfde80000 + (i % 7)] };
+const routes = floodRoutes(ROUTES);
 
-const updates = (msgs: Message[]): UpdateMessage[] => msgs.filter((m): m is UpdateMessage => m.type === 2);
-const synced = (c: PeerConnection | undefined): boolean => c !== undefined && !c.closed && updates(c.received).some((u) => endOfRibFamily(u) !== undefined);
 
 /** ROUTE-REFRESH (RFC 2918 §3) for IPv4 unicast with an RFC 7313 subtype. */
 const refresh = (subtype: number): Buffer => encode({ type: 5, afi: 1, safi: 1, subtype });
-
-/** An UPDATE of one /32 whose attribute list repeats an empty optional transitive attribute `repeats` times. */
-function duplicateAttributes(repeats: number): Buffer {
-  const attrs = Buffer.concat([
-    Buffer.from('40010100', 'hex'), // ORIGIN IGP
-    Buffer.from('4002060201', 'hex'), // AS_PATH: AS_SEQUENCE of one
-    Buffer.from('0000fbf5', 'hex'), //   AS 64501 (4-octet)
-    Buffer.from('4003040a4d0001', 'hex'), // NEXT_HOP 10.77.0.1
-    Buffer.alloc(3 * repeats, Buffer.from('c06300', 'hex')), // type 99, length 0, `repeats` times
-  ]);
-  const nlri = Buffer.from('200a4d0063', 'hex'); // 10.77.0.99/32
-  const body = Buffer.concat([Buffer.from([0, 0, attrs.length >> 8, attrs.length & 255]), attrs, nlri]);
-  const len = 19 + body.length;
-  return Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([len >> 8, len & 255, 2]), body]);
-}
-
-async function ask(speaker: SpeakerProc, cmd: string, id?: string): Promise<SpeakerEvent> {
-  const from = speaker.events.length;
-  speaker.send({ cmd });
-  return speaker.waitEvent(cmd, (e) => e.event === cmd && (id === undefined || e.id === id), 15_000, from);
-}
-const counters = async (speaker: SpeakerProc, id: string): Promise<Record<string, number> & { warnings: Record<string, number> }> =>
-  (await ask(speaker, 'counters', id)).counters as Record<string, number> & { warnings: Record<string, number> };
 
 t.test('floods from a hostile peer: bounded speaker, untouched bystander', async (t) => {
   const dir = mkdtempSync(join(os.tmpdir(), 'bgp-flood-'));
   const good = await TestPeer.listen({ host: '127.0.0.1', asn: 64501, routerId: '10.77.0.1', holdTimeSec: 9 });
   const hostile = await TestPeer.listen({ host: '127.0.0.1', asn: 64502, routerId: '10.77.0.2', holdTimeSec: 9 });
   const arp = await startRootArpClient('bgp-flood');
-  const cfg = (port: number, peerAsn: number): BgpSessionConfig => ({
-    peerAddress: '127.0.0.1',
-    peerPort: port,
-    peerAsn,
-    localAsn: 64500,
-    routerId: '10.77.0.11',
-    holdTimeSec: 9,
-    connectTimeSec: 2,
-    ebgpMultiHop: true,
-    families: [{ afi: 1, safi: 1 }],
-    backoff: { initialMs: 200, maxMs: 2000 },
-  });
+  const cfg = (port: number, peerAsn: number): BgpSessionConfig => loopbackSessionConfig(port, peerAsn, { backoff: { initialMs: 200, maxMs: 2000 } });
   const speaker = startLocalSpeaker(dir, [
     { id: 'hostile', config: cfg(hostile.port, 64502) },
     { id: 'good', config: cfg(good.port, 64501) },
@@ -87,24 +48,24 @@ t.test('floods from a hostile peer: bounded speaker, untouched bystander', async
     await Promise.all([good.close(), hostile.close(), arp.destroy()]);
     rmSync(dir, { recursive: true, force: true });
   });
-  await waitFor('both peers have the full table', () => synced(good.last) && synced(hostile.last), { timeoutMs: 30_000, intervalMs: 20 });
+  await waitFor('both peers have the full table', () => hasFullTable(good.last) && hasFullTable(hostile.last), { timeoutMs: 30_000, intervalMs: 20 });
   const downs = (id: string): SpeakerEvent[] => speaker.events.filter((e) => e.event === 'down' && e.id === id);
   const ready = await speaker.waitEvent('ready', (e) => e.event === 'ready');
   t.match(ready.l2, { [VIP]: { ok: true, interfaces: [arp.rootIface] } }, 'the speaker process announces the VIP');
-  const rssBefore = (await ask(speaker, 'rss')).rssMB as number;
-  await ask(speaker, 'loopDelay');
+  const rssBefore = (await askSpeaker(speaker, 'rss')).rssMB as number;
+  await askSpeaker(speaker, 'loopDelay');
   await arp.start(VIP, 200);
 
   await t.test('20,000 ROUTE-REFRESH from a peer that reads nothing', async (t) => {
     const conn = hostile.last!;
     conn.socket.pause();
-    const before = await counters(speaker, 'hostile');
+    const before = await speakerCounters(speaker, 'hostile');
     // Mostly normal requests, with BoRR/EoRR and an unknown subtype mixed in (RFC 7313: no resend).
     const requests = (n: number): Buffer => Buffer.concat(Array.from({ length: n }, (_, i) => refresh(i % 100 === 99 ? 1 + (i % 3) : 0)));
     // First 10,000 in one write.
     conn.socket.write(requests(10_000));
-    await waitFor('10,000 requests handled', async () => (await counters(speaker, 'hostile')).messagesReceived! >= before.messagesReceived! + 10_000, { timeoutMs: 20_000, intervalMs: 50 });
-    const burst = await counters(speaker, 'hostile');
+    await waitFor('10,000 requests handled', async () => (await speakerCounters(speaker, 'hostile')).messagesReceived! >= before.messagesReceived! + 10_000, { timeoutMs: 20_000, intervalMs: 50 });
+    const burst = await speakerCounters(speaker, 'hostile');
     const asked = burst.routeRefreshesReceived! - before.routeRefreshesReceived!;
     const resends = asked - (burst.routeRefreshesFolded! - before.routeRefreshesFolded!);
     t.equal(asked, 9_900, 'BoRR, EoRR and the unknown subtype asked for nothing');
@@ -129,7 +90,7 @@ t.test('floods from a hostile peer: bounded speaker, untouched bystander', async
     }
     for (const e of speaker.events.slice(from)) if (e.event === 'rss') rssMax = Math.max(rssMax, e.rssMB as number);
     t.ok(rssMax - rssBefore < 50, `speaker RSS grew at most ${(rssMax - rssBefore).toFixed(1)} MB (limit 50)`);
-    const loop = await ask(speaker, 'loopDelay');
+    const loop = await askSpeaker(speaker, 'loopDelay');
     t.ok((loop.maxMs as number) < 500, `speaker event loop stalled at most ${(loop.maxMs as number).toFixed(1)} ms`);
     t.equal(downs('good').length, 0, 'the healthy session never went down');
     t.equal(good.connections.length, 1, 'and never reconnected');
@@ -137,41 +98,41 @@ t.test('floods from a hostile peer: bounded speaker, untouched bystander', async
   });
 
   const flooded = hostile.last!;
-  await waitFor('the hostile peer reconnected with the full table', () => hostile.last !== flooded && synced(hostile.last), { timeoutMs: 20_000, intervalMs: 20 });
+  await waitFor('the hostile peer reconnected with the full table', () => hostile.last !== flooded && hasFullTable(hostile.last), { timeoutMs: 20_000, intervalMs: 20 });
 
   await t.test('2,000 UPDATEs with 1,000 repeated attributes each', async (t) => {
     const conn = hostile.last!;
-    const before = await counters(speaker, 'hostile');
+    const before = await speakerCounters(speaker, 'hostile');
     const logBefore = readFileSync(speaker.logFile, 'utf8').split('\n').filter((l) => l.includes('"updateError"')).length;
-    const one = duplicateAttributes(1000);
+    const one = duplicateAttributesUpdate(1000);
     t.ok(one.length <= 4096, `${one.length} octets`);
     const started = performance.now();
     conn.socket.write(Buffer.concat(Array.from({ length: 2000 }, () => one)));
-    await waitFor('all 2,000 handled', async () => (await counters(speaker, 'hostile')).updatesReceived! >= before.updatesReceived! + 2000, { timeoutMs: 30_000, intervalMs: 50 });
+    await waitFor('all 2,000 handled', async () => (await speakerCounters(speaker, 'hostile')).updatesReceived! >= before.updatesReceived! + 2000, { timeoutMs: 30_000, intervalMs: 50 });
     const seconds = (performance.now() - started) / 1000;
     t.ok(seconds < 10, `handled in ${seconds.toFixed(2)} s`);
-    const after = await counters(speaker, 'hostile');
+    const after = await speakerCounters(speaker, 'hostile');
     t.equal(after.warnings.updateError! - (before.warnings.updateError ?? 0), 2000, 'every malformed UPDATE counted');
     const lines = readFileSync(speaker.logFile, 'utf8').split('\n').filter((l) => l.includes('"updateError"'));
     t.ok(lines.length - logBefore <= 2, `${lines.length - logBefore} log lines for 2,000 malformed UPDATEs`);
     t.ok(lines.every((l) => l.length < 2000), 'each line short: a count and a sample, not 1,000 messages');
     t.equal(conn.closed, false, 'attribute-discard keeps the session (RFC 7606)');
-    const loop = await ask(speaker, 'loopDelay');
+    const loop = await askSpeaker(speaker, 'loopDelay');
     t.ok((loop.maxMs as number) < 500, `event loop stalled at most ${(loop.maxMs as number).toFixed(1)} ms`);
   });
 
   await t.test('200,000 KEEPALIVEs in one write', async (t) => {
     const conn = hostile.last!;
-    const before = await counters(speaker, 'hostile');
+    const before = await speakerCounters(speaker, 'hostile');
     const flood = Buffer.alloc(200_000 * 19);
     const ka = encode({ type: 4 });
     for (let i = 0; i < 200_000; i++) ka.copy(flood, i * 19);
     conn.socket.write(flood);
-    await waitFor('all handled', async () => (await counters(speaker, 'hostile')).messagesReceived! >= before.messagesReceived! + 200_000, { timeoutMs: 30_000, intervalMs: 50 });
+    await waitFor('all handled', async () => (await speakerCounters(speaker, 'hostile')).messagesReceived! >= before.messagesReceived! + 200_000, { timeoutMs: 30_000, intervalMs: 50 });
     t.equal(conn.closed, false, 'the session stays up');
-    const loop = await ask(speaker, 'loopDelay');
+    const loop = await askSpeaker(speaker, 'loopDelay');
     t.ok((loop.maxMs as number) < 500, `event loop stalled at most ${(loop.maxMs as number).toFixed(1)} ms`);
-    const rss = (await ask(speaker, 'rss')).rssMB as number;
+    const rss = (await askSpeaker(speaker, 'rss')).rssMB as number;
     t.ok(rss - rssBefore < 50, `RSS ${(rss - rssBefore).toFixed(1)} MB above the start`);
   });
 
@@ -195,21 +156,7 @@ t.test('a peer that resets right after each Established is re-dialled ever more 
       if (e.kind === 'message' && e.msg?.type === 2) e.conn.socket.destroy();
     },
   });
-  const session = new BgpSession(
-    {
-      peerAddress: '127.0.0.1',
-      peerPort: peer.port,
-      peerAsn: 64501,
-      localAsn: 64500,
-      routerId: '10.77.0.11',
-      holdTimeSec: 9,
-      connectTimeSec: 2,
-      ebgpMultiHop: true,
-      families: [{ afi: 1, safi: 1 }],
-      backoff: { initialMs: 50, maxMs: 5000, stableMs: 60_000 },
-    },
-    { log: silentLogger() },
-  );
+  const session = new BgpSession(loopbackSessionConfig(peer.port, 64501, { backoff: { initialMs: 50, maxMs: 5000, stableMs: 60_000 } }), { log: silentLogger() });
   t.teardown(async () => {
     await session.stop();
     await peer.close();

@@ -3,7 +3,7 @@ import { BgpPeerManager } from '../../src/bgp/peer-manager';
 import type { BgpSessionConfig } from '../../src/bgp/session';
 import { silentLogger } from '../../src/util/log';
 import { waitFor } from '../harness/lab-exec';
-import { TestPeer } from '../fixtures/bgp/test-peer';
+import { loopbackSessionConfig, TestPeer } from '../fixtures/bgp/test-peer';
 
 const WAIT = { timeoutMs: 8000, intervalMs: 20 };
 
@@ -16,18 +16,7 @@ t.test('reconcile starts, keeps, resets and stops sessions by peer name', async 
     await a.close();
     await b.close();
   });
-  const cfg = (peer: TestPeer, asn: number): BgpSessionConfig => ({
-    peerAddress: '127.0.0.1',
-    peerPort: peer.port,
-    peerAsn: asn,
-    localAsn: 64500,
-    routerId: '10.77.0.11',
-    holdTimeSec: 9,
-    connectTimeSec: 2,
-    ebgpMultiHop: true,
-    families: [{ afi: 1, safi: 1 }],
-    backoff: { initialMs: 50, maxMs: 200 },
-  });
+  const cfg = (peer: TestPeer, asn: number): BgpSessionConfig => loopbackSessionConfig(peer.port, asn, { backoff: { initialMs: 50, maxMs: 200 } });
   manager.setRoutes('a', new Map([['10.77.0.100/32', {}]]));
   t.same(manager.reconcile([{ name: 'a', config: cfg(a, 64501) }, { name: 'b', config: cfg(b, 64502) }]), { started: ['a', 'b'], stopped: [], reset: [] });
   await waitFor('both up', () => [...manager.all.values()].every((s) => s.state === 'Established'), WAIT);

@@ -13,27 +13,14 @@ import { localNextHops } from '../../src/bgp/next-hop';
 import { Writable } from 'node:stream';
 import { createRootLogger, silentLogger } from '../../src/util/log';
 import { waitFor } from '../harness/lab-exec';
-import { TestPeer } from '../fixtures/bgp/test-peer';
+import { loopbackSessionConfig, TestPeer } from '../fixtures/bgp/test-peer';
 import type { TestPeerOptions } from '../fixtures/bgp/test-peer';
 
 const WAIT = { timeoutMs: 8000, intervalMs: 20 };
 
 async function setup(t: Test, peerOver: Partial<TestPeerOptions> = {}, cfgOver: Partial<BgpSessionConfig> = {}) {
   const peer = await TestPeer.listen({ host: '127.0.0.1', asn: 64501, routerId: '10.77.0.1', holdTimeSec: 9, ...peerOver });
-  const cfg: BgpSessionConfig = {
-    peerAddress: '127.0.0.1',
-    peerPort: peer.port,
-    peerAsn: 64501,
-    localAsn: 64500,
-    routerId: '10.77.0.11',
-    holdTimeSec: 9,
-    connectTimeSec: 2,
-    ebgpMultiHop: true,
-    gracefulRestart: { restartTimeSec: 120 },
-    families: [{ afi: 1, safi: 1 }],
-    backoff: { initialMs: 50, maxMs: 200 },
-    ...cfgOver,
-  };
+  const cfg = loopbackSessionConfig(peer.port, 64501, { gracefulRestart: { restartTimeSec: 120 }, backoff: { initialMs: 50, maxMs: 200 }, ...cfgOver });
   let seed = 1;
   const session = new BgpSession(cfg, { log: silentLogger(), random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647) });
   t.teardown(async () => {

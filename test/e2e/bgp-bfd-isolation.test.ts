@@ -6,10 +6,10 @@
 // routes withdrawn on our side) within the profile's detection time, and FRR, whose neighbor is
 // tied to BFD, drops the routes too. After the link comes back, BFD and BGP come back.
 import t from 'tap';
-import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
-import { startFrr } from '../harness/routers/frr';
+import { RELEASE_NAMESPACE, type Cluster } from '../harness/cluster';
 import { waitFor } from '../harness/lab';
-import { createService, FAST_ELECTION } from '../fixtures/e2e/kit';
+import { createService } from '../fixtures/e2e/kit';
+import { BGP_POOL_YAML, bfdProfileYaml, bgpPeerYaml, IN_VRF_PEER_YAML, poolYaml, startBfdScenario, waitBfdBgpRoute, waitHeldForBfd, yamlDocs } from '../fixtures/e2e/bfd-scenario';
 import { bfdDownsBetween, speakerEvents } from '../fixtures/e2e/speaker-log';
 
 /** The profile: 200 ms x 3, so a silent peer is declared down 600 ms after its last packet. */
@@ -21,74 +21,24 @@ const SLACK_MS = 400;
 /** A short idle period with the session Up: no false Down (bench/bfd-detect.ts idles 600 s). */
 const IDLE_MS = 3000;
 
-function config(routerIp: string): string {
-  return `
-apiVersion: metallb.io/v1beta1
-kind: BFDProfile
-metadata: { name: fast, namespace: ${RELEASE_NAMESPACE} }
-spec: { receiveInterval: ${RX_MS}, transmitInterval: ${RX_MS}, detectMultiplier: ${MULT} }
----
-apiVersion: metallb.io/v1beta1
+const config = (c: Cluster): string =>
+  yamlDocs(
+    bfdProfileYaml('fast', { intervalMs: RX_MS, mult: MULT }),
+    `apiVersion: metallb.io/v1beta1
 kind: BFDProfile
 metadata: { name: unused-echo, namespace: ${RELEASE_NAMESPACE} }
 spec: { echoMode: true }
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  myASN: 64500
-  peerASN: 64501
-  peerAddress: ${routerIp}
-  connectTime: 1s
-  bfdProfile: fast
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: in-vrf, namespace: ${RELEASE_NAMESPACE} }
-spec:
-  myASN: 64500
-  peerASN: 64501
-  peerAddress: 10.77.0.99
-  vrf: red
----
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: bgp, namespace: ${RELEASE_NAMESPACE} }
-spec: { addresses: [10.77.0.200-10.77.0.205] }
----
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: l2, namespace: ${RELEASE_NAMESPACE} }
-spec: { addresses: [10.77.0.100-10.77.0.105] }
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: bgp, namespace: ${RELEASE_NAMESPACE} }
-spec: { ipAddressPools: [bgp] }
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: { name: l2, namespace: ${RELEASE_NAMESPACE} }
-spec: { ipAddressPools: [l2] }
-`;
-}
+`,
+    bgpPeerYaml('router', c.lab.router.ipv4, 'bfdProfile: fast'),
+    IN_VRF_PEER_YAML,
+    BGP_POOL_YAML,
+    poolYaml('l2', '10.77.0.100-10.77.0.105', 'L2Advertisement'),
+  );
 
 t.test('a broken peer disables itself only; BFD takes the good peer down at once', async (t) => {
-  const c = await startCluster(t, { nodes: 1, client: true, speakerArgs: FAST_ELECTION });
-  const node = c.lab.nodes[0]!;
-  const router = c.lab.router;
-  const frr = await startFrr(c.lab, {
-    asn: 64501,
-    routerId: router.ipv4,
-    neighbors: [{ address: node.ipv4, remoteAs: 64500, families: ['ipv4'] }],
-    // FRR's neighbor is tied to BFD too, so FRR drops our routes as soon as its bfdd says Down.
-    bgpExtra: ` neighbor ${node.ipv4} bfd`,
-    bfdPeers: [{ address: node.ipv4, localAddress: router.ipv4, receiveIntervalMs: RX_MS, transmitIntervalMs: RX_MS, detectMultiplier: MULT }],
-  });
-  await c.apply(config(router.ipv4));
-  await c.startController();
-  await c.startSpeaker(0);
+  // FRR's neighbor is tied to BFD too, so FRR drops our routes as soon as its bfdd says Down.
+  const scenario = await startBfdScenario(t, { timers: { intervalMs: RX_MS, mult: MULT }, config, cluster: { client: true } });
+  const { c, node, frr } = scenario;
 
   await frr.waitBfdPeer(node.ipv4, 'up', 30_000);
   t.pass('BFD Up on the router for the peer with a bfdProfile');
@@ -133,10 +83,7 @@ t.test('a broken peer disables itself only; BFD takes the good peer down at once
   // Cut the BFD peer's link: BFD Down closes our BGP session within the detection time.
   const t0 = Date.now();
   await c.lab.linkDown(node.index);
-  const held = await waitFor('the speaker to close its BGP session on BFD Down', async () => speakerEvents(c.lab.dir, 'bgpHeldForBfd').find((e) => e.time >= t0), {
-    timeoutMs: 10_000,
-    intervalMs: 20,
-  });
+  const held = await waitHeldForBfd(c, t0);
   const ourMs = held.time - t0;
   t.comment(`cut -> our BGP session closed: ${ourMs} ms (detection time ${DETECTION_MS} ms)`);
   t.ok(ourMs <= DETECTION_MS + SLACK_MS, `our routes withdrawn ${ourMs} ms after the cut (detection ${DETECTION_MS} ms + ${SLACK_MS} ms slack)`);
@@ -147,9 +94,7 @@ t.test('a broken peer disables itself only; BFD takes the good peer down at once
 
   // The link back: BFD Up first, then BGP, then the route.
   await c.lab.linkUp(node.index);
-  await frr.waitBfdPeer(node.ipv4, 'up', 30_000);
-  await frr.waitEstablished(node.ipv4, 60_000);
-  await frr.waitRoute(`${bgpIp}/32`, undefined, 30_000);
+  await waitBfdBgpRoute(scenario, `${bgpIp}/32`);
   t.pass('after the link is back: BFD Up, BGP Established, the route again');
   const released = speakerEvents(c.lab.dir, 'bgpReleasedByBfd').filter((e) => e.time >= t0);
   t.ok(released.length >= 1, 'the speaker logged the BGP session released by BFD Up');

@@ -6,49 +6,23 @@
 // keepalives every second and a retrying peer rewrites nothing, a BFD Down turns `router` Idle, and
 // a graceful stop deletes the node's objects.
 import t from 'tap';
-import { startCluster, RELEASE_NAMESPACE } from '../harness/cluster';
-import { startFrr } from '../harness/routers/frr';
+import { RELEASE_NAMESPACE, type Cluster } from '../harness/cluster';
 import { waitFor } from '../harness/lab';
-import { FAST_ELECTION } from '../fixtures/e2e/kit';
+import { BGP_POOL_YAML, bfdProfileYaml, bgpPeerYaml, IN_VRF_PEER_YAML, startBfdScenario, yamlDocs } from '../fixtures/e2e/bfd-scenario';
 import { runStatus, StatusExit } from '../../src/cli/status';
 import type { SessionStateBody } from '../../src/speaker/session-states';
 
 /** Keepalive every second (hold 3 s), so the idle period below spans several. */
 const IDLE_MS = 3500;
 
-function config(routerIp: string, refusingIp: string): string {
-  return `
-apiVersion: metallb.io/v1beta1
-kind: BFDProfile
-metadata: { name: fast, namespace: ${RELEASE_NAMESPACE} }
-spec: { receiveInterval: 200, transmitInterval: 200, detectMultiplier: 3 }
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: router, namespace: ${RELEASE_NAMESPACE} }
-spec: { myASN: 64500, peerASN: 64501, peerAddress: ${routerIp}, connectTime: 1s, holdTime: 3s, bfdProfile: fast }
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: refused, namespace: ${RELEASE_NAMESPACE} }
-spec: { myASN: 64500, peerASN: 64501, peerAddress: ${refusingIp}, connectTime: 1s }
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: in-vrf, namespace: ${RELEASE_NAMESPACE} }
-spec: { myASN: 64500, peerASN: 64501, peerAddress: 10.77.0.99, vrf: red }
----
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: bgp, namespace: ${RELEASE_NAMESPACE} }
-spec: { addresses: [10.77.0.200-10.77.0.205] }
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: bgp, namespace: ${RELEASE_NAMESPACE} }
-spec: { ipAddressPools: [bgp] }
-`;
-}
+const config = (c: Cluster): string =>
+  yamlDocs(
+    bfdProfileYaml('fast', { intervalMs: 200, mult: 3 }),
+    bgpPeerYaml('router', c.lab.router.ipv4, 'holdTime: 3s, bfdProfile: fast'),
+    bgpPeerYaml('refused', c.lab.client!.ipv4),
+    IN_VRF_PEER_YAML,
+    BGP_POOL_YAML,
+  );
 
 interface SessionObject {
   metadata: { name: string; resourceVersion: string; labels?: Record<string, string>; ownerReferences?: unknown[] };
@@ -56,19 +30,8 @@ interface SessionObject {
 }
 
 t.test('BGPSessionState: Established with BFD up, a refused peer, a disabled peer', async (t) => {
-  const c = await startCluster(t, { nodes: 1, client: true, speakerArgs: FAST_ELECTION });
-  const node = c.lab.nodes[0]!;
+  const { c, node, frr } = await startBfdScenario(t, { timers: { intervalMs: 200, mult: 3 }, config, cluster: { client: true } });
   const router = c.lab.router;
-  const frr = await startFrr(c.lab, {
-    asn: 64501,
-    routerId: router.ipv4,
-    neighbors: [{ address: node.ipv4, remoteAs: 64500, families: ['ipv4'] }],
-    bgpExtra: ` neighbor ${node.ipv4} bfd`,
-    bfdPeers: [{ address: node.ipv4, localAddress: router.ipv4, receiveIntervalMs: 200, transmitIntervalMs: 200, detectMultiplier: 3 }],
-  });
-  await c.apply(config(router.ipv4, c.lab.client!.ipv4));
-  await c.startController();
-  await c.startSpeaker(0);
 
   const list = async (): Promise<Map<string, SessionObject>> => {
     const r = (await c.custom.listNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: RELEASE_NAMESPACE, plural: 'bgpsessionstates' })) as { items: SessionObject[] };
