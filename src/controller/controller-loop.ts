@@ -114,6 +114,8 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
   /** run() was called: configuration events now lead to a parse. */
   let started = false;
   let synced = false;
+  /** Set by stop(): a sync wait or a run that starts after it must not outlive the loop. */
+  let stopped = false;
   let fingerprint = '';
   /** What was last logged about the configuration (warnings once per change). */
   let reported: ConfigReport = NOTHING_REPORTED;
@@ -372,7 +374,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
       const t0 = Date.now();
       await Promise.all(allInformers.map((i) => i.start()));
       let nextLog = Date.now() + 10_000;
-      while (!allInformers.every((i) => i.hasSynced())) {
+      while (!stopped && !allInformers.every((i) => i.hasSynced())) {
         if (Date.now() > nextLog) {
           nextLog = Date.now() + 10_000;
           const waiting = CONFIG_SOURCES.filter((_, i) => !configInformers[i]?.informer.hasSynced()).map((s) => s.kind);
@@ -382,12 +384,15 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
         }
         await new Promise((r) => setTimeout(r, 50));
       }
+      if (stopped) return;
       synced = true;
       log.info({ event: 'informersSynced', ms: Date.now() - t0, services: services.list().length }, 'informers synced');
     },
     async run(opts: { freshList?: boolean } = {}): Promise<void> {
       if (!synced) await this.startInformers();
+      if (stopped) return;
       if (opts.freshList) await overlayFreshList();
+      if (stopped) return;
       // Adoption happens inside the first successful parse, before any worker runs; the events
       // the initial LIST delivered are all covered by it.
       started = true;
@@ -398,6 +403,7 @@ export function createControllerLoop(deps: ControllerLoopDeps): ControllerLoop {
       statusWorkersDone = statusQueue.run(STATUS_WORKERS, handle, onError);
     },
     async stop(): Promise<void> {
+      stopped = true;
       reload.stop();
       queue.shutDown();
       statusQueue.shutDown();

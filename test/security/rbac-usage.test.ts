@@ -58,7 +58,7 @@ function configurationStateUse(caller: Evidence): Record<string, readonly Eviden
 const USED: Record<Role, Record<string, readonly Evidence[]>> = {
   controller: {
     ...reviews({ file: 'src/controller/main.ts', pattern: /startProcessEndpoint\(opts, \{ registry, log: clog, loop, client \}\)/ }),
-    'core/services: list': [{ file: 'src/controller/controller-loop.ts', pattern: /createInformer<ServiceObject>\(\{\s*client,\s*path: '\/api\/v1\/services'/ }, INFORMER, { file: 'src/controller/controller-loop.ts', pattern: /client\.list<ServiceObject>\('\/api\/v1\/services'\)/ }],
+    'core/services: list': [{ file: 'src/controller/controller-loop.ts', pattern: /createInformer<ServiceObject>\(\{\s*client,\s*path: '\/api\/v1\/services'/ }, INFORMER, { file: 'src/controller/controller-loop.ts', pattern: /client\.list<ServiceObject>\('\/api\/v1\/services'[,)]/ }],
     'core/services: watch': [{ file: 'src/controller/controller-loop.ts', pattern: /path: '\/api\/v1\/services'/ }, INFORMER],
     'core/services/status: update': [{ file: 'src/controller/controller-loop.ts', pattern: /method: 'PUT', path: `\/api\/v1\/namespaces\/\$\{encodeURIComponent\(ns\)\}\/services\/\$\{encodeURIComponent\(name\)\}\/status`/ }],
     'core/namespaces: list': [{ file: 'src/k8s/config-sources.ts', pattern: /path: '\/api\/v1\/namespaces' \}/ }, CTL_CONFIG_INFORMERS, INFORMER],
