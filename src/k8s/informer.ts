@@ -85,6 +85,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
   let generation = 0;
   let attempt = 0;
   let restartCount = 0;
+  let restartPending = false;
   let timer: NodeJS.Timeout | undefined;
   let starting: Promise<void> | undefined;
 
@@ -125,6 +126,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     timer = setTimeout(() => {
       timer = undefined;
       restartCount++;
+      restartPending = true;
       void run().catch(failed);
     }, delay);
   };
@@ -171,9 +173,11 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     });
     if (!synced) log.debug({ event: 'informerSynced', objects: objects.size }, 'informer synced');
     synced = true;
-    if (attempt > 0 || restartCount > 0) {
-      attempt = 0;
-      if (restartCount > 0) opts.onRestart?.();
+    attempt = 0;
+    // Only a restart after an error resyncs dependants, not the routine re-watch of a closed stream.
+    if (restartPending) {
+      restartPending = false;
+      opts.onRestart?.();
     }
   }
 

@@ -103,6 +103,11 @@ t.test('a watch that fails restarts with backoff from the last resourceVersion, 
   t.equal(watches[1]?.query.resourceVersion, '9', 'resumes from the bookmark');
   t.equal(inf.restarts(), 1);
   t.equal(inf.get('a', 'ns')?.metadata?.resourceVersion, '5');
+  // The apiserver's watch timeout ends a stream cleanly: a re-watch, not a restart.
+  watches[1]?.end();
+  await until('the re-watch', () => watches.length === 3);
+  t.equal(restarted, 1, 'a routine re-watch resyncs nothing');
+  t.equal(inf.restarts(), 1);
   await inf.stop();
 });
 
