@@ -1,50 +1,50 @@
 {{- /*
-CRDs for clusters older than the chart's full-validation bound (Chart.yaml annotation
-metallb-ts.io/full-crd-validation). Derived from files/crds/ by removing what a Kubernetes 1.25
-apiserver cannot compile or would report differently, so there is one source of truth:
-
-- a rule calling a CEL library added after 1.25 (k8s.io/apiserver/pkg/cel/environment/base.go):
-  quantities and optionals (1.28), sets and strings v2 (1.29), IP and CIDR (1.30), format (1.31),
-  two-variable comprehensions (1.32), semver (1.33), lists v3 (1.34);
-- a rule with `messageExpression` (1.27): without it the apiserver would refuse with other words
-  than the controller reports, so the controller alone reports it (same words as the full CRDs);
-- a rule with `optionalOldSelf` (1.30): it only compiles with that field;
-- the `reason` and `fieldPath` fields (1.28) of the rules kept: they change the error's reason
-  and path, not its message.
-
-The controller enforces every dropped rule with the same message (docs/install.md).
+CRDs for apiservers older than 1.31, derived from files/crds/ while rendering (one source of
+truth). A new or changed CRD's CEL rules are compiled at the previous release's level, so the IP
+and CIDR library (in the CEL base environment from 1.30, `staging/src/k8s.io/apiserver/pkg/cel/
+environment/base.go` in kubernetes/kubernetes) is usable from 1.31 only; below that the whole CRD
+would be refused. "metallb.crd.degrade" edits a schema tree in place so that it uses only what a
+1.25 apiserver accepts:
+  - a rule calling a CEL function added after 1.25 is dropped (the controller's config parser
+    refuses the same objects with the same words, docs/install.md "Kubernetes 1.25 to 1.30");
+  - rule fields added after 1.25 are removed from the rules kept: messageExpression (1.27),
+    reason and fieldPath (1.28), optionalOldSelf (1.29). A kept rule then fails with its
+    `message`, or the apiserver's own "failed rule: <rule>"; since a rule spanning lines needs a
+    `message`, such a rule is folded onto one line (CEL ignores the line breaks).
+test/chart/crds-old-kube.test.ts checks the result against its own list of post-1.25 names.
 */}}
-{{- define "metallb.crds.fullValidation" -}}
-{{- if semverCompare (index .Chart.Annotations "metallb-ts.io/full-crd-validation") .Capabilities.KubeVersion.Version }}true{{ end }}
+{{- define "metallb.crd.newCelFunctions" -}}
+\b(isIP|ip|isCIDR|cidr|family|format|quote|quantity|isQuantity|semver|isSemver|image|isImage|transformList|transformMap|transformMapEntry|existsOne|sets\.[a-z]+|optional\.[a-zA-Z]+|orValue|hasValue)\s*\(|\.\?|\[\?
 {{- end }}
 
-{{- define "metallb.crds.post125Cel" -}}
-\b(isQuantity|quantity|optional\.(of|none|ofNonZeroValue)|hasValue|orValue|sets\.(contains|equivalent|intersects)|format|quote|reverse|isIP|ip|isCIDR|cidr|family|isUnspecified|isLoopback|isLinkLocalMulticast|isLinkLocalUnicast|isGlobalUnicast|isCanonical|containsIP|containsCIDR|masked|prefixLength|transformList|transformMap|transformMapEntry|isSemver|semver|lists\.range|slice|flatten|distinct|sort|sortBy|first|last)\s*\(|\.\?|\[\?
-{{- end }}
-
-{{- /* Walks a parsed CRD (maps and lists) and degrades its x-kubernetes-validations in place. */}}
-{{- define "metallb.crds.degrade" -}}
-{{- $node := .node }}
-{{- if kindIs "map" $node }}
-{{- with (get $node "x-kubernetes-validations") }}
+{{- define "metallb.crd.degrade" -}}
+{{- $pattern := include "metallb.crd.newCelFunctions" . | trim }}
+{{- if kindIs "map" . }}
+{{- $node := . }}
+{{- range $key, $value := $node }}
+{{- if eq $key "x-kubernetes-validations" }}
 {{- $kept := list }}
-{{- range $rule := . }}
-{{- if not (or (hasKey $rule "messageExpression") (hasKey $rule "optionalOldSelf") (regexMatch $.post125 (toString $rule.rule))) }}
-{{- $kept = append $kept (omit $rule "reason" "fieldPath") }}
+{{- range $rule := $value }}
+{{- if not (regexMatch $pattern (toString $rule.rule)) }}
+{{- $rule = omit $rule "messageExpression" "reason" "fieldPath" "optionalOldSelf" }}
+{{- if not (hasKey $rule "message") }}
+{{- $_ := set $rule "rule" (regexReplaceAll "\\s*\\n\\s*" (toString $rule.rule) " ") }}
+{{- end }}
+{{- $kept = append $kept $rule }}
 {{- end }}
 {{- end }}
 {{- if $kept }}
-{{- $_ := set $node "x-kubernetes-validations" $kept }}
+{{- $_ := set $node $key $kept }}
 {{- else }}
-{{- $_ := unset $node "x-kubernetes-validations" }}
+{{- $_ := unset $node $key }}
+{{- end }}
+{{- else }}
+{{- $_ := include "metallb.crd.degrade" $value }}
 {{- end }}
 {{- end }}
-{{- range $key, $child := $node }}
-{{- include "metallb.crds.degrade" (dict "node" $child "post125" $.post125) }}
-{{- end }}
-{{- else if kindIs "slice" $node }}
-{{- range $child := $node }}
-{{- include "metallb.crds.degrade" (dict "node" $child "post125" $.post125) }}
+{{- else if kindIs "slice" . }}
+{{- range . }}
+{{- $_ := include "metallb.crd.degrade" . }}
 {{- end }}
 {{- end }}
 {{- end }}
