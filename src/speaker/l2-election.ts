@@ -407,7 +407,7 @@ export class L2Election {
         }
         // The misses that proved the previous holder dead stand until its last VIP is taken: a
         // takeover of thousands is paced (LeaseWriteQueue) and must not lose its evidence midway.
-        if (prevHolder && ![...this.vips.values()].some((v) => v.lease?.spec?.holderIdentity === prevHolder)) this.probes.delete(prevHolder);
+        if (prevHolder && !this.holdsAny(prevHolder)) this.probes.delete(prevHolder);
       } else if (res.conflict) {
         this.stats.conflictsLost++;
         this.deps.log.debug({ event: 'l2LeaseConflict', ip, reason: why }, 'lease changed under us; waiting for the watch');
@@ -419,6 +419,12 @@ export class L2Election {
       st.writing = false;
     }
     if (again) this.evaluate(ip);
+  }
+
+  /** Whether our view names `node` holder of any VIP (no array: asked once per takeover write). */
+  private holdsAny(node: string): boolean {
+    for (const v of this.vips.values()) if (v.lease?.spec?.holderIdentity === node) return true;
+    return false;
   }
 
   private giveUp(st: VipState): Promise<void> | undefined {

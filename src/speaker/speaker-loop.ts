@@ -66,6 +66,12 @@ export const SPEAKER_CONFIG_RELOAD_BOUNDS: DebounceBounds = { quietMs: 100, maxD
 /** Dependencies of {@link createSpeakerLoop}. */
 export interface SpeakerLoopDeps {
   readonly client: KubeClient;
+  /**
+   * Connections of their own for the Lease writes, `client` by default: sharing `client`'s few
+   * sockets, a takeover's Lease writes queued behind the ServiceL2Status objects and Events it
+   * causes, and its write queue's in-flight budget was never reached (lease-write-queue.ts).
+   */
+  readonly leaseClient?: KubeClient;
   /** The speaker's logger (component and node already bound). */
   readonly log: Logger;
   readonly registry: Registry;
@@ -192,7 +198,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     const ds = ownerPod.known()?.controller;
     return ds ? [ds] : [];
   };
-  const store = new LeaseStore(client, opts.namespace, Math.ceil(opts.election.leaseDurationMs / 1000), leaseOwners);
+  const store = new LeaseStore(deps.leaseClient ?? client, opts.namespace, Math.ceil(opts.election.leaseDurationMs / 1000), leaseOwners);
   const election = new L2Election({
     me: opts.nodeName,
     store,
@@ -202,8 +208,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     clock,
     apiHealthySince: () => state.apiHealthySince,
     onOwnership: (ip, owned) => {
-      queueMicrotask(syncL2Status);
-      queueMicrotask(syncAnnouncedMetric);
+      syncOwnershipSoon();
       if (!owned) return;
       for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Normal, NODE_ASSIGNED, nodeAssignedMessage(opts.nodeName, 'layer2'));
     },
@@ -224,6 +229,22 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
   const metrics = createSpeakerMetrics(deps.registry, { l2: () => announcer.counters(), election: () => election.stats, peers: () => bgp.status(), leaseWrites: () => store.writeCount }, opts.nodeName);
   // ConfigurationState speaker-<node>: written when the verdict changes.
   const configState = new ConfigurationStatePublisher({ client, namespace: opts.namespace, target: speakerState(opts.nodeName), owner: ownerPod.get, log: slog });
+
+  /**
+   * Each sync walks every Service: once per VIP that changes hands, a takeover of thousands cost
+   * the speaker seconds of CPU on its own failover path. One sync per turn of the event loop
+   * covers every write answer that turn delivered.
+   */
+  let ownershipSyncQueued = false;
+  function syncOwnershipSoon(): void {
+    if (ownershipSyncQueued) return;
+    ownershipSyncQueued = true;
+    setImmediate(() => {
+      ownershipSyncQueued = false;
+      syncL2Status();
+      syncAnnouncedMetric();
+    });
+  }
 
   /** ServiceL2Status: Services with an IP this node announces right now. */
   function syncL2Status(): void {
