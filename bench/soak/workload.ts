@@ -47,13 +47,18 @@ export interface WorkloadState {
   next: number;
   services: Set<string>;
   churnPool: boolean;
+  /**
+   * Services created whose EndpointSlice write failed (the apiserver restarting in between):
+   * without endpoints nobody may announce them, so the next steps retry before anything else.
+   */
+  readonly missingEndpoints: Set<string>;
   readonly causes: Cause[];
   readonly ops: Record<string, number>;
 }
 
 /** A fresh workload state. */
 export function newWorkload(): WorkloadState {
-  return { next: 1, services: new Set(), churnPool: false, causes: [], ops: {} };
+  return { next: 1, services: new Set(), churnPool: false, missingEndpoints: new Set(), causes: [], ops: {} };
 }
 
 type Variant = 'v4' | 'dual' | 'v6' | 'shared' | 'churn';
@@ -74,6 +79,10 @@ function serviceBody(name: string, variant: Variant, port: number): Record<strin
  */
 export async function step(c: Cluster, w: WorkloadState, rand: () => number, now: () => number): Promise<string> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  for (const name of [...w.missingEndpoints]) {
+    if (w.services.has(name)) await c.setEndpoints(SOAK_NAMESPACE, name, c.lab.nodes.map((n) => n.name));
+    w.missingEndpoints.delete(name);
+  }
   const count = w.services.size;
   const roll = rand();
   const op = count < MIN_SERVICES ? 'create' : count >= MAX_SERVICES ? 'delete' : roll < 0.3 ? 'create' : roll < 0.55 ? 'edit' : roll < 0.75 ? 'delete' : 'pool';
@@ -85,7 +94,9 @@ export async function step(c: Cluster, w: WorkloadState, rand: () => number, now
     w.causes.push({ atMs: now(), service: `${SOAK_NAMESPACE}/${name}`, what: `create ${variant}` });
     await c.core.createNamespacedService({ namespace: SOAK_NAMESPACE, body: serviceBody(name, variant, port) as never });
     w.services.add(name);
+    w.missingEndpoints.add(name);
     await c.setEndpoints(SOAK_NAMESPACE, name, c.lab.nodes.map((n) => n.name));
+    w.missingEndpoints.delete(name);
     return `create ${name} (${variant}, port ${port})`;
   }
   if (op === 'delete') {

@@ -180,7 +180,8 @@ export class L2Announcer extends EventEmitter {
    * probeFrame). Resolves true as soon as a frame binds `ip` to `mac`, false after the timeout,
    * and undefined at once when no interface could carry the probe: that says nothing about the
    * owner, and a caller counting misses must not count it (it made successors take over from
-   * live holders, and the VIP ping-ponged).
+   * live holders, and the VIP ping-ponged). A link without carrier cannot carry it either: a node
+   * whose own link is down would otherwise find every holder dead and take their VIPs.
    */
   probe(ip: string, mac: string, opts: ProbeOptions = {}): Promise<boolean | undefined> {
     this.assertOpen();
@@ -188,9 +189,9 @@ export class L2Announcer extends EventEmitter {
     const owner = normaliseMac(mac);
     const selection = selectInterfaces(this.scan, opts.interfaces ?? 'all', addr.family);
     const names = selection.ok ? selection.interfaces : [];
-    const entries = names.map((n) => this.socketFor(n)).filter((e): e is SocketEntry => e !== undefined);
+    const entries = names.map((n) => this.socketFor(n)).filter((e): e is SocketEntry => e !== undefined && this.system.hasCarrier?.(e.sock.ifname) !== false);
     if (entries.length === 0) {
-      this.log.debug({ ip: addr.text, mac: owner }, 'probe: no interface to probe on');
+      this.log.debug({ ip: addr.text, mac: owner }, 'probe: no interface with carrier to probe on');
       return Promise.resolve(undefined);
     }
     const key = `${addr.text} ${owner}`;

@@ -42,6 +42,11 @@ export interface L2System {
   /** First IPv6 link-local address per interface name. */
   linkLocalAddresses(): Map<string, string>;
   /**
+   * Whether `ifname` has carrier (its link is up), undefined when the system cannot tell. A
+   * probe sent on a link without carrier cannot be answered, so its silence is no evidence.
+   */
+  hasCarrier?(ifname: string): boolean | undefined;
+  /**
    * Open a socket on `ifname` that delivers ARP and ICMPv6 NS/NA frames. `answered` is set when
    * the system answered the frame itself (see `answer`): true when the reply went out, false when
    * sending it failed; the announcer then only counts.
@@ -147,6 +152,14 @@ export function defaultL2System(): L2System {
       }));
     },
     linkLocalAddresses: readLinkLocals,
+    hasCarrier(ifname) {
+      // sysfs answers '1' or '0', and EINVAL while the interface is administratively down.
+      try {
+        return readFileSync(`/sys/class/net/${ifname}/carrier`, 'utf8').trim() === '1';
+      } catch {
+        return existsSync(`/sys/class/net/${ifname}`) ? false : undefined;
+      }
+    },
     openPacketSocket(ifname, onFrame, onError) {
       const sock = openPacketSocket({ ifname, filter: 'arp-ns', onFrame: (frame, info) => onFrame(frame, info.pktType), onError });
       const ip = ipMembership(ifname, onError);

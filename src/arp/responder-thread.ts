@@ -33,7 +33,7 @@ interface ThreadSocket {
 /** Options for {@link threadedL2System}. */
 export interface ThreadedL2Options {
   /** Interface listing; the real system by default. */
-  base?: Pick<L2System, 'listInterfaces' | 'linkLocalAddresses'>;
+  base?: Pick<L2System, 'listInterfaces' | 'linkLocalAddresses' | 'hasCarrier'>;
 }
 
 /** Start the worker; from the TypeScript sources (tests, tsx) it must first load tsx itself. */
@@ -107,6 +107,7 @@ export function threadedL2System(opts: ThreadedL2Options = {}): L2System & { rea
     ready: () => ready,
     listInterfaces: () => base.listInterfaces(),
     linkLocalAddresses: () => base.linkLocalAddresses(),
+    hasCarrier: (ifname: string) => base.hasCarrier?.(ifname),
     answer(announced: ReadonlyMap<string, Announcement>, ownMacs: ReadonlySet<string>) {
       table = {
         op: 'table',

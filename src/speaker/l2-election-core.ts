@@ -133,3 +133,22 @@ export function writesHealthyForMs(h: WriteHealth, oldestInFlightMs: number | un
   if (oldestInFlightMs !== undefined && nowMs - oldestInFlightMs > stallMs) return 0;
   return nowMs - h.troubleEndedMs;
 }
+
+/** A Lease's resourceVersion as a number (etcd's revision; 0 when absent). */
+function revisionOf(lease: { readonly metadata?: { readonly resourceVersion?: string } } | undefined): number {
+  return Number(lease?.metadata?.resourceVersion ?? 0);
+}
+
+/**
+ * The Lease view to keep after one of our writes answered with `written` (undefined for a
+ * delete). A write's answer and the watch travel on different connections, so the watch can
+ * deliver a later write by another node (`current`) before our answer arrives. Taking the answer
+ * then would put an older record over the newer one, and no further event would correct it: a
+ * node whose view names itself holder after a successor took the Lease announces for as long as
+ * nobody writes that Lease again (seen as two MACs answering for one VIP after a link flap).
+ */
+export function laterLease<L extends { readonly metadata?: { readonly resourceVersion?: string } }>(current: L | undefined, written: L | undefined, base: L | undefined): L | undefined {
+  if (written === undefined) return current !== undefined && revisionOf(current) > revisionOf(base) ? current : undefined;
+  return current !== undefined && revisionOf(current) > revisionOf(written) ? current : written;
+}
+

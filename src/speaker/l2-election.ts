@@ -14,7 +14,7 @@ import type { Lease } from '../k8s/lease';
 import { after, every, realClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { RateLimitedLog, rateLimitDepsOn, type RateLimitPolicy } from '../util/rate-limited-log';
-import { interfaceKey, observedAt, ownHoldLapsed, probeWaitMs, type ElectionTiming, type InterfaceKey, type LeaseRecord } from './l2-election-core';
+import { interfaceKey, laterLease, observedAt, ownHoldLapsed, probeWaitMs, type ElectionTiming, type InterfaceKey, type LeaseRecord } from './l2-election-core';
 import { LeaseWriteHealth } from './lease-write-health';
 import { defenceDue, respondToClaim } from './l2-claims';
 import { AcquireReason, decideVip, type VipAction } from './lease-decision';
@@ -104,9 +104,7 @@ export class L2Election {
     this.writeQueue = new LeaseWriteQueue(clock, deps.writeBudget ?? DEFAULT_WRITE_BUDGET, (ip, queuedMs) => this.writeTurn(ip, queuedMs));
   }
 
-  private now(): number {
-    return this.clock.now();
-  }
+  private now(): number { return this.clock.now(); }
 
   /** Start the tick and probe loops. */
   start(): void {
@@ -150,8 +148,16 @@ export class L2Election {
     st.observedAtMs = observedAt(st.lease && record(st.lease), st.observedAtMs, record(lease), this.now());
     st.lease = lease;
     this.roster.vipLeaseChanged();
-    if (before !== lease.spec?.holderIdentity) st.yielded = false;
+    const holder = lease.spec?.holderIdentity;
+    if (before !== holder) st.yielded = false;
+    if (holder && holder !== before && holder !== this.deps.me && holderMacs(lease).size > 0) this.sawAlive(holder);
     this.evaluate(ip);
+  }
+
+  /** `node` took a Lease itself: our probes' verdict on it is stale (docs/speaker.md, "Partitions"). */
+  private sawAlive(node: string): void {
+    this.roster.sawAlive(node);
+    this.probes.delete(node);
   }
 
   /** Feed Lease deletions from the informer. */
@@ -239,9 +245,10 @@ export class L2Election {
     for (let attempt = 0; attempt < 3; attempt++) {
       await st.written;
       if (!st.lease || st.lease.spec?.holderIdentity !== this.deps.me) return res;
-      res = await this.writes.track(this.deps.store.release(st.lease, successor));
+      const base = st.lease;
+      res = await this.writes.track(this.deps.store.release(base, successor));
       if (res.ok) {
-        st.lease = res.lease;
+        st.lease = laterLease(st.lease, res.lease, base);
         return res;
       }
       if (!res.conflict) return res;
@@ -384,30 +391,29 @@ export class L2Election {
     return st.written;
   }
 
-  private async doWrite(ip: string, st: VipState, why: string, queuedMs: number): Promise<void> {
+  private async doWrite(ip: string, st: VipState, why: string, queuedMs: number, startMs = this.now()): Promise<void> {
     this.stats.leaseWrites++;
     // After a failed write (API server unreachable) the next tick retries; re-evaluating at once
     // would retry in a tight loop (hundreds of writes and warnings per second per VIP).
     let again = true;
     try {
-      const prevHolder = st.lease?.spec?.holderIdentity;
+      const base = st.lease;
+      const prevHolder = base?.spec?.holderIdentity;
       const annotations = { [LeaseAnnotation.Ip]: ip, [LeaseAnnotation.HolderMacs]: formatMacs(this.servingMacs(ip, st)) };
-      const startMs = this.now();
-      const res = await this.writes.track(this.deps.store.claim(vipLeaseName(ip), LeaseKind.Vip, this.deps.me, annotations, st.lease));
+      const res = await this.writes.track(this.deps.store.claim(vipLeaseName(ip), LeaseKind.Vip, this.deps.me, annotations, base));
       if (res.ok) {
-        const wasOurs = st.lease?.spec?.holderIdentity === this.deps.me;
-        st.lease = res.lease;
+        const wasOurs = prevHolder === this.deps.me;
+        st.lease = laterLease(st.lease, res.lease, base);
         st.lastOwnWriteMs = this.now();
         st.observedAtMs = this.now();
         st.yielded = false;
         if (!wasOurs) {
           this.stats.takeovers++;
-          // Where a takeover's time goes (bench/l2-mass-takeover.ts): the write queue, the apiserver.
-          this.deps.log.info({ event: 'l2Acquired', ip, reason: why, queuedMs, writeMs: this.now() - startMs }, 'acquired VIP lease');
+          this.deps.log.info({ event: 'l2Acquired', ip, reason: why, queuedMs, writeMs: this.now() - startMs }, 'acquired VIP lease'); // split in bench/l2-mass-takeover.ts
         }
         // The misses that proved the previous holder dead stand until its last VIP is taken: a
         // takeover of thousands is paced (LeaseWriteQueue) and must not lose its evidence midway.
-        if (prevHolder && !this.holdsAny(prevHolder)) this.probes.delete(prevHolder);
+        if (prevHolder && ![...this.vips.values()].some((v) => v.lease?.spec?.holderIdentity === prevHolder)) this.probes.delete(prevHolder);
       } else if (res.conflict) {
         this.stats.conflictsLost++;
         this.deps.log.debug({ event: 'l2LeaseConflict', ip, reason: why }, 'lease changed under us; waiting for the watch');
@@ -421,12 +427,6 @@ export class L2Election {
     if (again) this.evaluate(ip);
   }
 
-  /** Whether our view names `node` holder of any VIP (no array: asked once per takeover write). */
-  private holdsAny(node: string): boolean {
-    for (const v of this.vips.values()) if (v.lease?.spec?.holderIdentity === node) return true;
-    return false;
-  }
-
   private giveUp(st: VipState): Promise<void> | undefined {
     if (st.writing || !st.lease) return undefined;
     st.writing = true;
@@ -438,7 +438,7 @@ export class L2Election {
     this.stats.leaseWrites++;
     try {
       const res = await this.writes.track(st.desire ? this.deps.store.release(lease) : this.deps.store.remove(lease));
-      if (res.ok) st.lease = st.desire ? res.lease : undefined;
+      if (res.ok) st.lease = laterLease(st.lease, st.desire ? res.lease : undefined, lease);
     } finally {
       st.writing = false;
     }

@@ -59,6 +59,11 @@ export class SpeakerRoster {
     this.deadOnWire.set(node, this.now());
   }
 
+  /** `node` wrote a Lease itself since: it is alive, whatever our probes concluded before. */
+  sawAlive(node: string): void {
+    this.deadOnWire.delete(node);
+  }
+
   /** The live speaker that published `mac`, on its presence Lease or one of `vipLeases`. */
   claimant(mac: string, vipLeases: () => Iterable<Lease>): string | undefined {
     this.macOwners ??= macOwnersOf([

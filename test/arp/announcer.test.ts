@@ -221,6 +221,20 @@ t.test('probe: true when the owner answers, false on timeout; NS probes come fro
   a.close();
 });
 
+// A node whose own link is down hears nobody: counting that silence as misses made it take
+// every VIP it succeeds from live holders (the soak's link-flap fault).
+t.test('probe: undefined, not a miss, when no selected link has carrier', async (t) => {
+  const { sys, a } = setup();
+  const carrier = new Map([['eth0', false], ['eth1', true]]);
+  sys.hasCarrier = (name: string) => carrier.get(name);
+  t.equal(await a.probe('10.77.0.100', PEER, { timeoutMs: 500, interfaces: ['eth0'] }), undefined, 'eth0 without carrier: unprobed');
+  const viaEth1 = a.probe('10.77.0.100', PEER, { timeoutMs: 500, interfaces: 'all' });
+  t.same(sys.open('eth1').sent.length, 1, 'with "all", the probe goes out on the link that has carrier');
+  t.equal(sys.sockets.filter((s) => s.ifname === 'eth0').flatMap((s) => s.sent).length, 0, 'and not on the one without');
+  a.close();
+  await viaEth1;
+});
+
 t.test('garbage and truncated frames are counted and never throw', async (t) => {
   const { sys, a } = setup();
   a.announce('10.77.0.100');
