@@ -91,7 +91,7 @@ export class L2Election {
   private presenceWriting = false;
   /** When our last presence write landed: it keeps the hold of every VIP we hold alive. */
   private lastPresenceWriteMs = -Infinity;
-  private readonly writeQueue: LeaseWriteQueue;
+  readonly writeQueue: LeaseWriteQueue; // the shell holds its own API writes back while takeovers wait here
   private stopped = false;
   readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0, foreignClaims: {} };
   private readonly clock: Clock;

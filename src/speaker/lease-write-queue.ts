@@ -120,6 +120,11 @@ export class LeaseWriteQueue {
     this.pump();
   }
 
+  /** Takeovers waiting for their turn (not counting those in flight). */
+  get takeoversWaiting(): number {
+    return this.queued[WritePriority.Takeover]!.size;
+  }
+
   /** Drop everything queued and the refill timer (stop). */
   clear(): void {
     for (const q of this.queued) q.clear();

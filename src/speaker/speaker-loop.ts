@@ -144,6 +144,9 @@ interface LoopState {
   stopping: boolean;
 }
 
+/** How often a held-back ownership sync looks again whether the takeover writes have gone out. */
+const OWNERSHIP_SYNC_RETRY_MS = 200;
+
 /** Build the speaker shell; nothing runs until `start()`. */
 export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
   const { client, log: slog, recorder, announcer, ownerPod, opts } = deps;
@@ -208,9 +211,8 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     clock,
     apiHealthySince: () => state.apiHealthySince,
     onOwnership: (ip, owned) => {
+      if (owned) assignedSinceSync.add(ip);
       syncOwnershipSoon();
-      if (!owned) return;
-      for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Normal, NODE_ASSIGNED, nodeAssignedMessage(opts.nodeName, 'layer2'));
     },
     onForeignClaim: (ip, mac) => {
       for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Warning, FOREIGN_CLAIM, foreignClaimMessage(ip, mac, opts.nodeName));
@@ -231,19 +233,29 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
   const configState = new ConfigurationStatePublisher({ client, namespace: opts.namespace, target: speakerState(opts.nodeName), owner: ownerPod.get, log: slog });
 
   /**
-   * Each sync walks every Service: once per VIP that changes hands, a takeover of thousands cost
-   * the speaker seconds of CPU on its own failover path. One sync per turn of the event loop
-   * covers every write answer that turn delivered.
+   * What follows an ownership change (ServiceL2Status, the announced metric, nodeAssigned Events)
+   * is informational, and each sync walks every Service: once per VIP, a takeover of thousands
+   * cost the speaker seconds of CPU and the apiserver three writes besides each Lease CAS, on the
+   * failover path. So one sync per turn of the event loop covers every change that turn, and none
+   * runs while takeover writes still wait in the queue: it catches up once they have gone out.
    */
   let ownershipSyncQueued = false;
+  const assignedSinceSync = new Set<string>();
   function syncOwnershipSoon(): void {
     if (ownershipSyncQueued) return;
     ownershipSyncQueued = true;
-    setImmediate(() => {
+    const run = (): void => {
+      if (election.writeQueue.takeoversWaiting > 0 && !state.stopping) {
+        clock.setTimeout(run, OWNERSHIP_SYNC_RETRY_MS);
+        return;
+      }
       ownershipSyncQueued = false;
       syncL2Status();
       syncAnnouncedMetric();
-    });
+      for (const ip of assignedSinceSync) for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Normal, NODE_ASSIGNED, nodeAssignedMessage(opts.nodeName, 'layer2'));
+      assignedSinceSync.clear();
+    };
+    setImmediate(run);
   }
 
   /** ServiceL2Status: Services with an IP this node announces right now. */

@@ -134,3 +134,13 @@ t.test('the turn is told how long its key waited', async (t) => {
   await clock.run(100);
   t.same(waited, [['a', 0], ['b', 20]], 'a promotion keeps the first request time');
 });
+
+t.test('takeoversWaiting counts the takeovers not yet started, not ordinary writes', async (t) => {
+  const h = harness(10, { maxInFlight: 2, perSec: 1_000, burst: 100 });
+  h.q.request('n0', WritePriority.Normal);
+  for (let i = 0; i < 5; i++) h.q.request(`t${i}`, WritePriority.Takeover);
+  t.equal(h.q.takeoversWaiting, 4, 'one takeover started beside the ordinary write; four wait');
+  await h.clock.run(100);
+  t.equal(h.q.takeoversWaiting, 0, 'all gone out');
+  t.equal(h.started.length, 6);
+});
