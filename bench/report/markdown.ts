@@ -80,6 +80,8 @@ export function renderMarkdown(d: ReportData): string {
     L.push(`- Graceful handover (SIGTERM of ${t.from[1]}): traffic answered by another node **${t.gracefulRecoveryMs} ms** after the signal; ${t.gracefulFailedAttempts} failed attempts; the speaker ${t.gracefulExitMs >= 0 ? `exited after ${t.gracefulExitMs} ms` : 'did **not** exit within 20 s and was killed'}.`);
     const fo = d.results.find((r) => r.name === 'l2-failover')?.json;
     if (fo) L.push(`- Repeated runs (bench l2-failover): ${keyFigures(fo)}.`);
+    const mass = d.results.find((r) => r.name === 'l2-mass-takeover')?.json;
+    if (mass) L.push(`- A node holding ${String(mass['vips'])} VIPs hard-killed (bench l2-mass-takeover, measured by ARP on the wire; target lastVipMs <= 2000): ${keyFigures(mass, 10)}.`);
   } else L.push(`The instrumented run failed: ${d.timelineError ?? 'not run'}.`);
   L.push('');
 
