@@ -73,15 +73,27 @@ function exec(cmd: string, args: readonly string[]): Promise<CtrResult> {
   });
 }
 
+/** Options of {@link startContainerd}. */
+export interface ContainerdOptions {
+  /**
+   * Run containerd inside this named network namespace (`nsenter --net`, not `ip netns exec`,
+   * which would mount a fresh /sys and hide /sys/fs/cgroup): pod sandboxes then get their
+   * network from the node's namespace, as on a real node.
+   */
+  readonly netns?: string;
+}
+
 /** Start containerd on a fresh directory; `stop()` kills its tasks, then it, then removes the directory. */
-export async function startContainerd(sandboxImage: string): Promise<Containerd> {
+export async function startContainerd(sandboxImage: string, opts: ContainerdOptions = {}): Promise<Containerd> {
   const dir = mkdtempSync(join(tmpdir(), 'mlb-containerd-'));
   const spec = await exec('ctr', ['oci', 'spec']);
   if (spec.code !== 0) throw new Error(`ctr oci spec: ${spec.stderr}`);
   writeFileSync(join(dir, 'base-spec.json'), JSON.stringify(baseRuntimeSpec(JSON.parse(spec.stdout) as Record<string, unknown>), null, 1));
   writeFileSync(join(dir, 'config.toml'), containerdConfig(dir, sandboxImage));
   const log = openSync(join(dir, 'containerd.log'), 'a');
-  const child = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', log, log] });
+  const argv = ['containerd', '--config', join(dir, 'config.toml')];
+  const [cmd, ...args] = opts.netns === undefined ? argv : ['nsenter', `--net=/run/netns/${opts.netns}`, ...argv];
+  const child = spawn(cmd ?? 'containerd', args, { stdio: ['ignore', log, log] });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const socket = join(dir, 'containerd.sock');
   const ctr = (args: readonly string[], namespace = 'k8s.io'): Promise<CtrResult> => exec('ctr', ['--address', socket, '--namespace', namespace, ...args]);
