@@ -24,6 +24,16 @@ const N = Number(/--services=(\d+)/.exec(process.argv.join(' '))?.[1] ?? 5000);
 const NODE_OPTIONS = nodeOptionsArg(process.argv);
 const CLK_TCK = 100;
 
+/**
+ * A pool just large enough for `n` Services: the smallest power-of-two block (a /24 at least)
+ * inside 10.64.0.0/10, so --services=20000 gets a /17 and every run allocates from one pool.
+ */
+function poolCidrFor(n: number): string {
+  const hostBits = Math.max(8, Math.ceil(Math.log2(Math.max(n, 2))));
+  if (hostBits > 22) throw new Error(`--services=${n}: more than the 4,194,304 addresses of 10.64.0.0/10`);
+  return `10.64.0.0/${32 - hostBits}`;
+}
+
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -72,7 +82,7 @@ async function main(): Promise<void> {
     const apiPid = findPid('kube-apiserver', `--secure-port=${apiPort}`) ?? findPid('kube-apiserver', cp.dir);
     const etcdPid = findPid('etcd', cp.dir);
     await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name: 'scale' } } });
-    await applyPool(client, 'scale', { addresses: ['10.77.64.0/18'] });
+    await applyPool(client, 'scale', { addresses: [poolCidrFor(N)] });
 
     const startCtrl = async (): Promise<{ proc: ChildProcess; url: string; spawnedAt: number }> => {
       const port = await freePort();

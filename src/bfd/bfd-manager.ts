@@ -11,6 +11,7 @@
  */
 import dgram from 'node:dgram';
 import { decode, DiscardCode } from './codec';
+import { BFD_TTL, ttlRefusal } from './gtsm';
 import { BfdSession } from './bfd-session';
 import type { BfdSessionConfig, BfdSessionStatus } from './bfd-session';
 import { openUdpTtlSocket } from '../native';
@@ -25,8 +26,7 @@ export const BFD_MULTIHOP_PORT = 4784;
 /** RFC 5881 §4: source ports for Control packets. */
 export const SOURCE_PORT_MIN = 49152;
 export const SOURCE_PORT_MAX = 65535;
-/** The TTL every BFD packet is sent with, and the only one single-hop accepts (GTSM, RFC 5082). */
-export const BFD_TTL = 255;
+export { BFD_TTL } from './gtsm';
 
 /** Discards decided by the manager, beside the codec's DiscardCode. */
 export const DemuxDiscard = {
@@ -63,6 +63,8 @@ interface Entry {
   socket: dgram.Socket;
   sourcePort: number;
   pendingSends: number;
+  /** Multihop: the lowest TTL accepted; follows the profile while the session runs. */
+  minimumTtl: number;
 }
 
 /**
@@ -124,13 +126,14 @@ export class BfdManager {
 
   /**
    * Create and start the session for `config.peerAddress`, or, if it exists, apply the new
-   * timing to it (a Poll Sequence, no reset). Rejects with MetalLbError(Native) when the
+   * timing (a Poll Sequence, no reset) and minimumTtl to it. Rejects with MetalLbError(Native) when the
    * receive port is taken (another BFD daemon on the node) or no source port can be bound.
    */
   async ensureSession(config: BfdSessionConfig): Promise<BfdSession> {
     const key = sessionKey(config.peerAddress, config.multihop);
     const existing = this.byKey.get(key);
     if (existing) {
+      existing.minimumTtl = config.minimumTtl;
       existing.session.setParams(config.params);
       return existing.session;
     }
@@ -142,12 +145,13 @@ export class BfdManager {
     if (raced) {
       this.usedPorts.delete(port);
       socket.close();
+      raced.minimumTtl = config.minimumTtl;
       raced.session.setParams(config.params);
       return raced.session;
     }
     const localDiscr = this.allocateDiscriminator();
     const peerPort = config.multihop ? this.peerPorts.multihop : this.peerPorts.singleHop;
-    const entry: Entry = { session: undefined as unknown as BfdSession, key, socket, sourcePort: port, pendingSends: 0 };
+    const entry: Entry = { session: undefined as unknown as BfdSession, key, socket, sourcePort: port, pendingSends: 0, minimumTtl: config.minimumTtl };
     entry.session = new BfdSession(config, {
       log: this.log,
       localDiscr,
@@ -221,7 +225,8 @@ export class BfdManager {
 
   private onDatagram(d: UdpDatagram, multihop: boolean): void {
     // RFC 5881 §5: GTSM before anything else, so an off-link sender costs no decode.
-    if (!multihop && d.ttl !== BFD_TTL) return this.discard(DemuxDiscard.Ttl, d, `single-hop packet with TTL ${d.ttl}, want ${BFD_TTL}`);
+    const singleHopRefusal = multihop ? undefined : ttlRefusal(false, d.ttl, BFD_TTL);
+    if (singleHopRefusal !== undefined) return this.discard(DemuxDiscard.Ttl, d, singleHopRefusal);
     const r = decode(d.payload);
     if (!r.ok) return this.discard(r.code, d, r.message);
     const p = r.packet;
@@ -237,10 +242,10 @@ export class BfdManager {
       entry = this.byKey.get(sessionKey(src, multihop));
       if (!entry) return this.discard(DemuxDiscard.NoSession, d, `no ${multihop ? 'multihop' : 'single-hop'} session with ${src}`);
     }
-    // RFC 5883 §5: multihop accepts what the profile allows (minimumTtl).
-    if (multihop && d.ttl < entry.session.config.minimumTtl) {
-      return this.discard(DemuxDiscard.Ttl, d, `multihop packet with TTL ${d.ttl}, minimum ${entry.session.config.minimumTtl}`);
-    }
+    // RFC 5883 §5: multihop accepts what the profile allows (minimumTtl), read from the entry
+    // so that a changed BFDProfile applies at once, like its timers.
+    const refusal = multihop ? ttlRefusal(true, d.ttl, entry.minimumTtl) : undefined;
+    if (refusal !== undefined) return this.discard(DemuxDiscard.Ttl, d, refusal);
     entry.session.receive(p);
   }
 

@@ -189,6 +189,19 @@ function transmit(s: BfdFsmState, actions: BfdAction[]): BfdFsmState {
   return { ...s, rng, transmitting: true };
 }
 
+/**
+ * The negotiated interval just got shorter (the peer lowered its RequiredMinRxInterval, §6.8.7):
+ * re-arm the transmit timer for it. A timer armed for the old, longer interval would leave the
+ * peer without packets for longer than the Detection Time it now computes. FRR's bfdd does this
+ * on reaching Up: it polls from 1 s down to 200 ms, and a timer still counting 750-1000 ms from
+ * our Up outlived its 600 ms Detection Time every time.
+ */
+function rearmTransmit(s: BfdFsmState, actions: BfdAction[]): BfdFsmState {
+  const [rng, unit] = nextRandom(s.rng);
+  actions.push({ type: 'startTimer', timer: BfdTimer.Transmit, ms: jitteredMs(transmitIntervalUs(s), s.params.detectMult, unit) });
+  return { ...s, rng };
+}
+
 function desiredTxFor(params: BfdSessionParams, state: BfdState): number {
   const configured = params.desiredMinTxMs * 1000;
   return state === BfdState.Up ? configured : Math.max(configured, SLOW_TX_US);
@@ -266,6 +279,7 @@ function onPacket(s0: BfdFsmState, p: ControlPacket): BfdStepResult {
   // A passive session heard for the first time, a peer leaving Demand mode or raising its RX
   // from 0: start the periodic transmission that was held back.
   if (!s.transmitting && mayTransmitPeriodically(s)) s = transmit(s, actions);
+  else if (s.transmitting && transmitIntervalUs(s) < transmitIntervalUs(s0)) s = rearmTransmit(s, actions);
   return { state: s, actions };
 }
 

@@ -4,11 +4,13 @@
  * process exit code; every bad flag or file is reported with the flag or path named.
  */
 import { Command, Option } from 'commander';
-import { addControllerFlags, controllerOptionsFrom, runController } from '../controller/main';
-import { addSpeakerFlags, runSpeaker, speakerOptionsFrom } from '../speaker/main';
+import { addControllerFlags, controllerOptionsFrom } from '../controller/controller-options';
+import { addSpeakerFlags, speakerOptionsFrom } from '../speaker/speaker-options';
 import { createRootLogger } from '../util/log';
-import { runStatus, StatusOutput } from './status';
-import { runValidate } from './validate';
+import { StatusOutput } from './status';
+
+// Each command's modules are loaded when it runs: a controller pod never holds the speaker's,
+// the validator's (ajv, CEL) or the status command's code (docs/controller.md, "Memory").
 
 function line(stream: NodeJS.WriteStream): (s: string) => void {
   return (s) => stream.write(`${s}\n`);
@@ -22,6 +24,7 @@ export function buildProgram(): Command {
   addControllerFlags(program.command('controller').description('run the controller: config validation, IP allocation, Service status')).action(
     async (flags: Record<string, unknown>) => {
       const opts = controllerOptionsFrom(flags);
+      const { runController } = await import('../controller/main.js');
       const exit = await runController(opts, createRootLogger(opts.logLevel));
       // Losing leadership ends the process so the Deployment restarts it as a clean standby.
       process.exitCode = exit.reason === 'lostLeadership' ? 1 : 0;
@@ -31,6 +34,7 @@ export function buildProgram(): Command {
   addSpeakerFlags(program.command('speaker').description('run the speaker on this node: L2 (ARP/NDP) and BGP announcements')).action(
     async (flags: Record<string, unknown>) => {
       const opts = speakerOptionsFrom(flags);
+      const { runSpeaker } = await import('../speaker/main.js');
       await runSpeaker(opts, createRootLogger(opts.logLevel));
       process.exitCode = 0;
     },
@@ -44,6 +48,7 @@ export function buildProgram(): Command {
     .option('--crds <dir>', 'directory of the metallb.io CRD manifests (default: the chart\'s)')
     .action(async (paths: string[], flags: { namespace?: string; crds?: string }) => {
       const options = { ...(flags.namespace ? { namespace: flags.namespace } : {}), ...(flags.crds ? { crdDir: flags.crds } : {}) };
+      const { runValidate } = await import('./validate.js');
       process.exitCode = await runValidate(paths, { stdout: line(process.stdout), stderr: line(process.stderr) }, options);
     });
 
@@ -55,6 +60,7 @@ export function buildProgram(): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(Object.values(StatusOutput)).default(StatusOutput.Table))
     .action(async (flags: { namespace: string; kubeconfig?: string; output: StatusOutput }) => {
       const opts = { namespace: flags.namespace, output: flags.output, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) };
+      const { runStatus } = await import('./status.js');
       process.exitCode = await runStatus(opts, { stdout: line(process.stdout), stderr: line(process.stderr) });
     });
 

@@ -7,8 +7,7 @@
  */
 import { celEnv, celFunc, celMethod, CelScalar, isCelError, parse, plan, type CelEnv, type CelInput } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
-import { parseCidr } from '../net/cidr';
-import { parseIp, type IpAddr } from '../net/ip';
+import { isKubeCidr, parseKubeIp } from './kube-ip';
 
 /** One `x-kubernetes-validations` entry. */
 export interface CelRuleSpec {
@@ -35,34 +34,18 @@ export interface CompiledRule {
 }
 
 /**
- * netip.ParseAddr as ip.go uses it: zones and IPv4-mapped IPv6 addresses are refused
- * ("IPv4-mapped IPv6 address is not allowed"). Our parser already refuses zones.
- */
-function k8sIp(text: string): IpAddr | undefined {
-  const ip = parseIp(text);
-  if (ip === undefined) return undefined;
-  if (ip.family === 6 && ip.value >> 32n === 0xffffn) return undefined;
-  return ip;
-}
-
-function k8sCidr(text: string): boolean {
-  const slash = text.indexOf('/');
-  return slash >= 0 && k8sIp(text.slice(0, slash)) !== undefined && parseCidr(text) !== undefined;
-}
-
-/**
  * The Kubernetes library functions the CRDs call. A k8s `net.IP` value is modelled as its
  * address text: `family()` is the only method our rules call on it.
  */
 const KUBERNETES_FUNCS = [
-  celFunc('isIP', [CelScalar.STRING], CelScalar.BOOL, (s) => k8sIp(s) !== undefined),
-  celFunc('isCIDR', [CelScalar.STRING], CelScalar.BOOL, (s) => k8sCidr(s)),
+  celFunc('isIP', [CelScalar.STRING], CelScalar.BOOL, (s) => parseKubeIp(s) !== undefined),
+  celFunc('isCIDR', [CelScalar.STRING], CelScalar.BOOL, (s) => isKubeCidr(s)),
   celFunc('ip', [CelScalar.STRING], CelScalar.STRING, (s) => {
-    if (k8sIp(s) === undefined) throw new Error(`IP Address ${JSON.stringify(s)} parse error during conversion from string`);
+    if (parseKubeIp(s) === undefined) throw new Error(`IP Address ${JSON.stringify(s)} parse error during conversion from string`);
     return s;
   }),
   celMethod('family', CelScalar.STRING, [], CelScalar.INT, function (this: string) {
-    return BigInt(k8sIp(this)?.family ?? 0);
+    return BigInt(parseKubeIp(this)?.family ?? 0);
   }),
 ];
 

@@ -10,7 +10,8 @@
  * marked `disablesPeer`, and every other peer, pool and advertisement keeps working. Upstream
  * fails the whole configuration, so on a fresh install the speaker announces nothing at all.
  */
-import { canonicalIp, parseIp } from '../net/ip';
+import { canonicalIp } from '../net/ip';
+import { parseKubeIp } from './kube-ip';
 import { parseGoDuration } from './duration';
 import { bfdEchoRefusal, type BfdProfiles } from './bfd-and-communities';
 import { asObject, FieldReader, Issues, type Meta, readMeta, show } from './issues';
@@ -162,17 +163,19 @@ function parsePeer(raw: unknown, meta: Meta, issues: Issues, secrets: readonly u
   const timers = parseTimers(r);
   const connectTimeSec = parseConnectTime(r);
 
-  const addr = addrRaw === '' ? undefined : parseIp(addrRaw);
+  // Addresses as the CRDs' isIP accepts them (no IPv4-mapped IPv6), so a cluster whose CRDs lack
+  // that rule (Kubernetes < 1.31, docs/install.md) refuses the same peers with the same words.
+  const addr = addrRaw === '' ? undefined : parseKubeIp(addrRaw);
   if (addrRaw !== '' && addr === undefined) r.error('peerAddress', `invalid BGPPeer address "${addrRaw}"`);
   const routerIDRaw = r.string('routerID') ?? '';
-  const rid = routerIDRaw === '' ? undefined : parseIp(routerIDRaw);
+  const rid = routerIDRaw === '' ? undefined : parseKubeIp(routerIDRaw);
   if (routerIDRaw !== '' && rid === undefined) r.error('routerID', `invalid router ID "${routerIDRaw}"`);
   if (rid?.family === 6) {
     // Upstream's native speaker crashes on this (§5.9); the BGP Identifier is 4 octets.
     r.error('routerID', `invalid router ID "${routerIDRaw}": the BGP identifier must be an IPv4 address (RFC 6286)`);
   }
   const srcRaw = r.string('sourceAddress') ?? '';
-  const src = srcRaw === '' ? undefined : parseIp(srcRaw);
+  const src = srcRaw === '' ? undefined : parseKubeIp(srcRaw);
   if (srcRaw !== '' && src === undefined) r.error('sourceAddress', `invalid source IP "${srcRaw}"`);
   if (src && addr && src.family !== addr.family) {
     r.error('sourceAddress', `source IP "${srcRaw}" and peer address "${addrRaw}" are of different address families`);

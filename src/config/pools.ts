@@ -3,6 +3,7 @@
  * with namespaceSelectors resolved at parse time, and the cross-pool overlap rule.
  */
 import { parseAddressEntry, type IpCidr } from '../net/cidr';
+import { kubeAddressRefusal } from './kube-ip';
 import { asObject, FieldReader, type Issues, type Meta, type ObjectRef, readMeta, show } from './issues';
 import { readSelectorList, selectNames } from './selector-list';
 import { everything, type LabelMatcher } from './selectors';
@@ -75,8 +76,11 @@ function parsePool(raw: unknown, meta: Meta, issues: Issues, namespaces: readonl
   const cidrs: IpCidr[] = [];
   entries.forEach((entry, i) => {
     const p = parseAddressEntry(entry);
-    if (!p.ok) {
-      const inner = p.error === `invalid CIDR "${entry}"` ? '' : `: ${p.error}`;
+    // The CRD's isIP/isCIDR rules refuse a few entries upstream's parser takes; refusing them
+    // here too gives clusters without those rules (Kubernetes < 1.31) the same verdict and words.
+    const error = p.ok ? kubeAddressRefusal(entry) : p.error;
+    if (!p.ok || error !== undefined) {
+      const inner = error === `invalid CIDR "${entry}"` ? '' : `: ${error}`;
       r.error(`addresses[${i}]`, `invalid CIDR "${entry}" in pool "${meta.name}"${inner}`);
       return;
     }

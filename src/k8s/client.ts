@@ -1,28 +1,21 @@
 /**
- * The Kubernetes client factory: a KubeConfig from a kubeconfig path or the in-cluster service
- * account, and a small JSON REST client over one keep-alive HTTPS agent.
+ * The Kubernetes JSON REST client: requests over one keep-alive HTTPS agent, and watches over a
+ * second one so that long-lived streams never hold the request pool's sockets.
  *
  * Why not client-node's generated API classes for the hot paths: in 1.x every call builds a new
  * `https.Agent`, so every request pays a TLS handshake (on both sides) and the generated
  * (de)serializers rewrite each object. At hundreds of status writes per second on a shared
  * 2-core machine that is most of the CPU. Objects here stay plain JSON, the same shape the
- * watch stream delivers, so informer caches hold one representation. client-node still does
- * kubeconfig loading, authentication (tokens, exec plugins, token files) and watches.
+ * watch stream delivers, so informer caches hold one representation. Why not client-node's
+ * `Watch`: it comes with node-fetch and a new connection per watch, and its module graph (with
+ * `KubeConfig`'s) is a third of the controller's memory (src/k8s/kubeconfig.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
-import * as k8s from '@kubernetes/client-node';
 import { ErrorCode, MetalLbError } from '../util/errors';
+import type { KubeAccess } from './kubeconfig';
 
-/** Build a KubeConfig: an explicit kubeconfig path wins, then in-cluster, then the default chain ($KUBECONFIG, ~/.kube/config). */
-export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  if (!kc.getCurrentCluster()) throw new MetalLbError(ErrorCode.Usage, 'kubeconfig has no current cluster', { kubeconfigPath });
-  return kc;
-}
+export { type KubeAccess, loadKubeConfig } from './kubeconfig';
 
 /** One API request. `path` starts with `/api` or `/apis`. */
 export interface ApiRequest {
@@ -61,9 +54,21 @@ export interface ListOptions<T> {
 /** Observes every request (for `rest_client_requests_total`); `code` is the HTTP status or `<error>`. */
 export type RequestObserver = (method: string, code: string, durationSec: number) => void;
 
+/** One line of a watch stream (`watch.Event` in k8s.io/apimachinery). */
+export interface WatchEvent {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  readonly object: unknown;
+}
+
+/** An open watch. */
+export interface WatchHandle {
+  /** Close the stream; `onDone` is not called after this. */
+  abort(): void;
+}
+
 /** The JSON REST client every shell uses. */
 export interface KubeClient {
-  readonly kubeConfig: k8s.KubeConfig;
+  readonly kubeConfig: KubeAccess;
   /** Host of the apiserver (the `host` label of client metrics). */
   readonly host: string;
   /** Send a request; resolves with the decoded JSON body, rejects with {@link ApiError}. */
@@ -73,6 +78,12 @@ export interface KubeClient {
    * `transform` page by page so that only the kept part of each object outlives its page.
    */
   list<T = unknown>(path: string, opts?: ListOptions<T>): Promise<ListResult<T>>;
+  /**
+   * Watch a collection (`?watch=true`): `onEvent` gets each decoded line; `onDone` is called once,
+   * with an {@link ApiError} for a non-200 answer or a broken stream, without one when the
+   * apiserver ended the stream (its watch timeout).
+   */
+  watch(path: string, query: Readonly<Record<string, string | undefined>>, onEvent: (ev: WatchEvent) => void, onDone: (err?: ApiError) => void): WatchHandle;
   /** Close idle keep-alive sockets. */
   close(): void;
 }
@@ -113,16 +124,17 @@ export interface KubeClientOptions {
 const AUTH_REFRESH_MS = 10_000;
 
 /** Build a {@link KubeClient} over one keep-alive agent from a KubeConfig. */
-export function createKubeClient(kc: k8s.KubeConfig, opts: KubeClientOptions = {}): KubeClient {
+export function createKubeClient(kc: KubeAccess, opts: KubeClientOptions = {}): KubeClient {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new MetalLbError(ErrorCode.Usage, 'kubeconfig has no current cluster');
   const base = new URL(cluster.server);
   const secure = base.protocol === 'https:';
   const timeoutMs = opts.timeoutMs ?? 30_000;
   let agent: http.Agent | undefined;
+  let watchAgent: http.Agent | undefined;
   let auth: { headers: Record<string, string>; at: number } | undefined;
 
-  async function prepare(): Promise<{ agent: http.Agent; headers: Record<string, string> }> {
+  async function prepare(): Promise<{ agent: http.Agent; watchAgent: http.Agent; headers: Record<string, string> }> {
     if (!agent || !auth || Date.now() - auth.at > AUTH_REFRESH_MS) {
       const o: https.RequestOptions = {};
       await kc.applyToHTTPSOptions(o);
@@ -135,9 +147,11 @@ export function createKubeClient(kc: k8s.KubeConfig, opts: KubeClientOptions = {
         agent = secure
           ? new https.Agent({ ...tls, keepAlive: true, maxSockets: opts.maxSockets ?? 16 })
           : new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
+        // One socket per open watch, however many: they are few and long-lived.
+        watchAgent = secure ? new https.Agent({ ...tls, keepAlive: true }) : new http.Agent({ keepAlive: true });
       }
     }
-    return { agent, headers: auth.headers };
+    return { agent, watchAgent: watchAgent ?? agent, headers: auth.headers };
   }
 
   function send<T>(req: ApiRequest): Promise<T> {
@@ -212,8 +226,69 @@ export function createKubeClient(kc: k8s.KubeConfig, opts: KubeClientOptions = {
       } while (cont);
       return { resourceVersion, items };
     },
+    watch(path, query, onEvent, onDone): WatchHandle {
+      let finished = false;
+      let req: http.ClientRequest | undefined;
+      const finish = (err?: ApiError): void => {
+        if (finished) return;
+        finished = true;
+        req?.destroy();
+        onDone(err);
+      };
+      prepare().then(
+        ({ watchAgent: a, headers }) => {
+          if (finished) return;
+          const url = new URL(path, base);
+          url.searchParams.set('watch', 'true');
+          for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+          const h: Record<string, string> = { ...headers, Accept: 'application/json' };
+          if (opts.userAgent) h['User-Agent'] = opts.userAgent;
+          req = (secure ? https : http).request(url, { method: 'GET', agent: a, headers: h }, (res) => {
+            res.setEncoding('utf8');
+            if (res.statusCode !== 200) {
+              let text = '';
+              res.on('data', (c: string) => (text += c));
+              res.on('end', () => finish(new ApiError('GET', path, res.statusCode ?? 0, http.STATUS_CODES[res.statusCode ?? 0] ?? 'Error', text.slice(0, 500))));
+              return;
+            }
+            let pending = '';
+            res.on('data', (chunk: string) => {
+              pending += chunk;
+              let nl: number;
+              while (!finished && (nl = pending.indexOf('\n')) >= 0) {
+                const line = pending.slice(0, nl);
+                pending = pending.slice(nl + 1);
+                if (line.trim().length === 0) continue;
+                let ev: WatchEvent;
+                try {
+                  ev = JSON.parse(line) as WatchEvent;
+                } catch {
+                  finish(new ApiError('GET', path, 0, 'DecodeError', `undecodable watch line: ${line.slice(0, 200)}`));
+                  return;
+                }
+                onEvent(ev);
+              }
+            });
+            res.on('end', () => finish());
+            res.on('error', (err) => finish(new ApiError('GET', path, 0, 'ResponseError', err.message)));
+          });
+          // Dead peers are noticed by TCP keep-alive probes (client-node's Watch does the same).
+          req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
+          req.on('error', (err) => finish(new ApiError('GET', path, 0, 'ConnectionError', err.message)));
+          req.end();
+        },
+        (err: unknown) => finish(new ApiError('GET', path, 0, 'ConfigError', err instanceof Error ? err.message : String(err))),
+      );
+      return {
+        abort(): void {
+          finished = true;
+          req?.destroy();
+        },
+      };
+    },
     close(): void {
       agent?.destroy();
+      watchAgent?.destroy();
     },
   };
 }

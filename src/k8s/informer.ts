@@ -1,18 +1,18 @@
 /**
- * An informer that stays up: client-node's `makeInformer` (list, then watch from the list's
- * resourceVersion, relist on 410 Gone) wrapped so that the errors which make client-node's
- * ListWatch stop for good (a failed list, a watch that ends with an error, an apiserver restart)
- * restart it with exponential backoff (docs/architecture.md §3). A restart resumes the watch from
- * the last resourceVersion it saw, so a short outage costs no relist.
+ * An informer that stays up: list, then watch from the list's resourceVersion, relist on 410 Gone
+ * (client-go's reflector, and client-node's `ListWatch`, which this replaces because its module
+ * pulls in client-node's generated API: src/k8s/kubeconfig.ts), with the errors that would stop a
+ * plain list-watch (a failed list, a watch that ends with an error, an apiserver restart)
+ * restarting it with exponential backoff (docs/architecture.md §3). A restart resumes the watch
+ * from the last resourceVersion it saw, so a short outage costs no relist.
  *
  * Handlers are level-triggered by convention: they should only enqueue a key; workers read the
  * latest object back through `get()`.
  */
-import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../util/log';
 import { errorMessage } from '../util/errors';
 import { type BackoffPolicy, backoffDelayMs } from './backoff';
-import type { KubeClient } from './client';
+import type { ApiError, KubeClient, WatchEvent, WatchHandle } from './client';
 
 /** The minimum every watched object has. */
 export interface KubeObject {
@@ -73,76 +73,111 @@ const INFORMER_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 30_000, jitter: 0.
 /** Build an informer; nothing happens until `start()`. */
 export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): Informer<T> {
   const log = opts.log.child({ informer: opts.path });
-  const transform = opts.transform;
-  const listFn = async (): Promise<k8s.KubernetesListObject<T>> => {
-    const res = await opts.client.list<T>(opts.path, {
-      ...(opts.labelSelector === undefined ? {} : { labelSelector: opts.labelSelector }),
-      ...(transform ? { transform } : {}),
-    });
-    return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: res.resourceVersion }, items: res.items };
-  };
-  // client-node's makeInformer with the watch callback wrapped, so that a transform applies to
-  // watched objects before ListWatch caches them (ERROR and BOOKMARK carry no object to keep).
-  const watch = new k8s.Watch(opts.client.kubeConfig);
-  const watcher = transform
-    ? {
-        watch: (path: string, query: Record<string, string | number | boolean | undefined>, cb: (phase: string, obj: unknown, raw?: unknown) => void, done: (err: unknown) => void) =>
-          watch.watch(path, query, (phase, obj: unknown, raw) => cb(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : transform(obj as T), raw), done),
-      }
-    : watch;
-  const inner = new k8s.ListWatch<T & k8s.KubernetesObject>(opts.path, watcher as k8s.Watch, listFn as never, false, opts.labelSelector);
+  const transform = opts.transform ?? ((o: T): T => o);
+  const on = opts.onEvent;
+  /** namespace ('' for cluster-scoped) → name → object. */
+  const objects = new Map<string, Map<string, T>>();
+  let resourceVersion = '';
+  let watch: WatchHandle | undefined;
   let synced = false;
   let stopped = true;
+  /** Bumped by stop(): callbacks of an older run find it changed and do nothing. */
+  let generation = 0;
   let attempt = 0;
   let restartCount = 0;
-  let erroredThisRun = false;
+  let restartPending = false;
   let timer: NodeJS.Timeout | undefined;
   let starting: Promise<void> | undefined;
 
-  if (opts.onEvent) {
-    const on = opts.onEvent;
-    inner.on('add', (o) => on('add', o));
-    inner.on('update', (o) => on('update', o));
-    inner.on('delete', (o) => on('delete', o));
-  }
+  const nsOf = (o: T): string => o.metadata?.namespace ?? '';
+  const put = (obj: T): void => {
+    const ns = nsOf(obj);
+    const name = obj.metadata?.name ?? '';
+    let byName = objects.get(ns);
+    if (!byName) objects.set(ns, (byName = new Map()));
+    const found = byName.get(name);
+    // An unchanged resourceVersion is the same object (a relist re-delivers everything).
+    if (found && found.metadata?.resourceVersion !== undefined && found.metadata.resourceVersion === obj.metadata?.resourceVersion) return;
+    byName.set(name, obj);
+    on?.(found ? 'update' : 'add', obj);
+  };
+  const remove = (obj: T): void => {
+    const byName = objects.get(nsOf(obj));
+    const name = obj.metadata?.name ?? '';
+    const found = byName?.get(name);
+    if (!byName || !found) return;
+    byName.delete(name);
+    if (byName.size === 0) objects.delete(nsOf(obj));
+    on?.('delete', found);
+  };
+  /** Replace the cache with a list: what it lacks is deleted, the rest added or updated. */
+  const replace = (items: readonly T[]): void => {
+    const listed = new Set(items.map((o) => `${nsOf(o)}/${o.metadata?.name ?? ''}`));
+    for (const [ns, byName] of objects) for (const [name, obj] of byName) if (!listed.has(`${ns}/${name}`)) remove(obj);
+    for (const item of items) put(item);
+  };
 
-  const schedule = (): void => {
-    if (stopped || timer) return;
+  const failed = (err: unknown): void => {
+    opts.onError?.(err);
+    if (stopped) return;
+    log.warn({ event: 'informerError', err: errorMessage(err), attempt }, 'watch failed; restarting with backoff');
+    if (timer) return;
     const delay = backoffDelayMs(attempt++, opts.backoff ?? INFORMER_BACKOFF);
     timer = setTimeout(() => {
       timer = undefined;
       restartCount++;
-      void run();
+      restartPending = true;
+      void run().catch(failed);
     }, delay);
   };
 
-  inner.on('error', (err?: unknown) => {
-    erroredThisRun = true;
-    opts.onError?.(err);
-    if (stopped) return;
-    log.warn({ event: 'informerError', err: errorMessage(err), attempt }, 'watch failed; restarting with backoff');
-    schedule();
-  });
-
-  async function run(): Promise<void> {
-    if (stopped) return;
-    erroredThisRun = false;
-    try {
-      await inner.start();
-    } catch (err) {
-      // Watch.watch throws only for a kubeconfig without a cluster; treat like any other error.
-      erroredThisRun = true;
-      opts.onError?.(err);
-      schedule();
-      return;
+  const onWatchEvent = (ev: WatchEvent): void => {
+    const obj = ev.object as T & { code?: number };
+    switch (ev.type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        put(transform(obj));
+        break;
+      case 'DELETED':
+        remove(transform(obj));
+        break;
+      case 'BOOKMARK':
+        break;
+      case 'ERROR':
+        // 410 Gone: the resourceVersion is too old; the stream ends and the next run relists.
+        if (obj.code === 410) resourceVersion = '';
+        return;
     }
-    // ListWatch.start() resolves even when the list failed (it reports through 'error');
-    // success means the list was applied and the watch request was accepted.
-    if (!erroredThisRun && !stopped) {
-      if (!synced) log.debug({ event: 'informerSynced', objects: inner.list().length }, 'informer synced');
-      synced = true;
-      attempt = 0;
-      if (restartCount > 0) opts.onRestart?.();
+    resourceVersion = obj.metadata?.resourceVersion ?? resourceVersion;
+  };
+
+  /** List when there is no resourceVersion to resume from, then watch. Rejects when the list fails. */
+  async function run(): Promise<void> {
+    const gen = generation;
+    if (stopped) return;
+    if (!resourceVersion) {
+      const res = await opts.client.list<T>(opts.path, {
+        ...(opts.labelSelector === undefined ? {} : { labelSelector: opts.labelSelector }),
+        ...(opts.transform ? { transform: opts.transform } : {}),
+      });
+      if (stopped || gen !== generation) return;
+      replace(res.items);
+      resourceVersion = res.resourceVersion;
+    }
+    watch = opts.client.watch(opts.path, { resourceVersion, labelSelector: opts.labelSelector }, (ev) => gen === generation && onWatchEvent(ev), (err?: ApiError) => {
+      if (stopped || gen !== generation) return;
+      watch = undefined;
+      if (err?.statusCode === 410) resourceVersion = '';
+      if (err && err.statusCode !== 410) failed(err);
+      else void run().catch(failed);
+    });
+    if (!synced) log.debug({ event: 'informerSynced', objects: objects.size }, 'informer synced');
+    synced = true;
+    attempt = 0;
+    // Only a restart after an error resyncs dependants, not the routine re-watch of a closed stream.
+    if (restartPending) {
+      restartPending = false;
+      opts.onRestart?.();
     }
   }
 
@@ -150,18 +185,20 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     start(): Promise<void> {
       if (!stopped) return starting ?? Promise.resolve();
       stopped = false;
-      starting = run();
+      starting = run().catch(failed);
       return starting;
     },
     async stop(): Promise<void> {
       stopped = true;
+      generation++;
       if (timer) clearTimeout(timer);
       timer = undefined;
-      await inner.stop();
+      watch?.abort();
+      watch = undefined;
     },
     hasSynced: () => synced,
-    get: (name, namespace) => inner.get(name, namespace),
-    list: (namespace) => inner.list(namespace),
+    get: (name, namespace) => objects.get(namespace ?? '')?.get(name),
+    list: (namespace) => (namespace ? [...(objects.get(namespace)?.values() ?? [])] : [...objects.values()].flatMap((m) => [...m.values()])),
     restarts: () => restartCount,
   };
 }

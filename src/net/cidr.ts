@@ -98,12 +98,15 @@ export function parseAddressEntry(entry: string): AddressParse {
     if (c === undefined) return { ok: false, error: `invalid CIDR "${entry}"` };
     return { ok: true, family: c.family, cidrs: [c] };
   }
-  const s = entry.slice(0, dash).trim();
-  const e = entry.slice(dash + 1).trim();
+  const rawStart = entry.slice(0, dash);
+  const rawEnd = entry.slice(dash + 1);
+  const s = rawStart.trim();
+  const e = rawEnd.trim();
+  // Upstream's ParseCIDR quotes the untrimmed halves here (and the CRD rule does the same).
   const start = parseIp(s);
-  if (start === undefined) return { ok: false, error: `invalid IP range "${entry}": invalid start IP "${s}"` };
+  if (start === undefined) return { ok: false, error: `invalid IP range "${entry}": invalid start IP "${rawStart}"` };
   const end = parseIp(e);
-  if (end === undefined) return { ok: false, error: `invalid IP range "${entry}": invalid end IP "${e}"` };
+  if (end === undefined) return { ok: false, error: `invalid IP range "${entry}": invalid end IP "${rawEnd}"` };
   if (start.family !== end.family) {
     // Upstream compares the 16-byte forms, where every IPv4 address sorts before IPv6 ones
     // except the ::ffff:0:0/96 block; the summary is then empty.

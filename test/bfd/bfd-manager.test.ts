@@ -193,6 +193,30 @@ t.test('multihop: TTL at least minimumTtl is accepted (RFC 5883 §5)', async (t)
   t.equal(a.listenPort(true, 4), mport);
 });
 
+t.test('multihop: a changed minimumTtl applies to the running session, without a reset', async (t) => {
+  const port = await freeUdpPort();
+  const mport = await freeUdpPort();
+  const ports = { singleHop: port, multihop: mport };
+  const a = new BfdManager({ log, listenPorts: ports, peerPorts: ports, listenAddresses: { ipv4: '127.0.0.1' } });
+  const peer = await scriptedPeer('127.0.0.2', port, mport);
+  t.teardown(async () => {
+    await a.close();
+    peer.close();
+  });
+  const s = await a.ensureSession(cfg('127.0.0.2', '127.0.0.1', { multihop: true, minimumTtl: 250 }));
+  await peer.send(packet({ state: BfdState.Init, yourDiscriminator: s.localDiscr }), mport, 252);
+  await waitFor('Up at TTL 252 (minimum 250)', () => s.up, { timeoutMs: 2000, intervalMs: 2 });
+  const again = await a.ensureSession(cfg('127.0.0.2', '127.0.0.1', { multihop: true, minimumTtl: 254 }));
+  t.equal(again, s, 'the same session');
+  t.equal(s.state, BfdState.Up, 'still Up: a new minimumTtl is no reset');
+  await peer.send(packet({ state: BfdState.Down, yourDiscriminator: s.localDiscr }), mport, 252);
+  await waitFor('the TTL discard', () => a.discards.get(DemuxDiscard.Ttl) === 1, { timeoutMs: 2000, intervalMs: 2 });
+  t.equal(s.state, BfdState.Up, 'a Down at TTL 252 is now below the minimum of 254: discarded');
+  await peer.send(packet({ state: BfdState.Down, yourDiscriminator: s.localDiscr }), mport, 254);
+  await waitFor('Down', () => s.state === BfdState.Down, { timeoutMs: 2000, intervalMs: 2 });
+  t.pass('the same Down at TTL 254 is accepted');
+});
+
 t.test('passive session sends nothing until spoken to', async (t) => {
   const port = await freeUdpPort();
   const ports = { singleHop: port, multihop: port };

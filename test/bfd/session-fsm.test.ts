@@ -155,6 +155,24 @@ t.test('poll/final: a received Poll is answered at once with F and no P', async 
   t.same([out[0]!.final, out[0]!.poll, out[0]!.state], [true, false, BfdState.Up]);
 });
 
+t.test('a peer lowering its RequiredMinRx re-arms our transmit timer (FRR polling down from 1 s)', async (t) => {
+  // FRR's bfdd answers Init at 1 s (not Up yet), then on Up polls its RX down to 200 ms. Our
+  // timer, armed on reaching Up for max(200 ms, its 1 s), must follow at once: FRR's Detection
+  // Time is now 3 x 200 ms, shorter than the 750-1000 ms still to run.
+  const p200: BfdSessionParams = { desiredMinTxMs: 200, requiredMinRxMs: 200, detectMult: 3, passive: false };
+  let s = step(initialBfdFsm(p200, 1, 9), { type: 'start' }).state;
+  const up = step(s, { type: 'packet', packet: peerPacket({ state: BfdState.Init, yourDiscriminator: 1, desiredMinTxUs: 1_000_000, requiredMinRxUs: 1_000_000 }) });
+  s = up.state;
+  t.equal(s.sessionState, BfdState.Up);
+  t.ok(timerMs(up.actions, BfdTimer.Transmit)! >= 750, `armed for the peer's 1 s RX: ${timerMs(up.actions, BfdTimer.Transmit)} ms`);
+  const poll = step(s, { type: 'packet', packet: peerPacket({ state: BfdState.Up, yourDiscriminator: 1, poll: true, desiredMinTxUs: 200_000, requiredMinRxUs: 200_000 }) });
+  t.same(sends(poll.actions).map((x) => x.final), [true], 'the Final at once');
+  const ms = timerMs(poll.actions, BfdTimer.Transmit);
+  t.ok(ms !== undefined && ms >= 150 && ms <= 200, `transmit timer re-armed for 200 ms less jitter: ${ms} ms`);
+  const same = step(poll.state, { type: 'packet', packet: peerPacket({ state: BfdState.Up, yourDiscriminator: 1, desiredMinTxUs: 200_000, requiredMinRxUs: 200_000 }) });
+  t.equal(timerMs(same.actions, BfdTimer.Transmit), undefined, 'an unchanged interval leaves the timer alone');
+});
+
 t.test('poll/final: parameter changes while Up wait for the Final in the unsafe direction', async (t) => {
   const { sim, a, b } = upPair();
   const from = a.sent.length;

@@ -98,7 +98,7 @@ const capability: fc.Arbitrary<Capability> = fc.oneof(
   }),
   fc.record({
     kind: fc.constant('unknown' as const),
-    code: fc.integer({ min: 0, max: 255 }).filter((c) => ![1, 2, 64, 65].includes(c)),
+    code: fc.integer({ min: 0, max: 255 }).filter((c) => ![1, 2, 5, 64, 65].includes(c)),
     value: fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b)),
   }),
 );

@@ -5,12 +5,10 @@
  * them (the node-name claim comes from the Pod's spec.nodeName). Every write the L2 election
  * makes goes through the real LeaseStore; every forbidden one is refused with the policy's words.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../harness/apiserver';
-import { render } from '../fixtures/chart/helm';
+import { oldestKube, render } from '../fixtures/chart/helm';
 import { ApiError, createKubeClient, type KubeClient } from '../../src/k8s/client';
 import { leasePath, microTime, type Lease } from '../../src/k8s/lease';
 import { LeaseAnnotation, LeaseKind, LeaseLabel, LeaseStore, presenceLeaseName, vipLeaseName } from '../../src/speaker/lease-store';
@@ -63,14 +61,11 @@ async function get(client: KubeClient, name: string): Promise<Lease> {
 }
 
 /**
- * The oldest Kubernetes the chart declares (Chart.yaml kubeVersion), as in
- * test/crds/apiserver.test.ts: the policy's CEL and the node-name claim must work there too.
+ * The oldest Kubernetes the chart runs on that the tests' apiserver emulates (Chart.yaml's
+ * kubeVersion, raised to 1.31), as in test/crds/apiserver.test.ts: the policy's CEL and the
+ * node-name claim must work there too.
  */
-const OLDEST_KUBE = (() => {
-  const m = /^kubeVersion:\s*">=\s*(\d+\.\d+)\./m.exec(readFileSync(join(__dirname, '../../charts/metallb-ts/Chart.yaml'), 'utf8'));
-  if (!m?.[1]) throw new Error('Chart.yaml has no kubeVersion lower bound');
-  return m[1];
-})();
+const OLDEST_KUBE = oldestKube();
 
 for (const emulatedVersion of [undefined, OLDEST_KUBE]) t.test(`a speaker writes only its own Leases${emulatedVersion ? ` (emulating Kubernetes ${emulatedVersion})` : ''}`, async (t) => {
   const cp = await startControlPlane(t, { emulatedVersion });

@@ -36,6 +36,9 @@ class MemoryApi {
         }, 2),
       ),
     list: () => Promise.reject(new Error('not modelled')),
+    watch: () => {
+      throw new Error('not modelled');
+    },
     close: () => undefined,
   };
 

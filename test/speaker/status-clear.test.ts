@@ -26,6 +26,7 @@ function counting(client: KubeClient): { client: KubeClient; sent: Map<string, n
       return client.request(req);
     },
     list: (path, opts) => client.list(path, opts),
+    watch: (path, query, onEvent, onDone) => client.watch(path, query, onEvent, onDone),
     close: () => client.close(),
   };
   return { client: wrapped, sent };
