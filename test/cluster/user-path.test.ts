@@ -122,6 +122,8 @@ t.test('helm install on a lab cluster serves HTTP through the VIP', async (t) =>
   t.comment(`install to first answer: ${Date.now() - installStart} ms; total ${Date.now() - started} ms`);
 
   const nodeDirs = c.nodes.flatMap((n) => [n.dir, n.containerd.dir]);
+  const teardownStart = Date.now();
   t.same(await c.stop(), [], 'teardown undid everything');
+  t.comment(`teardown ${Date.now() - teardownStart} ms`);
   t.same(nodeDirs.flatMap((d) => mountsUnder(d)), [], 'no kubelet or containerd mount left');
 });

@@ -39,6 +39,23 @@ function cniNetns(): Set<string> {
   return existsSync('/run/netns') ? new Set(readdirSync('/run/netns').filter((n) => n.startsWith('cni-'))) : new Set();
 }
 
+/**
+ * Delete every workload and pod through the API and wait for the kubelets to stop them, as a
+ * node drain would: each kubelet then stops its sandboxes itself (CNI DEL, netns and mounts gone),
+ * so stopping containerd afterwards finds no running task. Best effort: whatever is still running
+ * when this gives up is killed by the nodes' own teardown.
+ */
+async function drainPods(cp: ControlPlane, nodes: readonly ClusterNode[]): Promise<void> {
+  await cp.kubectl(['delete', 'daemonsets,deployments,replicasets,pods', '--all', '--all-namespaces', '--wait=false', '--grace-period=1']);
+  const running = async (n: ClusterNode): Promise<number> =>
+    (await n.containerd.ctr(['tasks', 'ls'])).stdout.split('\n').filter((l) => /\sRUNNING\s*$/.test(l)).length;
+  await waitFor('pods gone and their tasks stopped', async () => {
+    const pods = await cp.kubectl(['get', 'pods', '--all-namespaces', '-o', 'name']);
+    if (pods.code !== 0 || pods.stdout.trim() !== '') return false;
+    return (await Promise.all(nodes.map(running))).every((count) => count === 0);
+  }, { timeoutMs: 60_000, intervalMs: 250 }).catch(() => undefined);
+}
+
 /** Build the images once, as OCI archives in a scratch directory. */
 async function imageArchives(dir: string): Promise<string[]> {
   const [product, pause, backend] = await Promise.all([
@@ -74,12 +91,13 @@ export async function startLabCluster(nodes: number): Promise<LabCluster> {
           problems.push(`${what}: ${(err as Error).message}`);
         }
       };
+      const { control, cp, lab } = started;
+      if (cp && started.nodes.length > 0) await drainPods(cp, started.nodes);
       for (const n of started.nodes) await step(n.name, () => n.stop());
       // Sandboxes killed with their containerd leave their pinned network namespaces behind.
       for (const ns of cniNetns()) {
         if (!cniBefore.has(ns)) await step(`netns ${ns}`, () => execCommand(['ip', 'netns', 'delete', ns], { check: true }));
       }
-      const { control, cp, lab } = started;
       if (control) await step('control', () => control.stop());
       if (cp) await step('control plane', () => cp.stop());
       if (lab) await step('lab', () => lab.destroy());

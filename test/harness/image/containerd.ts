@@ -10,7 +10,8 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '../lab-exec';
+import { pidAlive, stopPids, waitFor } from '../lab-exec';
+import { readProcs, shimTree } from './shim-tree';
 
 /** The OCI spec the CRI plugin starts every container from: containerd's default minus rlimits. Pure. */
 export function baseRuntimeSpec(defaultSpec: Record<string, unknown>): Record<string, unknown> {
@@ -99,18 +100,30 @@ export async function startContainerd(sandboxImage: string, opts: ContainerdOpti
   const ctr = (args: readonly string[], namespace = 'k8s.io'): Promise<CtrResult> => exec('ctr', ['--address', socket, '--namespace', namespace, ...args]);
   const stop = async (): Promise<void> => {
     if (child.exitCode === null) {
-      const tasks = await ctr(['tasks', 'ls', '-q']);
-      for (const id of tasks.stdout.split('\n').filter(Boolean)) {
-        await ctr(['tasks', 'kill', '-s', 'KILL', id]);
-        await waitFor(`task ${id} stopped`, async () => (await ctr(['tasks', 'delete', id])).code === 0, { timeoutMs: 10_000 });
-      }
+      // Kill every process of every task, then delete the tasks so containerd has nothing to wait
+      // for. A shim that does not report its task's exit in time is dealt with below.
+      const ids = (await ctr(['tasks', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
+      await Promise.all(ids.map((id) => ctr(['tasks', 'kill', '--all', '-s', 'KILL', id])));
+      await waitFor('tasks deleted', async () => {
+        const left = (await ctr(['tasks', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
+        await Promise.all(left.map((id) => ctr(['tasks', 'delete', id])));
+        return left.length === 0;
+      }, { timeoutMs: 5_000 }).catch(() => undefined);
+    }
+    // Whatever the shims still run dies now, then the shims: they outlive containerd by design.
+    await stopPids(shimTree(readProcs(), socket).descendants, 0);
+    if (child.exitCode === null) {
       child.kill('SIGTERM');
       await exited;
     }
+    const { shims, descendants } = shimTree(readProcs(), socket);
+    await stopPids([...descendants, ...shims], 0);
     // Snapshot mounts of a killed task could outlive it; nothing under dir may stay mounted.
     const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(`${dir}/`));
     for (const m of mounts.reverse()) await exec('umount', [m]);
+    const survivors = [...shimTree(readProcs(), socket).shims, ...descendants].filter(pidAlive);
     rmSync(dir, { recursive: true, force: true });
+    if (survivors.length > 0) throw new Error(`containerd ${dir}: processes left: ${survivors.join(' ')}`);
   };
   try {
     await waitFor('containerd serving', async () => {
