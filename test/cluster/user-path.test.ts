@@ -3,16 +3,19 @@
  * each with its own containerd, kubelet and kube-proxy; `helm install metallb charts/metallb-ts`
  * with upstream 0.16.1's values plus image overrides (pullPolicy Never: the images are imported,
  * no registry); controller and speaker Ready through their real probes; the speaker's effective
- * capabilities read from inside its container; a pool and an L2Advertisement; a backend
- * Deployment behind a LoadBalancer Service gets an EXTERNAL-IP, and the lab client's HTTP request
- * to it is answered by the backend.
+ * capabilities read from inside its container; a pool, an L2Advertisement, and a BGPPeer plus
+ * BGPAdvertisement to FRR on the lab router; a backend Deployment behind a LoadBalancer Service
+ * gets an EXTERNAL-IP, the lab client's HTTP request to it is answered by the backend (L2), and FRR
+ * learns the /32 from every node (BGP).
  */
 import { join } from 'node:path';
 import t from 'tap';
 import { IMAGES, startLabCluster, type LabCluster } from '../harness/lab-cluster';
 import { mountsUnder } from '../harness/cluster-node';
 import { waitFor } from '../harness/lab-exec';
+import { startFrr, type FrrPath } from '../harness/routers/frr';
 import { repoRoot } from '../harness/tools';
+import { bgpAdvertisement, bgpPeer, l2Advertisement, LAB, pool } from '../fixtures/manifests/metallb-config';
 
 const NS = 'metallb-system';
 const VIP_RANGE = '10.77.0.200-10.77.0.210';
@@ -27,8 +30,10 @@ async function ok(c: LabCluster, args: string[], input?: string): Promise<string
 
 function manifests(): string {
   const objects = [
-    { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'lab', namespace: NS }, spec: { addresses: [VIP_RANGE] } },
-    { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'lab', namespace: NS }, spec: { ipAddressPools: ['lab'] } },
+    pool('lab', [VIP_RANGE]),
+    l2Advertisement('lab', { ipAddressPools: ['lab'] }),
+    bgpPeer('frr', { connectTime: '1s' }),
+    bgpAdvertisement('lab', { ipAddressPools: ['lab'] }),
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -69,6 +74,11 @@ t.test('helm install on a lab cluster serves HTTP through the VIP', async (t) =>
   const c = await startLabCluster(1);
   t.teardown(() => c.stop());
   t.comment(`cluster up in ${Date.now() - started} ms (images ${c.imagesMs} ms)`);
+  const frr = await startFrr(c.lab, {
+    asn: LAB.routerAsn,
+    routerId: c.lab.router.ipv4,
+    neighbors: c.nodes.map((n) => ({ address: n.lab.ipv4, remoteAs: LAB.nodeAsn, families: ['ipv4' as const] })),
+  });
 
   const installStart = Date.now();
   const install = await c.cp.helm([
@@ -121,9 +131,16 @@ t.test('helm install on a lab cluster serves HTTP through the VIP', async (t) =>
   t.equal(body.node, 'node1', 'on the node that runs it');
   t.comment(`install to first answer: ${Date.now() - installStart} ms; total ${Date.now() - started} ms`);
 
+  const nextHops = (paths: readonly FrrPath[]): string[] =>
+    paths.filter((p) => p.valid === true).flatMap((p) => (p.nexthops ?? []).map((h) => h.ip ?? '')).sort();
+  const nodeIps = c.nodes.map((n) => n.lab.ipv4).sort();
+  const paths = await frr.waitRoute(`${vip}/32`, (p) => nextHops(p).join() === nodeIps.join(), 60_000).catch(() => undefined);
+  t.same(paths ? nextHops(paths) : [], nodeIps, `FRR has ${vip}/32 from every node`);
+  await frr.stop();
+
   const nodeDirs = c.nodes.flatMap((n) => [n.dir, n.containerd.dir]);
   const teardownStart = Date.now();
   t.same(await c.stop(), [], 'teardown undid everything');
-  t.comment(`teardown ${Date.now() - teardownStart} ms`);
+  t.comment(`teardown ${Date.now() - teardownStart} ms: ${JSON.stringify(c.teardownMs)}`);
   t.same(nodeDirs.flatMap((d) => mountsUnder(d)), [], 'no kubelet or containerd mount left');
 });

@@ -32,6 +32,8 @@ export interface LabCluster {
   readonly imagesMs: number;
   /** Tear down; resolves with what could not be undone (empty when all went). Never throws. */
   stop(): Promise<string[]>;
+  /** Milliseconds each teardown step took, in order (filled in by `stop()`). */
+  readonly teardownMs: Record<string, number>;
 }
 
 /** The pod network namespaces containerd's CRI pins under /run/netns (`cni-<uuid>`). */
@@ -80,23 +82,26 @@ export async function startLabCluster(nodes: number): Promise<LabCluster> {
   const imagesDir = mkdtempSync(join(tmpdir(), 'mlb-cluster-images-'));
   const started: { lab?: Lab; cp?: ControlPlane; control?: ClusterControl; nodes: ClusterNode[] } = { nodes: [] };
   let stopping: Promise<string[]> | undefined;
+  const teardownMs: Record<string, number> = {};
   const stop = (): Promise<string[]> => {
     stopping ??= (async () => {
       const problems: string[] = [];
       const step = async (what: string, f: () => Promise<unknown>): Promise<void> => {
+        const t0 = Date.now();
         try {
           const more = await f();
           if (Array.isArray(more)) problems.push(...(more as string[]));
         } catch (err) {
           problems.push(`${what}: ${(err as Error).message}`);
         }
+        teardownMs[what] = (teardownMs[what] ?? 0) + Date.now() - t0;
       };
       const { control, cp, lab } = started;
-      if (cp && started.nodes.length > 0) await drainPods(cp, started.nodes);
+      if (cp && started.nodes.length > 0) await step('drain', () => drainPods(cp, started.nodes));
       for (const n of started.nodes) await step(n.name, () => n.stop());
       // Sandboxes killed with their containerd leave their pinned network namespaces behind.
       for (const ns of cniNetns()) {
-        if (!cniBefore.has(ns)) await step(`netns ${ns}`, () => execCommand(['ip', 'netns', 'delete', ns], { check: true }));
+        if (!cniBefore.has(ns)) await step('cni netns', () => execCommand(['ip', 'netns', 'delete', ns], { check: true }));
       }
       if (control) await step('control', () => control.stop());
       if (cp) await step('control plane', () => cp.stop());
@@ -120,7 +125,7 @@ export async function startLabCluster(nodes: number): Promise<LabCluster> {
       const r = await cp.kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}']);
       return r.stdout.trim().split(' ').filter((s) => s.endsWith('=True')).length === nodes;
     }, { timeoutMs: 120_000, intervalMs: 500 });
-    return { lab, cp, control, nodes: started.nodes, imagesMs, stop };
+    return { lab, cp, control, nodes: started.nodes, imagesMs, stop, teardownMs };
   } catch (err) {
     await stop();
     throw err;
