@@ -6,72 +6,32 @@
  * capabilities read from inside its container; a pool, an L2Advertisement, and a BGPPeer plus
  * BGPAdvertisement to FRR on the lab router; a backend Deployment behind a LoadBalancer Service
  * gets an EXTERNAL-IP, the lab client's HTTP request to it is answered by the backend (L2), and FRR
- * learns the /32 from every node (BGP).
+ * learns the /32 from every node (BGP). Then the announcing node's speaker pod is deleted through
+ * the API: the client must keep getting answers while the VIP moves to the other node (its
+ * ServiceL2Status and the MAC answering ARP).
  */
-import { join } from 'node:path';
 import t from 'tap';
-import { IMAGES, startLabCluster, type LabCluster } from '../harness/lab-cluster';
+import { startLabCluster } from '../harness/lab-cluster';
 import { mountsUnder } from '../harness/cluster-node';
-import { waitFor } from '../harness/lab-exec';
 import { startFrr, type FrrPath } from '../harness/routers/frr';
-import { repoRoot } from '../harness/tools';
-import { bgpAdvertisement, bgpPeer, l2Advertisement, LAB, pool } from '../fixtures/manifests/metallb-config';
+import { LAB } from '../fixtures/manifests/metallb-config';
+import {
+  applyObjects, backend, deleteHolderSpeakerPod, helmInstall, kubectlOk, metallbConfig, RELEASE_NS, waitForAnswer, waitForVip, WEB,
+} from '../fixtures/cluster/user-path';
 
-const NS = 'metallb-system';
-const VIP_RANGE = '10.77.0.200-10.77.0.210';
+/** Two nodes: the DaemonSet on more than one, a holder and a successor for the failover. */
+const NODES = 2;
+/** How long the client may go without an answer while the holder's speaker pod goes away. */
+const MAX_GAP_MS = 5_000;
 /** CAP_NET_RAW (bit 13) alone: the chart's speaker securityContext. */
 const NET_RAW_ONLY = '0000000000002000';
 
-async function ok(c: LabCluster, args: string[], input?: string): Promise<string> {
-  const r = await c.cp.kubectl(args, input === undefined ? undefined : { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function manifests(): string {
-  const objects = [
-    pool('lab', [VIP_RANGE]),
-    l2Advertisement('lab', { ipAddressPools: ['lab'] }),
-    bgpPeer('frr', { connectTime: '1s' }),
-    bgpAdvertisement('lab', { ipAddressPools: ['lab'] }),
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web', namespace: 'default' },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels: { app: 'web' } },
-          spec: {
-            automountServiceAccountToken: false,
-            containers: [{
-              name: 'web',
-              image: IMAGES.backend,
-              imagePullPolicy: 'Never',
-              env: [
-                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-              ],
-              readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
-            }],
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'web', namespace: 'default' },
-      spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
-    },
-  ];
-  return objects.map((o) => JSON.stringify(o)).join('\n---\n');
-}
+// Cold image builds on a loaded 2-core machine take minutes; the file-wide default is 300 s.
+t.setTimeout(600_000);
 
 t.test('helm install on a lab cluster serves HTTP through the VIP', async (t) => {
   const started = Date.now();
-  const c = await startLabCluster(1);
+  const c = await startLabCluster(NODES);
   t.teardown(() => c.stop());
   t.comment(`cluster up in ${Date.now() - started} ms (images ${c.imagesMs} ms)`);
   const frr = await startFrr(c.lab, {
@@ -81,20 +41,15 @@ t.test('helm install on a lab cluster serves HTTP through the VIP', async (t) =>
   });
 
   const installStart = Date.now();
-  const install = await c.cp.helm([
-    'install', 'metallb', join(repoRoot, 'charts', 'metallb-ts'), '-n', NS, '--create-namespace',
-    '-f', join(repoRoot, 'test', 'chart', 'upstream', 'metallb-0.16.1-values.yaml'),
-    '--set', `image.repository=${IMAGES.product.repository}`, '--set', `image.tag=${IMAGES.product.tag}`,
-    '--set', 'image.pullPolicy=Never',
-  ]);
+  const install = await helmInstall(c);
   t.equal(install.code, 0, `helm install${install.code ? `: ${install.stderr}` : ''}`);
 
   for (const workload of ['deployment/metallb-controller', 'daemonset/metallb-speaker']) {
-    const r = await c.cp.kubectl(['rollout', 'status', workload, '-n', NS, '--timeout=180s']);
+    const r = await c.cp.kubectl(['rollout', 'status', workload, '-n', RELEASE_NS, '--timeout=180s']);
     t.equal(r.code, 0, `${workload} Ready through its probes${r.code ? `: ${r.stderr}` : ''}`);
   }
 
-  const podJson = JSON.parse(await ok(c, ['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=speaker', '-o', 'json'])) as {
+  const podJson = JSON.parse(await kubectlOk(c, ['get', 'pods', '-n', RELEASE_NS, '-l', 'app.kubernetes.io/component=speaker', '-o', 'json'])) as {
     items: { spec: { nodeName: string }; status: { containerStatuses?: { name: string; containerID?: string }[] } }[];
   };
   t.equal(podJson.items.length, c.nodes.length, 'one speaker pod per node');
@@ -111,24 +66,15 @@ t.test('helm install on a lab cluster serves HTTP through the VIP', async (t) =>
     t.match(status.stdout, new RegExp(`CapEff:\\s+${NET_RAW_ONLY}\\n`), `${node.name}: speaker CapEff is NET_RAW only`);
   }
 
-  await waitFor('the metallb CRDs served', async () => (await c.cp.kubectl(['get', 'ipaddresspools', '-n', NS])).code === 0, { timeoutMs: 30_000 });
-  await ok(c, ['apply', '-f', '-'], manifests());
-  const vip = await waitFor('web EXTERNAL-IP', async () => {
-    const r = await c.cp.kubectl(['get', 'svc', 'web', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
-    return r.stdout.trim() || undefined;
-  }, { timeoutMs: 60_000, intervalMs: 250 });
-  const table = await ok(c, ['get', 'svc', 'web']);
+  await applyObjects(c, [...metallbConfig({ bgp: true }), ...backend()]);
+  const vip = await waitForVip(c);
+  const table = await kubectlOk(c, ['get', 'svc', WEB]);
   t.match(table, new RegExp(`LoadBalancer\\s+\\S+\\s+${vip.replace(/\./g, '\\.')}\\s`), `kubectl get svc shows EXTERNAL-IP ${vip}`);
 
-  const client = c.lab.client;
-  if (!client) throw new Error('the lab has no client');
-  const answer = await waitFor(`HTTP answer from ${vip}`, async () => {
-    const r = await c.lab.exec(client, ['curl', '-s', '--max-time', '2', `http://${vip}/`]);
-    return r.code === 0 && r.stdout.includes('"pod"') ? r.stdout : undefined;
-  }, { timeoutMs: 120_000, intervalMs: 250 });
-  const body = JSON.parse(answer) as { pod: string; node: string };
+  const body = await waitForAnswer(c, vip);
   t.match(body.pod, /^web-/, `answered by the backend pod ${body.pod}`);
-  t.equal(body.node, 'node1', 'on the node that runs it');
+  const webNode = (await kubectlOk(c, ['get', 'pods', '-l', `app=${WEB}`, '-o', 'jsonpath={.items[0].spec.nodeName}'])).trim();
+  t.equal(body.node, webNode, 'on the node that runs it');
   t.comment(`install to first answer: ${Date.now() - installStart} ms; total ${Date.now() - started} ms`);
 
   const nextHops = (paths: readonly FrrPath[]): string[] =>
@@ -137,6 +83,13 @@ t.test('helm install on a lab cluster serves HTTP through the VIP', async (t) =>
   const paths = await frr.waitRoute(`${vip}/32`, (p) => nextHops(p).join() === nodeIps.join(), 60_000).catch(() => undefined);
   t.same(paths ? nextHops(paths) : [], nodeIps, `FRR has ${vip}/32 from every node`);
   await frr.stop();
+
+  // Failover: the announcing node's speaker pod is deleted through the API, as `kubectl delete pod`.
+  const fo = await deleteHolderSpeakerPod(c, vip);
+  t.same(fo.l2Nodes, [fo.successor.name], `the VIP moved from ${fo.holder} to ${fo.successor.name} (ServiceL2Status)`);
+  t.same(fo.arp.macs, [fo.successor.lab.mac.toLowerCase()], `ARP for ${vip} answered by ${fo.successor.name} only: ${fo.arp.output}`);
+  t.ok(fo.gapMs <= MAX_GAP_MS, `the client kept getting answers: longest gap ${fo.gapMs} ms over ${fo.requests} requests`);
+  t.comment(`failover: ${fo.holder} -> ${fo.successor.name}, ServiceL2Status moved ${fo.movedMs} ms after the delete`);
 
   const nodeDirs = c.nodes.flatMap((n) => [n.dir, n.containerd.dir]);
   const teardownStart = Date.now();

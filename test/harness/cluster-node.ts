@@ -29,6 +29,8 @@ export interface ClusterNode {
   readonly dir: string;
   /** Stop everything; resolves with what could not be undone (empty when all went). */
   stop(): Promise<string[]>;
+  /** Milliseconds each phase of `stop()` took (daemons, containerd, unmounts, files). */
+  readonly stopMs: Record<string, number>;
 }
 
 /** The pod subnet of node `index` (0-based). Pure. */
@@ -132,21 +134,32 @@ export async function startClusterNode(lab: Lab, node: LabNode, control: Cluster
     if (child.pid !== undefined) lab.trackPid(child.pid);
   };
   /** Tears down in order and reports what it could not undo instead of stopping half way. */
+  const stopMs: Record<string, number> = {};
+  let phaseStart = Date.now();
+  const phase = (name: string): void => {
+    stopMs[name] = Date.now() - phaseStart;
+    phaseStart = Date.now();
+  };
   const stop = async (): Promise<string[]> => {
     const problems: string[] = [];
+    phaseStart = Date.now();
     await stopPids(procs.map((p) => p.pid).filter((p): p is number => p !== undefined));
+    phase('daemons');
     try {
       await containerd.stop();
     } catch (err) {
       problems.push(`${node.name} containerd: ${(err as Error).message}`);
     }
+    phase('containerd');
     // The kubelet bind-mounts its root directory onto itself and mounts each pod's secret and
     // token volumes below it; a containerd stopped the hard way leaves its sandboxes' shm mounts.
     for (const m of [...mountsUnder(dir), ...mountsUnder(containerd.dir)]) {
       const r = await execCommand(['umount', '-l', m]);
       if (r.code !== 0) problems.push(`${node.name}: umount ${m}: ${r.stderr.trim()}`);
     }
+    phase('umount');
     rmSync(containerd.dir, { recursive: true, force: true });
+    phase('files');
     unregister();
     return problems;
   };
@@ -174,5 +187,5 @@ export async function startClusterNode(lab: Lab, node: LabNode, control: Cluster
     await stop();
     throw err;
   }
-  return { name: node.name, lab: node, podSubnet: subnet, containerd, dir, stop };
+  return { name: node.name, lab: node, podSubnet: subnet, containerd, dir, stop, stopMs };
 }

@@ -58,6 +58,10 @@ async function drainPods(cp: ControlPlane, nodes: readonly ClusterNode[]): Promi
   }, { timeoutMs: 60_000, intervalMs: 250 }).catch(() => undefined);
 }
 
+function prefixed(prefix: string, record: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [`${prefix}${k}`, v]));
+}
+
 /** Build the images once, as OCI archives in a scratch directory. */
 async function imageArchives(dir: string): Promise<string[]> {
   const [product, pause, backend] = await Promise.all([
@@ -98,7 +102,10 @@ export async function startLabCluster(nodes: number): Promise<LabCluster> {
       };
       const { control, cp, lab } = started;
       if (cp && started.nodes.length > 0) await step('drain', () => drainPods(cp, started.nodes));
-      for (const n of started.nodes) await step(n.name, () => n.stop());
+      await Promise.all(started.nodes.map((n) => step(n.name, () => n.stop())));
+      for (const n of started.nodes) {
+        for (const [k, v] of Object.entries({ ...n.stopMs, ...prefixed('containerd.', n.containerd.stopMs) })) teardownMs[`${n.name}.${k}`] = v;
+      }
       // Sandboxes killed with their containerd leave their pinned network namespaces behind.
       for (const ns of cniNetns()) {
         if (!cniBefore.has(ns)) await step('cni netns', () => execCommand(['ip', 'netns', 'delete', ns], { check: true }));
@@ -120,7 +127,11 @@ export async function startLabCluster(nodes: number): Promise<LabCluster> {
     started.cp = cp;
     started.control = await startClusterControl(cp, lab);
     const control = started.control;
-    for (const node of lab.nodes) started.nodes.push(await startClusterNode(lab, node, control, IMAGES.pause, archives));
+    // In parallel: importing the images into each node's containerd is most of a node's start.
+    const results = await Promise.allSettled(lab.nodes.map((node) => startClusterNode(lab, node, control, IMAGES.pause, archives)));
+    for (const r of results) if (r.status === 'fulfilled') started.nodes.push(r.value);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     await waitFor('every node Ready', async () => {
       const r = await cp.kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}']);
       return r.stdout.trim().split(' ').filter((s) => s.endsWith('=True')).length === nodes;
