@@ -76,6 +76,8 @@ export function plan(quick: boolean, controllerSizes: readonly number[]): Planne
     // 20 link cuts against FRR bfdd, then an idle run counting false Downs (docs/bfd.md).
     run('bfd-detect', { env: quick ? { BFD_DETECT_RUNS: '3', BFD_IDLE_SEC: '10' } : { BFD_DETECT_RUNS: '20', BFD_IDLE_SEC: '600' }, timeoutMs: 20 * MIN }),
     run('l2-failover', { env: { L2_FAILOVER_RUNS: quick ? '1' : '5' } }),
+    // The user's path on a two-node lab cluster: cold/warm helm install to first answer, speaker pod deletion.
+    run('cluster-e2e', { env: { CLUSTER_E2E_RUNS: quick ? '1' : '3' }, timeoutMs: 20 * MIN }),
     run('bgp-e2e-latency', { env: { BGP_E2E_SERVICES: quick ? '10' : '50' } }),
     run('api-load', { env: { API_LOAD_SIZES: quick ? '10,50' : '10,100,1000', API_LOAD_WINDOW_S: quick ? '15' : '30' }, timeoutMs: 30 * MIN }),
     ...controllerSizes.map((n) => run('controller-scale', { label: `controller-scale (${n} Services)`, args: [`--services=${n}`], timeoutMs: 20 * MIN })),
