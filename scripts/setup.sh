@@ -13,9 +13,11 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # runc and containerd run the lab's images (built without a container engine from mmdebstrap's
-# Debian root, and images/pause/pause.c compiled static with gcc against libc6-dev's libc.a).
+# Debian root, and images/pause/pause.c compiled static with gcc against libc6-dev's libc.a); the
+# lab cluster's nodes also need the CNI bridge/host-local/loopback plugins, iptables for kube-proxy,
+# and curl for the client's requests through the VIP.
 APT_PACKAGES=(frr bird2 gobgpd openbgpd exabgp iproute2 iputils-arping iputils-ping ndisc6 tcpdump unzip procps psmisc
-  runc containerd mmdebstrap gcc libc6-dev)
+  runc containerd mmdebstrap gcc libc6-dev containernetworking-plugins iptables curl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

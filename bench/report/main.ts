@@ -81,6 +81,8 @@ export function plan(quick: boolean, controllerSizes: readonly number[]): Planne
     run('l2-failover', { env: { L2_FAILOVER_RUNS: quick ? '1' : '5' } }),
     // A node holding 3,000 L2 VIPs hard-killed: kill to the last VIP answering ARP from its new owner.
     run('l2-mass-takeover', { env: { MASS_TAKEOVER_VIPS: quick ? '300' : '3000' }, timeoutMs: 25 * MIN }),
+    // The user's path on a two-node lab cluster: cold/warm helm install to first answer, speaker pod deletion.
+    run('cluster-e2e', { env: { CLUSTER_E2E_RUNS: quick ? '1' : '3' }, timeoutMs: 20 * MIN }),
     run('bgp-e2e-latency', { env: { BGP_E2E_SERVICES: quick ? '10' : '50' } }),
     run('api-load', { env: { API_LOAD_SIZES: quick ? '10,50' : '10,100,1000', API_LOAD_WINDOW_S: quick ? '15' : '30' }, timeoutMs: 30 * MIN }),
     ...controllerSizes.map((n) => run('controller-scale', { label: `controller-scale (${n} Services)`, args: [`--services=${n}`], timeoutMs: 20 * MIN })),

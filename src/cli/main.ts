@@ -68,8 +68,14 @@ export function buildProgram(): Command {
     .command('demo')
     .description('start a local control plane, the network lab, controller and speakers, and show a LoadBalancer Service at work')
     .option('--once', 'print the walkthrough and tear down instead of waiting for Ctrl-C', false)
-    .action(async (opts: { once: boolean }) => {
+    .option('--cluster', 'a real two-node cluster instead (containerd, kubelet, kube-proxy per node; helm install of the chart), for kubectl', false)
+    .action(async (opts: { once: boolean; cluster: boolean }) => {
       // Loaded on demand: the demo uses the test harness, which the container image does not ship.
+      if (opts.cluster) {
+        const { runClusterDemo } = await import('./demo-cluster.js');
+        process.exitCode = await runClusterDemo({ once: opts.once, out: line(process.stdout) });
+        return;
+      }
       const { runDemo } = await import('./demo.js');
       process.exitCode = await runDemo({ once: opts.once, out: line(process.stdout) });
     });
