@@ -59,9 +59,8 @@ export class L2Election implements RebalanceHost {
     const clock = (this.clock = deps.clock ?? realClock);
     this.writes = new LeaseWriteHealth(clock, deps.timing.renewIntervalMs);
     this.roster = new SpeakerRoster(deps.me, () => clock.now());
-    const rebalance = deps.rebalance;
-    const log = deps.log.child({ component: 'rebalance' });
-    if (rebalance?.enabled) this.rebalancer = new L2Rebalancer({ me: deps.me, host: this, options: rebalance, clock, log, tickMs: deps.timing.tickMs, overlapMs: HANDOVER_OVERLAP_MS });
+    const rebalanceLog = deps.rebalance?.enabled ? deps.log.child({ component: 'rebalance' }) : undefined;
+    if (deps.rebalance && rebalanceLog) this.rebalancer = new L2Rebalancer({ me: deps.me, host: this, options: deps.rebalance, clock, log: rebalanceLog, tickMs: deps.timing.tickMs, overlapMs: HANDOVER_OVERLAP_MS });
     this.claimLog = new RateLimitedLog(deps.log, CLAIM_WARNING_POLICY, rateLimitDepsOn(clock));
     this.writeQueue = new LeaseWriteQueue(clock, deps.writeBudget ?? DEFAULT_WRITE_BUDGET, (ip) => this.writeTurn(ip));
   }
