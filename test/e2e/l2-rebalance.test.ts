@@ -1,16 +1,18 @@
 // End to end, the opt-in L2 rebalance (docs/speaker.md "Rebalance"): a node holding several VIPs
 // restarts (SIGTERM, then a new speaker), its VIPs go to their successors, and
 // - with --l2-rebalance they come back to it, the ranked owner, no sooner than the settle period
-//   after it is back, at most one per interval from each holder, with no gap in ARP answers
-//   longer than the graceful-handover bound (1 s; make-before-break makes it one arping period);
+//   after it is back, at most one per interval from each holder, with every ARP request of a
+//   client answered within the graceful-handover bound (1 s): make-before-break, no gap;
 // - without it nothing moves back.
 import t from 'tap';
-import { startCluster, type Cluster } from '../harness/cluster';
+import * as k8s from '@kubernetes/client-node';
+import { RELEASE_NAMESPACE, startCluster, type Cluster } from '../harness/cluster';
 import { delay, waitFor } from '../harness/lab';
 import { ArpOp } from '../harness/lab-frames';
 import { labConfig, toYaml } from '../fixtures/manifests/metallb-config';
 import { createService, FAST_ELECTION, nodeIndex, vipLease, waitPresence, type Teardown } from '../fixtures/e2e/kit';
 import { rankCandidates } from '../../src/speaker/election';
+import { vipLeaseName } from '../../src/speaker/lease-store';
 
 const SERVICES = 6;
 const SETTLE_MS = 5_000;
@@ -54,6 +56,15 @@ async function start(t: Teardown, rebalance: boolean): Promise<Scenario> {
 
 async function holders(c: Cluster, ips: readonly string[]): Promise<[string, string][]> {
   return Promise.all(ips.map(async (ip) => [ip, (await vipLease(c, ip))?.holder ?? ''] as [string, string]));
+}
+
+/** When the VIP's current holder was handed it (its Lease's acquireTime), epoch ms. */
+async function acquiredAt(c: Cluster, ip: string): Promise<number> {
+  const l = await c.kc.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: vipLeaseName(ip), namespace: RELEASE_NAMESPACE });
+  const at = l.spec?.acquireTime as unknown;
+  const ms = at instanceof Date ? at.getTime() : Date.parse(String(at));
+  if (!Number.isFinite(ms)) throw new Error(`the Lease of ${ip} has no acquireTime: ${JSON.stringify(l.spec)}`);
+  return ms;
 }
 
 /** The node that is ranked owner of the most VIPs, and those VIPs (at least two, to see a rate). */
@@ -114,31 +125,35 @@ t.test('with --l2-rebalance the VIPs return to the restarted ranked owner, paced
 
   for (const [ip, r] of returned) t.comment(`${ip} back from ${r.from} ${r.atMs - restartedAt} ms after the restart`);
   for (const r of returned.values()) t.ok(r.atMs - restartedAt >= SETTLE_MS, `not before the settle period (${r.atMs - restartedAt} ms)`);
-  // One per interval from each holder (batch 1); the Lease polls see each move within ~100 ms.
+  // One per interval from each holder (batch 1). The pace is of the hand-back writes the holder
+  // issues: each stamps the Lease's acquireTime (LeaseStore.release); when the polls see them also
+  // depends on the apiserver's latency, which a loaded machine stretches by hundreds of ms.
   const bySource = new Map<string, number[]>();
-  for (const r of returned.values()) bySource.set(r.from, [...(bySource.get(r.from) ?? []), r.atMs].sort((a, b) => a - b));
+  for (const [ip, r] of returned) bySource.set(r.from, [...(bySource.get(r.from) ?? []), await acquiredAt(c, ip)].sort((a, b) => a - b));
   for (const [from, times] of bySource) {
-    for (let i = 1; i < times.length; i++) t.ok(times[i]! - times[i - 1]! >= INTERVAL_MS - 300, `${from}: moves ${times[i]! - times[i - 1]!} ms apart (interval ${INTERVAL_MS})`);
+    for (let i = 1; i < times.length; i++) t.ok(times[i]! - times[i - 1]! >= INTERVAL_MS - 100, `${from}: hand-backs issued ${times[i]! - times[i - 1]!} ms apart (interval ${INTERVAL_MS})`);
   }
   t.same(await holders(c, others), others.map((ip) => [ip, owners.get(ip)]), 'the VIPs of the other nodes stayed where they were');
 
-  // ARP answers from the restart to 2 s after the last move: no gap longer than the handover bound.
+  // From the restart to 2 s after the last move, every ARP request the client sent was answered
+  // within the handover bound. (Requests, not the time between answers: on a loaded machine the
+  // client's own loop can stall for over a second while the restarted speaker starts, and a
+  // stalled client asks nothing that could go unanswered.)
   const nodeMac = c.lab.nodes[nodeIndex(c, node)]!.mac;
+  const inWindow = (ms: number): boolean => ms >= restartedAt && ms <= lastBack + HANDOVER_BOUND_MS + 1_000;
   for (const ip of ips) {
     // Answers to the client's requests, not the gratuitous rounds (target = sender).
     const replies = frames.filter((f) => f.arp?.op === ArpOp.Reply && f.arp.senderIp === ip && f.arp.targetIp !== ip).map((f) => ({ ms: f.timeUs / 1000, mac: f.arp!.senderMac.toLowerCase() }));
-    const window = replies.filter((r) => r.ms >= restartedAt && r.ms <= lastBack + HANDOVER_BOUND_MS + 1_000);
-    let maxGap = 0;
-    let gapEnd = 0;
-    for (let i = 1; i < window.length; i++) {
-      const gap = window[i]!.ms - window[i - 1]!.ms;
-      if (gap > maxGap) [maxGap, gapEnd] = [gap, window[i]!.ms];
-    }
-    const back = returned.get(ip)!.atMs;
-    t.comment(`${ip}: ${window.length} ARP replies in the window, longest gap ${maxGap.toFixed(0)} ms, ending ${(gapEnd - back).toFixed(0)} ms from the Lease poll that saw the move`);
-    t.ok(window.length > 0, `ARP replies for ${ip} were captured`);
-    t.ok(maxGap < HANDOVER_BOUND_MS, `${ip}: longest gap between ARP answers ${maxGap.toFixed(0)} ms < ${HANDOVER_BOUND_MS} ms`);
-    t.equal(window.at(-1)?.mac, nodeMac, `${ip}: the last answers come from ${node}`);
+    const requests = frames.filter((f) => f.arp?.op === ArpOp.Request && f.arp.targetIp === ip && f.arp.senderIp !== ip).map((f) => f.timeUs / 1000).filter(inWindow);
+    const waits = requests.map((r) => (replies.find((x) => x.ms >= r)?.ms ?? Infinity) - r);
+    const back = await acquiredAt(c, ip);
+    const near = replies.filter((r) => r.ms >= back - 1_000 && r.ms <= back + 2_000);
+    const gapNearMove = Math.max(0, ...near.slice(1).map((r, i) => r.ms - near[i]!.ms));
+    t.comment(`${ip}: ${requests.length} requests, longest wait for an answer ${Math.max(...waits).toFixed(0)} ms; around the move (-1 s..+2 s) the longest gap between answers ${gapNearMove.toFixed(0)} ms`);
+    t.ok(requests.length >= 20, `the client kept asking for ${ip} (${requests.length} requests)`);
+    const late = requests.filter((_, i) => waits[i]! > HANDOVER_BOUND_MS).map((r) => `${(r - back).toFixed(0)} ms from the move`);
+    t.same(late, [], `${ip}: every request answered within ${HANDOVER_BOUND_MS} ms`);
+    t.equal(replies.filter((r) => inWindow(r.ms)).at(-1)?.mac, nodeMac, `${ip}: the last answers come from ${node}`);
   }
 });
 
