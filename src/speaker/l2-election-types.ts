@@ -65,6 +65,8 @@ export interface ElectionStats {
   takeovers: number;
   leaseWrites: number;
   conflictsLost: number;
+  /** VIPs this node handed back to their ranked owner (opt-in rebalance, l2-rebalancer.ts). */
+  rebalances: number;
   /** Frames claiming a VIP we hold for a MAC no live speaker published, per VIP. */
   foreignClaims: Record<string, number>;
 }

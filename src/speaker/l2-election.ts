@@ -52,7 +52,7 @@ export class L2Election implements RebalanceHost {
   private readonly writeQueue: LeaseWriteQueue;
   private readonly rebalancer: L2Rebalancer | undefined;
   private stopped = false;
-  readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0, foreignClaims: {} };
+  readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0, rebalances: 0, foreignClaims: {} };
   private readonly clock: Clock;
 
   constructor(private readonly deps: ElectionDeps) {
@@ -291,7 +291,8 @@ export class L2Election implements RebalanceHost {
     const st = this.vips.get(ip);
     if (!st || this.stopped) return false;
     const res = await this.handOver(st, to);
-    if (!res.ok) this.endHandBack(ip);
+    if (res.ok) this.stats.rebalances++;
+    else this.endHandBack(ip);
     return res.ok;
   }
 

@@ -90,6 +90,7 @@ t.test('on: after the settle period the VIP goes to its ranked owner, make-befor
   await clock.run(2_000);
   t.same(withdrawn, [ip], 'the end of the overlap withdraws nothing twice');
   t.equal(leases.get('metallb-vip-10-77-0-100')?.spec?.holderIdentity, 'a', 'and b does not take it back');
+  t.equal(el.stats.rebalances, 1, 'counted (metallb_l2_election_rebalances)');
 });
 
 t.test('on: without a GARP from the new owner, b goes quiet after the 1 s overlap', async (t) => {
@@ -106,7 +107,7 @@ t.test('on: without a GARP from the new owner, b goes quiet after the 1 s overla
 });
 
 t.test('off: nothing moves, however long the ranked owner has been live', async (t) => {
-  const { clock, leases, writes, withdrawn, heldAtStart, announcedAtStart } = await holderB(t, undefined);
+  const { clock, leases, writes, withdrawn, el, heldAtStart, announcedAtStart } = await holderB(t, undefined);
   t.equal(heldAtStart, 'b', 'b holds the VIP');
   t.same(announcedAtStart, [ip], 'and announces it');
   const before = writes.filter((w) => w.startsWith('metallb-vip-')).length;
@@ -114,4 +115,5 @@ t.test('off: nothing moves, however long the ranked owner has been live', async 
   t.equal(leases.get('metallb-vip-10-77-0-100')?.spec?.holderIdentity, 'b');
   t.equal(writes.filter((w) => w.startsWith('metallb-vip-')).length, before, 'no VIP Lease write');
   t.same(withdrawn, []);
+  t.equal(el.stats.rebalances, 0);
 });
