@@ -38,19 +38,12 @@ export interface RebalancerDeps {
   readonly overlapMs: number;
 }
 
-/** Counters for metrics and tests. */
-export interface RebalanceStats {
-  moves: number;
-  failed: number;
-}
-
 /** Rebalances one node's VIPs toward their ranked owners at a bounded rate. */
 export class L2Rebalancer {
   private liveSinceMs = new Map<string, number>();
   private recentMovesMs: number[] = [];
   private readonly overlaps = new Set<unknown>();
   private stopTick: (() => void) | undefined;
-  readonly stats: RebalanceStats = { moves: 0, failed: 0 };
 
   constructor(private readonly deps: RebalancerDeps) {
     const { batch, intervalMs, settleMs } = deps.options;
@@ -71,8 +64,8 @@ export class L2Rebalancer {
     this.overlaps.clear();
   }
 
-  /** One planning round; public for tests. */
-  tick(): RebalanceMove[] {
+  /** One planning round: start the hand-backs the planner allows now. */
+  private tick(): void {
     const { host, clock, options } = this.deps;
     const nowMs = clock.now();
     this.liveSinceMs = trackLiveSince(this.liveSinceMs, host.liveSpeakers(), nowMs);
@@ -89,23 +82,18 @@ export class L2Rebalancer {
       },
       options,
     );
-    if (plan.kind === 'idle') return [];
+    if (plan.kind === 'idle') return;
     for (const m of plan.moves) {
       this.recentMovesMs.push(nowMs);
       void this.move(m);
     }
-    return [...plan.moves];
   }
 
   private async move(m: RebalanceMove): Promise<void> {
     const { host, clock, log } = this.deps;
     const ok = await host.handBack(m.ip, m.to);
     log.info({ event: 'l2Rebalance', ip: m.ip, to: m.to, ok }, ok ? 'handing VIP back to its ranked owner' : 'rebalance handover did not land; VIP stays');
-    if (!ok) {
-      this.stats.failed++;
-      return;
-    }
-    this.stats.moves++;
+    if (!ok) return;
     const t = clock.setTimeout(() => {
       this.overlaps.delete(t);
       host.endHandBack(m.ip);
