@@ -6,7 +6,7 @@
  * fails is reported as failed with its output tail, never silently left out.
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../test/harness/tools';
@@ -37,6 +37,9 @@ export interface RunResult extends PlannedRun {
   readonly seconds: number;
   readonly json?: Record<string, unknown>;
   readonly tail: string;
+  /** When and at which commit it ran (a merged report keeps older rows; see mergeResults). */
+  readonly ranAt?: string;
+  readonly ranAtCommit?: string;
 }
 
 /** The machine the figures come from. */
@@ -76,6 +79,8 @@ export function plan(quick: boolean, controllerSizes: readonly number[]): Planne
     // 20 link cuts against FRR bfdd, then an idle run counting false Downs (docs/bfd.md).
     run('bfd-detect', { env: quick ? { BFD_DETECT_RUNS: '3', BFD_IDLE_SEC: '10' } : { BFD_DETECT_RUNS: '20', BFD_IDLE_SEC: '600' }, timeoutMs: 20 * MIN }),
     run('l2-failover', { env: { L2_FAILOVER_RUNS: quick ? '1' : '5' } }),
+    // A node holding 3,000 L2 VIPs hard-killed: kill to the last VIP answering ARP from its new owner.
+    run('l2-mass-takeover', { env: { MASS_TAKEOVER_VIPS: quick ? '300' : '3000' }, timeoutMs: 25 * MIN }),
     run('bgp-e2e-latency', { env: { BGP_E2E_SERVICES: quick ? '10' : '50' } }),
     run('api-load', { env: { API_LOAD_SIZES: quick ? '10,50' : '10,100,1000', API_LOAD_WINDOW_S: quick ? '15' : '30' }, timeoutMs: 30 * MIN }),
     ...controllerSizes.map((n) => run('controller-scale', { label: `controller-scale (${n} Services)`, args: [`--services=${n}`], timeoutMs: 20 * MIN })),
@@ -197,6 +202,34 @@ export interface ReportOptions {
   readonly controllerSizes: readonly number[];
   readonly outDir: string;
   readonly log: (line: string) => void;
+  /**
+   * With `only`: keep the other benches' rows from the last report (docs/benchmarks/results.json)
+   * instead of dropping them, so one changed bench can be rerun without the whole hour.
+   */
+  readonly merge?: boolean;
+}
+
+/** The last report's raw results, if any. */
+function previousReport(svgDir: string): { results: RunResult[]; timeline: FailoverTimeline | undefined } | undefined {
+  const file = join(svgDir, 'results.json');
+  if (!existsSync(file)) return undefined;
+  const prev = JSON.parse(readFileSync(file, 'utf8')) as { machine?: MachineInfo; results?: Array<Omit<RunResult, 'tail'>>; timeline?: FailoverTimeline | { error?: string } };
+  const results = (prev.results ?? []).map((r) => ({ ranAt: prev.machine?.date, ranAtCommit: prev.machine?.commit, ...r, tail: '' }) as RunResult);
+  const timeline = prev.timeline && 'attempts' in prev.timeline ? prev.timeline : undefined;
+  return { results, timeline };
+}
+
+/**
+ * This run's rows replace the previous rows of the same label; the others are kept, in the plan's
+ * order (labels the plan no longer has are dropped: their bench is gone).
+ */
+export function mergeResults(previous: readonly RunResult[], fresh: readonly RunResult[], order: readonly string[]): RunResult[] {
+  const byLabel = new Map(previous.map((r) => [r.label, r]));
+  for (const r of fresh) byLabel.set(r.label, r);
+  return order.flatMap((label) => {
+    const r = byLabel.get(label);
+    return r ? [r] : [];
+  });
 }
 
 /** Run everything and write the report; resolves with the Markdown path. */
@@ -216,7 +249,7 @@ export async function runReport(o: ReportOptions): Promise<{ path: string; resul
     const built = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: repoRoot, stdio: 'inherit' });
     if (built.status !== 0) throw new Error(`tsc failed (exit ${built.status}); the compiled benches cannot run`);
   }
-  for (const p of selected.filter((p) => !missing.includes(p.name))) results.push(await runBench(p, o.log));
+  for (const p of selected.filter((p) => !missing.includes(p.name))) results.push({ ...(await runBench(p, o.log)), ranAt: machine.date, ranAtCommit: machine.commit });
   let timeline: FailoverTimeline | undefined;
   let timelineError: string | undefined;
   if (!o.only || o.only.includes('failover-timeline')) {
@@ -230,10 +263,16 @@ export async function runReport(o: ReportOptions): Promise<{ path: string; resul
   }
   const svgDir = join(o.outDir, 'benchmarks');
   mkdirSync(svgDir, { recursive: true });
+  const previous = o.only && o.merge !== false ? previousReport(svgDir) : undefined;
+  if (previous) {
+    const fresh = [...results];
+    results.splice(0, results.length, ...mergeResults(previous.results, fresh, planned.map((p) => p.label)));
+    if (!timeline && !timelineError) timeline = previous.timeline;
+  }
   const svgs = charts(results, timeline);
   for (const [f, text] of Object.entries(svgs)) writeFileSync(join(svgDir, f), text);
   writeFileSync(join(svgDir, 'results.json'), `${JSON.stringify({ machine, results: results.map(({ tail: _t, ...r }) => r), timeline: timeline ?? { error: timelineError } }, null, 1)}\n`);
   const path = join(o.outDir, 'benchmarks.md');
-  writeFileSync(path, renderMarkdown({ machine, results, timeline, timelineError, svgs: Object.keys(svgs), missing, quick: o.quick }));
+  writeFileSync(path, renderMarkdown({ machine, results, timeline, timelineError, svgs: Object.keys(svgs), missing, quick: o.quick, merged: previous !== undefined }));
   return { path, results, failed: results.filter((r) => r.exitCode !== 0 || !r.json).length + (timelineError ? 1 : 0) };
 }

@@ -49,7 +49,7 @@ export class L2Election implements RebalanceHost {
   private presenceWriting = false;
   /** When our last presence write landed: it keeps the hold of every VIP we hold alive. */
   private lastPresenceWriteMs = -Infinity;
-  private readonly writeQueue: LeaseWriteQueue;
+  readonly writeQueue: LeaseWriteQueue; // the shell holds its own API writes back while takeovers wait here
   private readonly rebalancer: L2Rebalancer | undefined;
   private stopped = false;
   readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0, rebalances: 0, foreignClaims: {} };
@@ -62,7 +62,7 @@ export class L2Election implements RebalanceHost {
     const rebalanceLog = deps.rebalance?.enabled ? deps.log.child({ component: 'rebalance' }) : undefined;
     if (deps.rebalance && rebalanceLog) this.rebalancer = new L2Rebalancer({ me: deps.me, host: this, options: deps.rebalance, clock, log: rebalanceLog, tickMs: deps.timing.tickMs, overlapMs: HANDOVER_OVERLAP_MS });
     this.claimLog = new RateLimitedLog(deps.log, CLAIM_WARNING_POLICY, rateLimitDepsOn(clock));
-    this.writeQueue = new LeaseWriteQueue(clock, deps.writeBudget ?? DEFAULT_WRITE_BUDGET, (ip) => this.writeTurn(ip));
+    this.writeQueue = new LeaseWriteQueue(clock, deps.writeBudget ?? DEFAULT_WRITE_BUDGET, (ip, queuedMs) => this.writeTurn(ip, queuedMs));
   }
 
   private now(): number { return this.clock.now(); }
@@ -379,7 +379,7 @@ export class L2Election implements RebalanceHost {
    * A queued VIP's turn to write (LeaseWriteQueue): decided again from the latest view, so a write
    * that waited behind a burst never acts on a stale one. Undefined when none is needed any more.
    */
-  private writeTurn(ip: string): Promise<void> | undefined {
+  private writeTurn(ip: string, queuedMs: number): Promise<void> | undefined {
     const st = this.vips.get(ip);
     if (!st || st.writing || this.stopped) return undefined;
     const act = this.action(st);
@@ -387,11 +387,11 @@ export class L2Election implements RebalanceHost {
     const why = act.kind === 'acquire' ? act.reason : act.kind === 'hold' && this.macsStale(ip, st) ? 'macs' : undefined;
     if (why === undefined) return undefined;
     st.writing = true;
-    st.written = this.doWrite(ip, st, why);
+    st.written = this.doWrite(ip, st, why, queuedMs);
     return st.written;
   }
 
-  private async doWrite(ip: string, st: VipState, why: string): Promise<void> {
+  private async doWrite(ip: string, st: VipState, why: string, queuedMs: number, startMs = this.now()): Promise<void> {
     this.stats.leaseWrites++;
     // After a failed write (API server unreachable) the next tick retries; re-evaluating at once
     // would retry in a tight loop (hundreds of writes and warnings per second per VIP).
@@ -409,7 +409,7 @@ export class L2Election implements RebalanceHost {
         st.yielded = false;
         if (!wasOurs) {
           this.stats.takeovers++;
-          this.deps.log.info({ event: 'l2Acquired', ip, reason: why }, 'acquired VIP lease');
+          this.deps.log.info({ event: 'l2Acquired', ip, reason: why, queuedMs, writeMs: this.now() - startMs }, 'acquired VIP lease'); // split in bench/l2-mass-takeover.ts
         }
         // The misses that proved the previous holder dead stand until its last VIP is taken: a
         // takeover of thousands is paced (LeaseWriteQueue) and must not lose its evidence midway.
@@ -488,6 +488,7 @@ export class L2Election implements RebalanceHost {
           if (!alive) {
             this.deps.log.debug({ event: 'l2ProbeMiss', holder, ip, misses: pr.misses }, 'holder did not answer a probe');
             if (pr.misses >= this.deps.timing.probeMisses) {
+              if (pr.misses === this.deps.timing.probeMisses) this.deps.log.info({ event: 'l2HolderDead', holder, ip, misses: pr.misses }, 'holder dead on the wire; taking over its VIPs');
               this.roster.markDead(holder);
               for (const [vip, s] of this.vips) if (s.lease?.spec?.holderIdentity === holder) this.evaluate(vip);
             } else if (!this.stopped) this.clock.setTimeout(() => this.probeHolders(), 0);

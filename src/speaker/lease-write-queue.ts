@@ -6,8 +6,16 @@
  * requests (200 by default), its 429 answers count as failed writes (lease-write-health.ts), and
  * the whole cluster then waits a lease duration before judging any holder gone. So each speaker
  * runs its VIP Lease writes through one queue: at most `maxInFlight` at a time and a token bucket
- * of `perSec` writes a second with a burst of `burst`, takeovers first. The presence Lease never
- * waits here: it is the liveness of every VIP this node holds.
+ * of `perSec` writes a second, takeovers first. The presence Lease never waits here: it is the
+ * liveness of every VIP this node holds.
+ *
+ * The bucket holds `burst + takeoverBurst` tokens; ordinary writes (first acquisitions, releases,
+ * MAC updates) may only spend those above `takeoverBurst`. That reserve is what lets a takeover
+ * (a VIP nobody serves until its write lands) go out at the pace of `maxInFlight` and the
+ * apiserver's latency rather than at `perSec`: a node's worth of takeovers is over in well under a
+ * second instead of `VIPs / perSec` seconds, while the apiserver still never sees more than
+ * `maxInFlight` writes in flight, nor more than `burst + takeoverBurst + perSec * t` in any `t`
+ * seconds, from one speaker. A start-up burst of acquisitions cannot eat into the reserve.
  *
  * The queue holds keys (IPs), not writes: when a slot frees, the shell decides again what the
  * VIP needs, from the latest view, so a write queued behind a burst never acts on a stale one.
@@ -20,32 +28,24 @@ export interface WriteBudget {
   readonly maxInFlight: number;
   /** Sustained writes per second. */
   readonly perSec: number;
-  /** Writes that may start at once after a quiet spell. */
+  /** Writes of any kind that may start at once after a quiet spell. */
   readonly burst: number;
+  /** More tokens that only takeovers may spend (0 when absent): a node's worth of VIPs. */
+  readonly takeoverBurst?: number;
 }
 
 /**
  * The defaults: 32 in flight per speaker stays well inside the apiserver's 200 mutating requests
- * in flight with a handful of speakers all taking over at once; 250 writes/s moves the 1,500 VIPs
- * each of two successors takes from a dead node with 3,000 in about 6 s.
+ * in flight with a handful of speakers all taking over at once; a takeover reserve of 3,000 lets
+ * one successor take all the VIPs of a node with 3,000 in one burst (bench/l2-mass-takeover.ts);
+ * 250 writes/s is the pace once burst and reserve are spent, and refills the reserve in 12 s.
  */
-export const DEFAULT_WRITE_BUDGET: WriteBudget = { maxInFlight: 32, perSec: 250, burst: 250 };
+export const DEFAULT_WRITE_BUDGET: WriteBudget = { maxInFlight: 32, perSec: 250, burst: 250, takeoverBurst: 3_000 };
 
 /** A token bucket: `tokens` available at `atMs`. */
 export interface Bucket {
   readonly tokens: number;
   readonly atMs: number;
-}
-
-/** The bucket at `nowMs`: refilled at `perSec`, capped at `burst`. */
-export function refill(b: Bucket, nowMs: number, budget: WriteBudget): Bucket {
-  const tokens = Math.min(budget.burst, b.tokens + (Math.max(0, nowMs - b.atMs) * budget.perSec) / 1000);
-  return { tokens, atMs: nowMs };
-}
-
-/** Milliseconds until a bucket refilled at its own `atMs` holds one whole token (0: now). */
-export function msToNextToken(b: Bucket, budget: WriteBudget): number {
-  return b.tokens >= 1 ? 0 : Math.ceil(((1 - b.tokens) * 1000) / budget.perSec);
 }
 
 /** Priority of a queued write: lower runs first. */
@@ -57,15 +57,41 @@ export const WritePriority = {
 } as const;
 export type WritePriority = (typeof WritePriority)[keyof typeof WritePriority];
 
+/** Tokens a full bucket holds. */
+export function capacity(budget: WriteBudget): number {
+  return budget.burst + (budget.takeoverBurst ?? 0);
+}
+
+/** Tokens a write of `priority` must leave in the bucket: ordinary writes keep off the reserve. */
+export function floorFor(priority: WritePriority, budget: WriteBudget): number {
+  return priority === WritePriority.Takeover ? 0 : (budget.takeoverBurst ?? 0);
+}
+
+/** The bucket at `nowMs`: refilled at `perSec`, capped at {@link capacity}. */
+export function refill(b: Bucket, nowMs: number, budget: WriteBudget): Bucket {
+  const tokens = Math.min(capacity(budget), b.tokens + (Math.max(0, nowMs - b.atMs) * budget.perSec) / 1000);
+  return { tokens, atMs: nowMs };
+}
+
 /**
- * What the shell does when a queued key's turn comes: a write to run now, or undefined when the
- * VIP needs none any more (it costs no token).
+ * Milliseconds until a bucket refilled at its own `atMs` holds one whole token above `floor`
+ * (0: now).
  */
-export type WriteTurn = (key: string) => Promise<void> | undefined;
+export function msToNextToken(b: Bucket, budget: WriteBudget, floor = 0): number {
+  const need = floor + 1 - b.tokens;
+  return need <= 0 ? 0 : Math.ceil((need * 1000) / budget.perSec);
+}
+
+/**
+ * What the shell does when a queued key's turn comes, `queuedMs` after it was first requested: a
+ * write to run now, or undefined when the VIP needs none any more (it costs no token).
+ */
+export type WriteTurn = (key: string, queuedMs: number) => Promise<void> | undefined;
 
 /** Paced VIP Lease writes of one speaker. */
 export class LeaseWriteQueue {
-  private readonly queued: Set<string>[] = [new Set(), new Set()];
+  /** Per priority, waiting keys and when each was first requested (insertion order is the turn). */
+  private readonly queued: Map<string, number>[] = [new Map(), new Map()];
   private bucket: Bucket;
   private inFlight = 0;
   private timer: unknown;
@@ -75,7 +101,7 @@ export class LeaseWriteQueue {
     private readonly budget: WriteBudget,
     private readonly turn: WriteTurn,
   ) {
-    this.bucket = { tokens: budget.burst, atMs: clock.now() };
+    this.bucket = { tokens: capacity(budget), atMs: clock.now() };
   }
 
   /** Keys waiting for their turn. */
@@ -85,9 +111,18 @@ export class LeaseWriteQueue {
 
   /** Ask for a write for `key`; a key already waiting keeps its place (and the higher priority). */
   request(key: string, priority: WritePriority): void {
-    if (priority === WritePriority.Takeover && this.queued[WritePriority.Normal]!.delete(key)) this.queued[priority]!.add(key);
-    else if (!this.queued.some((q) => q.has(key))) this.queued[priority]!.add(key);
+    const normal = this.queued[WritePriority.Normal]!;
+    const since = normal.get(key);
+    if (priority === WritePriority.Takeover && since !== undefined) {
+      normal.delete(key);
+      this.queued[priority]!.set(key, since);
+    } else if (!this.queued.some((q) => q.has(key))) this.queued[priority]!.set(key, this.clock.now());
     this.pump();
+  }
+
+  /** Takeovers waiting for their turn (not counting those in flight). */
+  get takeoversWaiting(): number {
+    return this.queued[WritePriority.Takeover]!.size;
   }
 
   /** Drop everything queued and the refill timer (stop). */
@@ -97,21 +132,17 @@ export class LeaseWriteQueue {
     this.timer = undefined;
   }
 
-  private next(): string | undefined {
-    for (const q of this.queued) {
-      const first = q.values().next();
-      if (!first.done) {
-        q.delete(first.value);
-        return first.value;
-      }
-    }
-    return undefined;
+  /** The priority whose head runs next (the highest with a key waiting). */
+  private head(): WritePriority | undefined {
+    const p = this.queued.findIndex((q) => q.size > 0);
+    return p < 0 ? undefined : (p as WritePriority);
   }
 
   private pump(): void {
-    while (this.waiting > 0 && this.inFlight < this.budget.maxInFlight) {
+    for (let p = this.head(); p !== undefined && this.inFlight < this.budget.maxInFlight; p = this.head()) {
       this.bucket = refill(this.bucket, this.clock.now(), this.budget);
-      const waitMs = msToNextToken(this.bucket, this.budget);
+      const floor = floorFor(p, this.budget);
+      const waitMs = msToNextToken(this.bucket, this.budget, floor);
       if (waitMs > 0) {
         this.timer ??= this.clock.setTimeout(() => {
           this.timer = undefined;
@@ -119,8 +150,10 @@ export class LeaseWriteQueue {
         }, waitMs);
         return;
       }
-      const key = this.next()!;
-      const write = this.turn(key);
+      const q = this.queued[p]!;
+      const [key, since] = q.entries().next().value!;
+      q.delete(key);
+      const write = this.turn(key, this.clock.now() - since);
       if (!write) continue;
       this.bucket = { tokens: this.bucket.tokens - 1, atMs: this.bucket.atMs };
       this.inFlight++;

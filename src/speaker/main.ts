@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { L2Announcer } from '../arp/announcer';
 import { threadedL2System } from '../arp/responder-thread';
 import { createKubeClient, loadKubeConfig } from '../k8s/client';
+import { DEFAULT_WRITE_BUDGET } from './lease-write-queue';
 import { createEventRecorder } from '../k8s/events';
 import { startProcessEndpoint } from '../k8s/health';
 import { createKubeMetrics } from '../k8s/metrics';
@@ -41,6 +42,8 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   const host = new URL(kc.getCurrentCluster()?.server ?? 'https://localhost').host;
   const kubeMetrics = createKubeMetrics(registry, host);
   const client = createKubeClient(kc, { observe: kubeMetrics.observeRequest, userAgent: 'metallb-ts-speaker', maxSockets: 8 });
+  // A socket per Lease write the queue lets fly, and one for the presence renewal.
+  const leaseClient = createKubeClient(kc, { observe: kubeMetrics.observeRequest, userAgent: 'metallb-ts-speaker', maxSockets: DEFAULT_WRITE_BUDGET.maxInFlight + 1 });
   const recorder = createEventRecorder({ client, log: slog, component: 'metallb-speaker', instance: opts.nodeName });
   // ARP replies and NAs come from a worker thread, never from behind this loop (docs/architecture.md §6.1).
   const announcer = new L2Announcer({
@@ -54,7 +57,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
   // Looked up early and in the background: the Lease writes on the failover path read only
   // ownerPod.known() and never wait for it; get() handles its own failures (asks again later).
   void ownerPod.get();
-  const loop = createSpeakerLoop({ client, log: slog, registry, recorder, announcer, ownerPod, opts });
+  const loop = createSpeakerLoop({ client, leaseClient, log: slog, registry, recorder, announcer, ownerPod, opts });
 
   const endpoint = await startProcessEndpoint(opts, { registry, log: slog, loop, client });
 
@@ -72,6 +75,7 @@ export async function startSpeaker(opts: SpeakerOptions, log: Logger): Promise<S
     await recorder.flush().catch(() => undefined);
     await endpoint?.close();
     client.close();
+    leaseClient.close();
     slog.info({ event: 'speakerStopped', graceful }, 'speaker stopped');
     finish();
   };

@@ -66,6 +66,12 @@ export const SPEAKER_CONFIG_RELOAD_BOUNDS: DebounceBounds = { quietMs: 100, maxD
 /** Dependencies of {@link createSpeakerLoop}. */
 export interface SpeakerLoopDeps {
   readonly client: KubeClient;
+  /**
+   * Connections of their own for the Lease writes, `client` by default: sharing `client`'s few
+   * sockets, a takeover's Lease writes queued behind the ServiceL2Status objects and Events it
+   * causes, and its write queue's in-flight budget was never reached (lease-write-queue.ts).
+   */
+  readonly leaseClient?: KubeClient;
   /** The speaker's logger (component and node already bound). */
   readonly log: Logger;
   readonly registry: Registry;
@@ -138,6 +144,9 @@ interface LoopState {
   stopping: boolean;
 }
 
+/** How often a held-back ownership sync looks again whether the takeover writes have gone out. */
+const OWNERSHIP_SYNC_RETRY_MS = 200;
+
 /** Build the speaker shell; nothing runs until `start()`. */
 export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
   const { client, log: slog, recorder, announcer, ownerPod, opts } = deps;
@@ -192,7 +201,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     const ds = ownerPod.known()?.controller;
     return ds ? [ds] : [];
   };
-  const store = new LeaseStore(client, opts.namespace, Math.ceil(opts.election.leaseDurationMs / 1000), leaseOwners);
+  const store = new LeaseStore(deps.leaseClient ?? client, opts.namespace, Math.ceil(opts.election.leaseDurationMs / 1000), leaseOwners);
   const election = new L2Election({
     me: opts.nodeName,
     store,
@@ -203,10 +212,8 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     clock,
     apiHealthySince: () => state.apiHealthySince,
     onOwnership: (ip, owned) => {
-      queueMicrotask(syncL2Status);
-      queueMicrotask(syncAnnouncedMetric);
-      if (!owned) return;
-      for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Normal, NODE_ASSIGNED, nodeAssignedMessage(opts.nodeName, 'layer2'));
+      if (owned) assignedSinceSync.add(ip);
+      syncOwnershipSoon();
     },
     onForeignClaim: (ip, mac) => {
       for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Warning, FOREIGN_CLAIM, foreignClaimMessage(ip, mac, opts.nodeName));
@@ -225,6 +232,32 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
   const metrics = createSpeakerMetrics(deps.registry, { l2: () => announcer.counters(), election: () => election.stats, peers: () => bgp.status(), leaseWrites: () => store.writeCount }, opts.nodeName);
   // ConfigurationState speaker-<node>: written when the verdict changes.
   const configState = new ConfigurationStatePublisher({ client, namespace: opts.namespace, target: speakerState(opts.nodeName), owner: ownerPod.get, log: slog });
+
+  /**
+   * What follows an ownership change (ServiceL2Status, the announced metric, nodeAssigned Events)
+   * is informational, and each sync walks every Service: once per VIP, a takeover of thousands
+   * cost the speaker seconds of CPU and the apiserver three writes besides each Lease CAS, on the
+   * failover path. So one sync per turn of the event loop covers every change that turn, and none
+   * runs while takeover writes still wait in the queue: it catches up once they have gone out.
+   */
+  let ownershipSyncQueued = false;
+  const assignedSinceSync = new Set<string>();
+  function syncOwnershipSoon(): void {
+    if (ownershipSyncQueued) return;
+    ownershipSyncQueued = true;
+    const run = (): void => {
+      if (election.writeQueue.takeoversWaiting > 0 && !state.stopping) {
+        clock.setTimeout(run, OWNERSHIP_SYNC_RETRY_MS);
+        return;
+      }
+      ownershipSyncQueued = false;
+      syncL2Status();
+      syncAnnouncedMetric();
+      for (const ip of assignedSinceSync) for (const svc of servicesWithIp(planned(), ip)) recordOn(svc, EventType.Normal, NODE_ASSIGNED, nodeAssignedMessage(opts.nodeName, 'layer2'));
+      assignedSinceSync.clear();
+    };
+    setImmediate(run);
+  }
 
   /** ServiceL2Status: Services with an IP this node announces right now. */
   function syncL2Status(): void {

@@ -6,7 +6,8 @@
  * controller starts and must adopt every IP: zero IP changes, every Service attributed to the
  * pool it came from. 0.13.7 adds AddressPools (upstream's 0.13-only kind), which the upgrade must
  * keep and convert (templates/_addresspools.tpl). Each case also runs with the apiserver
- * emulating the oldest Kubernetes the chart declares.
+ * emulating the oldest Kubernetes the tests reach (oldestKube(): the chart's kubeVersion floor,
+ * 1.25, raised to the oldest `--emulated-version` the 1.34 apiserver accepts, 1.31).
  *
  * Upstream's release, its configuration and the Services' upstream assignments come from
  * test/fixtures/chart/upstream-release.ts; test/chart/upstream-adopt-announce.test.ts then runs our

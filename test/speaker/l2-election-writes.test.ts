@@ -69,7 +69,7 @@ t.test('steady state: 1,000 held VIPs cost no VIP Lease write; the presence is r
   t.equal(a.announced().length, 1_000, 'still announcing every VIP');
 });
 
-t.test("a dead holder's 3,000 VIPs: taken over in a paced burst, all within a few seconds of detection", async (t) => {
+t.test("a dead holder's 3,000 VIPs: taken over in a bounded burst, all within 2 s of its death", async (t) => {
   const clock = new FakeClock();
   const { store, log } = fakeServer(clock);
   let bAlive = true;
@@ -91,6 +91,7 @@ t.test("a dead holder's 3,000 VIPs: taken over in a paced burst, all within a fe
   t.equal(log.vip.length, 3_000, 'one write per VIP');
   t.ok(log.peakInFlight <= 33, `at most 32 VIP writes (and the presence) in flight (${log.peakInFlight})`);
   const inFirstSecond = log.vip.filter((at) => at - log.vip[0]! < 1_000).length;
-  t.ok(inFirstSecond <= 250 + 250 + 1, `burst plus rate in the first second (${inFirstSecond})`);
-  t.ok(tookMs < 15_000, `all taken ${tookMs} ms after the holder died (probe detection + 3,000 at 250/s)`);
+  // The takeover reserve (lease-write-queue.ts) covers a node's worth: bounded by burst + reserve + rate.
+  t.ok(inFirstSecond <= 250 + 3_000 + 250 + 1, `burst, takeover reserve and rate in the first second (${inFirstSecond})`);
+  t.ok(tookMs < 2_000, `all taken ${tookMs} ms after the holder died (probe detection + 3,000 at 32 in flight)`);
 });
