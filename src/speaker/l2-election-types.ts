@@ -1,4 +1,31 @@
-/** The interfaces of the L2 election (l2-election.ts): its data plane, its input and its counters. */
+/** The interfaces of the L2 election (l2-election.ts): its dependencies, data plane, input and counters. */
+import type { Clock } from '../util/clock';
+import type { Logger } from '../util/log';
+import type { ElectionTiming } from './l2-election-core';
+import type { RebalanceOptions } from './l2-rebalance';
+import type { LeaseStore } from './lease-store';
+import type { WriteBudget } from './lease-write-queue';
+
+/** Dependencies of the election. */
+export interface ElectionDeps {
+  me: string;
+  store: LeaseStore;
+  dataPlane: L2DataPlane;
+  log: Logger;
+  timing: ElectionTiming;
+  /** Timers and monotonic time; real ones by default. */
+  clock?: Clock;
+  /** When the Lease watch last became healthy, on `clock`; undefined while it is broken. */
+  apiHealthySince: () => number | undefined;
+  /** Called when this node starts or stops announcing a VIP (status objects, events, metrics). */
+  onOwnership?: (ip: string, owned: boolean) => void;
+  /** A stranger claims a VIP we hold (a Warning Event); as rate limited as its log line. */
+  onForeignClaim?: (ip: string, mac: string) => void;
+  /** Pace of VIP Lease writes; DEFAULT_WRITE_BUDGET (lease-write-queue.ts) by default. */
+  writeBudget?: WriteBudget;
+  /** Opt-in rebalance toward the ranked owner (l2-rebalance.ts); off when absent. */
+  rebalance?: RebalanceOptions;
+}
 
 /** What the election needs from the ARP/NDP layer (src/arp). */
 export interface L2DataPlane {
@@ -38,6 +65,8 @@ export interface ElectionStats {
   takeovers: number;
   leaseWrites: number;
   conflictsLost: number;
+  /** VIPs this node handed back to their ranked owner (opt-in rebalance, l2-rebalancer.ts). */
+  rebalances: number;
   /** Frames claiming a VIP we hold for a MAC no live speaker published, per VIP. */
   foreignClaims: Record<string, number>;
 }

@@ -12,73 +12,31 @@
  */
 import type { Lease } from '../k8s/lease';
 import { after, every, realClock, type Clock } from '../util/clock';
-import type { Logger } from '../util/log';
 import { RateLimitedLog, rateLimitDepsOn, type RateLimitPolicy } from '../util/rate-limited-log';
-import { interfaceKey, laterLease, observedAt, ownHoldLapsed, probeWaitMs, type ElectionTiming, type InterfaceKey, type LeaseRecord } from './l2-election-core';
+import { interfaceKey, laterLease, observedAt, ownHoldLapsed, probeWaitMs, type LeaseRecord } from './l2-election-core';
 import { LeaseWriteHealth } from './lease-write-health';
 import { defenceDue, respondToClaim } from './l2-claims';
 import { AcquireReason, decideVip, type VipAction } from './lease-decision';
 import { anyAnswer } from './serving-macs';
-import type { ElectionStats, L2DataPlane, VipDesire } from './l2-election-types';
-import { DEFAULT_WRITE_BUDGET, LeaseWriteQueue, WritePriority, type WriteBudget } from './lease-write-queue';
+import type { ElectionDeps, ElectionStats, VipDesire } from './l2-election-types';
+import { newVipState, type HolderProbe, type VipState } from './l2-vip-state';
+import { DEFAULT_WRITE_BUDGET, LeaseWriteQueue, WritePriority } from './lease-write-queue';
 import { SpeakerRoster } from './speaker-roster';
-import { formatMacs, holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type LeaseStore, type WriteResult } from './lease-store';
+import type { HeldVip } from './l2-rebalance';
+import { L2Rebalancer, type RebalanceHost } from './l2-rebalancer';
+import { formatMacs, holderMacs, LeaseAnnotation, LeaseKind, leaseView, presenceLeaseName, vipLeaseName, type WriteResult } from './lease-store';
 
-export type { ElectionStats, L2DataPlane, VipDesire } from './l2-election-types';
+export type { ElectionDeps, ElectionStats, L2DataPlane, VipDesire } from './l2-election-types';
 export { DEFAULT_ELECTION_TIMING, type ElectionTiming } from './l2-election-core';
 
-interface VipState {
-  desire: VipDesire | undefined;
-  lease: Lease | undefined;
-  /** When (this node's monotonic clock) the current (holder, renewTime) record was first seen. */
-  observedAtMs: number;
-  announcing: boolean;
-  /** The interface selection the data plane announces on ('' while nothing is announced). */
-  announcedOn: InterfaceKey;
-  writing: boolean;
-  /** Settles when the Lease write in flight (if any) has landed and `lease` reflects it. */
-  written: Promise<void>;
-  /** Set after a live speaker claimed the VIP while our own hold had lapsed. */
-  yielded: boolean;
-  /** When we last re-announced the VIP against a claim; -Infinity before the first. */
-  lastDefenceMs: number;
-  /** When our last successful write of this Lease landed; -Infinity before the first. */
-  lastOwnWriteMs: number;
-  /** Set when a graceful stop starts handing this VIP to its successor. */
-  handingOver: boolean;
-}
-
-interface HolderProbe {
-  misses: number;
-  inFlight: boolean;
-  /** When the last probe went out; -Infinity before the first. */
-  lastMs: number;
-}
+/** How long a handing-over holder keeps answering at most, for the successor's first GARP to land. */
+const HANDOVER_OVERLAP_MS = 1_000;
 
 /** Warnings about claims on our VIPs: the first per IP and MAC, then one line with the count per minute. */
 const CLAIM_WARNING_POLICY: RateLimitPolicy = { intervalMs: 60_000, burst: 1, maxKeys: 64 };
 
-/** Dependencies of the election. */
-export interface ElectionDeps {
-  me: string;
-  store: LeaseStore;
-  dataPlane: L2DataPlane;
-  log: Logger;
-  timing: ElectionTiming;
-  /** Timers and monotonic time; real ones by default. */
-  clock?: Clock;
-  /** When the Lease watch last became healthy, on `clock`; undefined while it is broken. */
-  apiHealthySince: () => number | undefined;
-  /** Called when this node starts or stops announcing a VIP (status objects, events, metrics). */
-  onOwnership?: (ip: string, owned: boolean) => void;
-  /** A stranger claims a VIP we hold (a Warning Event); as rate limited as its log line. */
-  onForeignClaim?: (ip: string, mac: string) => void;
-  /** Pace of VIP Lease writes; {@link DEFAULT_WRITE_BUDGET} by default. */
-  writeBudget?: WriteBudget;
-}
-
 /** Per-VIP Lease election for one node. */
-export class L2Election {
+export class L2Election implements RebalanceHost {
   private readonly vips = new Map<string, VipState>();
   private readonly roster: SpeakerRoster;
   /** Failing or hanging writes are an outage too: nobody judges a holder gone meanwhile. */
@@ -92,14 +50,17 @@ export class L2Election {
   /** When our last presence write landed: it keeps the hold of every VIP we hold alive. */
   private lastPresenceWriteMs = -Infinity;
   readonly writeQueue: LeaseWriteQueue; // the shell holds its own API writes back while takeovers wait here
+  private readonly rebalancer: L2Rebalancer | undefined;
   private stopped = false;
-  readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0, foreignClaims: {} };
+  readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0, rebalances: 0, foreignClaims: {} };
   private readonly clock: Clock;
 
   constructor(private readonly deps: ElectionDeps) {
     const clock = (this.clock = deps.clock ?? realClock);
     this.writes = new LeaseWriteHealth(clock, deps.timing.renewIntervalMs);
     this.roster = new SpeakerRoster(deps.me, () => clock.now());
+    const rebalanceLog = deps.rebalance?.enabled ? deps.log.child({ component: 'rebalance' }) : undefined;
+    if (deps.rebalance && rebalanceLog) this.rebalancer = new L2Rebalancer({ me: deps.me, host: this, options: deps.rebalance, clock, log: rebalanceLog, tickMs: deps.timing.tickMs, overlapMs: HANDOVER_OVERLAP_MS });
     this.claimLog = new RateLimitedLog(deps.log, CLAIM_WARNING_POLICY, rateLimitDepsOn(clock));
     this.writeQueue = new LeaseWriteQueue(clock, deps.writeBudget ?? DEFAULT_WRITE_BUDGET, (ip, queuedMs) => this.writeTurn(ip, queuedMs));
   }
@@ -115,6 +76,7 @@ export class L2Election {
       stopTick();
       stopProbe();
     };
+    this.rebalancer?.start();
     void this.renewPresence();
   }
 
@@ -211,7 +173,7 @@ export class L2Election {
   }
 
   /** Graceful stop: hand each held VIP to its successor (make-before-break), then withdraw. */
-  async handover(waitMs = 1_000): Promise<void> {
+  async handover(waitMs = HANDOVER_OVERLAP_MS): Promise<void> {
     this.stopped = true;
     this.clearTimers();
     this.writeQueue.clear();
@@ -271,6 +233,7 @@ export class L2Election {
   }
 
   private clearTimers(): void {
+    this.rebalancer?.stop();
     this.stopLoops?.();
     this.stopLoops = undefined;
   }
@@ -278,7 +241,7 @@ export class L2Election {
   private state(ip: string): VipState {
     let st = this.vips.get(ip);
     if (!st) {
-      st = { desire: undefined, lease: undefined, observedAtMs: 0, announcing: false, announcedOn: '', writing: false, written: Promise.resolve(), yielded: false, lastDefenceMs: -Infinity, lastOwnWriteMs: -Infinity, handingOver: false };
+      st = newVipState();
       this.vips.set(ip, st);
     }
     return st;
@@ -291,7 +254,6 @@ export class L2Election {
   }
 
   private action(st: VipState): VipAction {
-    const since = this.deps.apiHealthySince();
     const holder = st.lease?.spec?.holderIdentity ?? '';
     const live = this.liveSpeakers();
     return decideVip({
@@ -302,13 +264,51 @@ export class L2Election {
       liveSpeakers: live,
       holderProbeMisses: this.probes.get(holder)?.misses ?? 0,
       probeMissesToTakeOver: this.deps.timing.probeMisses,
-      apiHealthyForMs: Math.min(since === undefined ? 0 : this.now() - since, this.writes.healthyForMs()),
+      apiHealthyForMs: this.apiHealthyForMs(),
     });
+  }
+
+  /** How long this node's Lease watch and Lease writes have both worked without interruption. */
+  apiHealthyForMs(): number {
+    const since = this.deps.apiHealthySince();
+    return Math.min(since === undefined ? 0 : this.now() - since, this.writes.healthyForMs());
+  }
+
+  /** VIP Lease writes waiting for their turn. */
+  writesWaiting(): number {
+    return this.writeQueue.waiting;
+  }
+
+  /** Held, announced VIPs with nothing under way: what a rebalance may move (l2-rebalancer.ts). */
+  rebalanceCandidates(): HeldVip[] {
+    const live = this.liveSpeakers();
+    const idle = ([, st]: [string, VipState]): boolean => st.announcing && !st.writing && !st.handingOver && !st.yielded && st.lease?.spec?.holderIdentity === this.deps.me;
+    return [...this.vips].filter(idle).flatMap(([ip, st]) => (st.desire ? [{ ip, ranked: st.desire.ranked.filter((n) => live.has(n)), heldSinceMs: st.observedAtMs }] : []));
+  }
+
+  /** Rebalance: hand `ip` to `to` by CAS and keep answering (make-before-break) until endHandBack. */
+  async handBack(ip: string, to: string): Promise<boolean> {
+    const st = this.vips.get(ip);
+    if (!st || this.stopped) return false;
+    const res = await this.handOver(st, to);
+    if (res.ok) this.stats.rebalances++;
+    else this.endHandBack(ip);
+    return res.ok;
+  }
+
+  /** The rebalance overlap of `ip` is over: decide again (it is no longer ours: go quiet). */
+  endHandBack(ip: string): void {
+    const st = this.vips.get(ip);
+    if (!st || this.stopped) return;
+    st.handingOver = false;
+    this.evaluate(ip);
   }
 
   private evaluate(ip: string): void {
     if (this.stopped) return;
     const st = this.state(ip);
+    // A rebalance handover keeps answering until the new owner announces (endHandBack).
+    if (st.handingOver) return;
     const act = this.action(st);
     switch (act.kind) {
       case 'hold':

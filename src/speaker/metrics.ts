@@ -141,6 +141,14 @@ export function createSpeakerMetrics(registry: Registry, src: SpeakerMetricSourc
     },
   });
   new Gauge({
+    name: 'metallb_l2_election_rebalances',
+    help: 'VIPs this node handed back to their ranked owner (opt-in --l2-rebalance; metallb-ts)',
+    registers: [registry],
+    collect() {
+      this.set(src.election().rebalances);
+    },
+  });
+  new Gauge({
     name: 'metallb_l2_lease_writes',
     help: 'Lease writes (creates, renewals, releases) issued by this speaker (metallb-ts)',
     registers: [registry],

@@ -78,7 +78,7 @@ export interface SpeakerLoopDeps {
   readonly recorder: EventRecorder;
   readonly announcer: L2Announcer;
   readonly ownerPod: PodOwnerSource;
-  readonly opts: Pick<SpeakerOptions, 'nodeName' | 'namespace' | 'lbClass' | 'ignoreExcludeLB' | 'election'>;
+  readonly opts: Pick<SpeakerOptions, 'nodeName' | 'namespace' | 'lbClass' | 'ignoreExcludeLB' | 'election'> & Partial<Pick<SpeakerOptions, 'rebalance'>>;
   /** Monotonic time for the election, the Lease-watch health stamp and the config reload; realClock in production. */
   readonly clock?: Clock;
   /** Bounds of the configuration reload debounce; {@link SPEAKER_CONFIG_RELOAD_BOUNDS} by default. */
@@ -208,6 +208,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     dataPlane,
     log: slog.child({ component: 'election' }),
     timing: opts.election,
+    ...(opts.rebalance ? { rebalance: opts.rebalance } : {}),
     clock,
     apiHealthySince: () => state.apiHealthySince,
     onOwnership: (ip, owned) => {

@@ -17,6 +17,7 @@ import { LogLevels, type LogLevel } from '../util/log';
 import { defaultNamespace } from '../k8s/release-namespace';
 import { metricsSecurity } from '../k8s/health';
 import { DEFAULT_ELECTION_TIMING, type ElectionTiming } from './l2-election';
+import { DEFAULT_REBALANCE, type RebalanceOptions } from './l2-rebalance';
 
 /** Everything `runSpeaker` needs. */
 export interface SpeakerOptions {
@@ -30,6 +31,8 @@ export interface SpeakerOptions {
   readonly ignoreExcludeLB: boolean;
   readonly podName: string;
   readonly election: ElectionTiming;
+  /** Opt-in rebalance of L2 VIPs toward their ranked owner (off by default). */
+  readonly rebalance: RebalanceOptions;
   readonly garp: GarpTiming;
   /** Interface-name regexes never used for L2 (upstream's excludel2 list). */
   readonly excludeInterfaces: readonly string[];
@@ -60,6 +63,10 @@ export function addSpeakerFlags(cmd: Command): Command {
     .option('--l2-renew-interval <d>', 'how often holders renew their Leases and presence', '10s')
     .option('--l2-probe-interval <d>', 'how often the first successor probes the holder', '250ms')
     .option('--l2-probe-misses <n>', 'missed probes that prove the holder dead', '4')
+    .option('--l2-rebalance', 'hand L2 VIPs back to their ranked owner, make-before-break (default $METALLB_L2_REBALANCE, else off)')
+    .option('--l2-rebalance-batch <n>', 'VIPs a node hands back per --l2-rebalance-interval at most', String(DEFAULT_REBALANCE.batch))
+    .option('--l2-rebalance-interval <d>', 'sliding window of --l2-rebalance-batch', `${DEFAULT_REBALANCE.intervalMs / 1000}s`)
+    .option('--l2-rebalance-settle <d>', 'how long the ranked owner must have been live, and the VIP unmoved, before a hand-back', `${DEFAULT_REBALANCE.settleMs / 1000}s`)
     .option('--l2-garp-count <n>', 'gratuitous ARP / unsolicited NA rounds on takeover', String(DEFAULT_GARP_TIMING.burstCount))
     .option('--l2-garp-interval <d>', 'spacing of the rounds', `${DEFAULT_GARP_TIMING.burstIntervalMs}ms`)
     .option('--l2-refresh-interval <d>', 'periodic re-announcement so switch FDBs never age out (0 disables)', `${DEFAULT_GARP_TIMING.refreshIntervalMs / 1000}s`)
@@ -97,6 +104,14 @@ function listenHost(flag: unknown, env: NodeJS.ProcessEnv): string {
   const source = fromFlag ? '--host' : 'METALLB_HOST (the default of --host)';
   if (isIP(v) === 0) throw new MetalLbError(ErrorCode.Usage, `${source}: ${JSON.stringify(v)} is not an IP address`, { flag: 'host', value: v });
   return v;
+}
+
+/** A boolean environment variable: `true`/`1` on, `false`/`0`/unset off, anything else an error. */
+function boolEnv(name: string, env: NodeJS.ProcessEnv): boolean {
+  const v = (env[name] ?? '').trim().toLowerCase();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
+  throw new MetalLbError(ErrorCode.Usage, `${name}: invalid value ${JSON.stringify(env[name])} (use true or false)`, { env: name, value: env[name] });
 }
 
 function int(flag: string, v: unknown, min: number): number {
@@ -145,6 +160,13 @@ export function speakerOptionsFrom(flags: Record<string, unknown>, env: NodeJS.P
     throw new MetalLbError(ErrorCode.Usage, `--l2-renew-interval (${election.renewIntervalMs} ms) must be shorter than --l2-lease-duration (${election.leaseDurationMs} ms)`);
   }
   election.probeTimeoutMs = Math.max(50, Math.min(election.probeIntervalMs, 1000) - 20);
+  const rebalance: RebalanceOptions = {
+    enabled: flags.l2Rebalance === true || (flags.l2Rebalance === undefined && boolEnv('METALLB_L2_REBALANCE', env)),
+    batch: int('l2-rebalance-batch', flags.l2RebalanceBatch ?? DEFAULT_REBALANCE.batch, 1),
+    intervalMs: duration('l2-rebalance-interval', flags.l2RebalanceInterval ?? `${DEFAULT_REBALANCE.intervalMs}ms`),
+    settleMs: duration('l2-rebalance-settle', flags.l2RebalanceSettle ?? `${DEFAULT_REBALANCE.settleMs}ms`),
+  };
+  if (rebalance.intervalMs === 0) throw new MetalLbError(ErrorCode.Usage, '--l2-rebalance-interval: must be longer than 0', { flag: 'l2-rebalance-interval', value: flags.l2RebalanceInterval });
   return {
     nodeName,
     namespace: typeof flags.namespace === 'string' && flags.namespace ? flags.namespace : defaultNamespace(env),
@@ -156,6 +178,7 @@ export function speakerOptionsFrom(flags: Record<string, unknown>, env: NodeJS.P
     ignoreExcludeLB: flags.ignoreExcludeLb === true,
     podName: typeof flags.podName === 'string' && flags.podName ? flags.podName : env.METALLB_POD_NAME ?? '',
     election,
+    rebalance,
     garp: {
       burstCount: int('l2-garp-count', flags.l2GarpCount ?? DEFAULT_GARP_TIMING.burstCount, 0),
       burstIntervalMs: duration('l2-garp-interval', flags.l2GarpInterval ?? `${DEFAULT_GARP_TIMING.burstIntervalMs}ms`),

@@ -26,6 +26,10 @@ const EVERY_FLAG = [
   'speaker.l2Announce.garpCount=1',
   'speaker.l2Announce.garpInterval=1s',
   'speaker.l2Announce.refreshInterval=1s',
+  'speaker.l2Rebalance.enabled=true',
+  'speaker.l2Rebalance.batch=1',
+  'speaker.l2Rebalance.interval=1s',
+  'speaker.l2Rebalance.settle=1s',
 ];
 
 t.test('every rendered flag and env var is documented in chart-reference.md', async (t) => {

@@ -13,7 +13,7 @@ function speakerMetrics() {
     registry,
     {
       l2: () => ({ requestsReceived: {}, responsesSent: {}, gratuitousSent: {}, conflictsByIp: {} }) as never,
-      election: () => ({ transitions: 0, takeovers: 0, foreignClaims: {} }) as never,
+      election: () => ({ transitions: 0, takeovers: 0, rebalances: 0, foreignClaims: {} }) as never,
       peers: () => [],
       leaseWrites: () => 0,
     },
@@ -71,7 +71,7 @@ t.test('BGP peer counters: NOTIFICATIONs sent (upstream FRR-mode name) and rate-
     registry,
     {
       l2: () => ({ requestsReceived: {}, responsesSent: {}, gratuitousSent: {}, conflictsByIp: {} }) as never,
-      election: () => ({ transitions: 0, takeovers: 0, foreignClaims: {} }) as never,
+      election: () => ({ transitions: 0, takeovers: 0, rebalances: 0, foreignClaims: {} }) as never,
       peers: () => [
         { name: 'edge', label: '10.77.0.1:179', up: true, prefixes: 1, updatesSent: 2, desired: 1, notificationsSent: 3, warnings: { updateError: 2000, decodeError: 1 } },
       ],
@@ -97,7 +97,7 @@ t.test('claims on our VIPs: every conflict frame and every foreign claim is coun
     registry,
     {
       l2: () => ({ requestsReceived: {}, responsesSent: {}, gratuitousSent: {}, conflictsByIp: { '10.77.0.100': 20_000 } }) as never,
-      election: () => ({ transitions: 0, takeovers: 0, foreignClaims: { '10.77.0.100': 19_999 } }) as never,
+      election: () => ({ transitions: 0, takeovers: 0, rebalances: 0, foreignClaims: { '10.77.0.100': 19_999 } }) as never,
       peers: () => [],
       leaseWrites: () => 0,
     },

@@ -49,3 +49,15 @@ t.test('secure metrics and the probe port', async (t) => {
   t.match(speakerOptionsFrom(base, {}), { secureMetrics: false, healthProbePort: 0 });
   t.throws(() => speakerOptionsFrom({ ...base, secureMetrics: true }, {}), /--secure-metrics needs --metrics-cert-dir/);
 });
+
+t.test('--l2-rebalance: off by default, on by the flag or METALLB_L2_REBALANCE', async (t) => {
+  const opts = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => speakerOptionsFrom({ nodeName: 'n', excludeInterfacesFile: '/nonexistent', ...flags }, env).rebalance;
+  t.same(opts({}), { enabled: false, batch: 5, intervalMs: 10_000, settleMs: 60_000 }, 'off, with the documented defaults');
+  t.equal(opts({ l2Rebalance: true }).enabled, true);
+  t.equal(opts({}, { METALLB_L2_REBALANCE: 'true' }).enabled, true);
+  t.equal(opts({}, { METALLB_L2_REBALANCE: 'false' }).enabled, false);
+  t.same(opts({ l2Rebalance: true, l2RebalanceBatch: '2', l2RebalanceInterval: '3s', l2RebalanceSettle: '1m' }), { enabled: true, batch: 2, intervalMs: 3_000, settleMs: 60_000 });
+  t.throws(() => opts({ l2RebalanceBatch: '0' }), /--l2-rebalance-batch/);
+  t.throws(() => opts({ l2RebalanceInterval: '0s' }), /--l2-rebalance-interval/);
+  t.throws(() => opts({}, { METALLB_L2_REBALANCE: 'yes please' }), /METALLB_L2_REBALANCE/);
+});
