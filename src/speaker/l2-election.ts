@@ -28,7 +28,6 @@ import { formatMacs, holderMacs, LeaseAnnotation, LeaseKind, leaseView, presence
 
 export type { ElectionDeps, ElectionStats, L2DataPlane, VipDesire } from './l2-election-types';
 export { DEFAULT_ELECTION_TIMING, type ElectionTiming } from './l2-election-core';
-
 /** How long a handing-over holder keeps answering at most, for the successor's first GARP to land. */
 const HANDOVER_OVERLAP_MS = 1_000;
 
@@ -49,7 +48,8 @@ export class L2Election implements RebalanceHost {
   private presenceWriting = false;
   /** When our last presence write landed: it keeps the hold of every VIP we hold alive. */
   private lastPresenceWriteMs = -Infinity;
-  readonly writeQueue: LeaseWriteQueue; // the shell holds its own API writes back while takeovers wait here
+  /** Public: the shell holds its own API writes (status, Events) back while takeovers wait here. */
+  readonly writeQueue: LeaseWriteQueue;
   private readonly rebalancer: L2Rebalancer | undefined;
   private stopped = false;
   readonly stats: ElectionStats = { transitions: 0, takeovers: 0, leaseWrites: 0, conflictsLost: 0, rebalances: 0, foreignClaims: {} };
@@ -409,7 +409,7 @@ export class L2Election implements RebalanceHost {
         st.yielded = false;
         if (!wasOurs) {
           this.stats.takeovers++;
-          this.deps.log.info({ event: 'l2Acquired', ip, reason: why, queuedMs, writeMs: this.now() - startMs }, 'acquired VIP lease'); // split in bench/l2-mass-takeover.ts
+          this.deps.log.info({ event: 'l2Acquired', ip, reason: why, queuedMs, writeMs: this.now() - startMs }, 'acquired VIP lease');
         }
         // The misses that proved the previous holder dead stand until its last VIP is taken: a
         // takeover of thousands is paced (LeaseWriteQueue) and must not lose its evidence midway.
