@@ -50,13 +50,18 @@ async function oneRun(c: Cluster, ip: string, loop: ConnectLoop, kind: 'hard' | 
     throw new Error(`${String(err)}\nclient neighbours: ${neigh.stdout}\nlast attempts: ${recent.join('; ')}\nping: ${ping.stdout}\nconnect: ${conn}\n${hn.name} ss: ${ss.stdout.slice(0, 1500)}\naddr: ${addr.stdout}\nneigh: ${nn.stdout}`);
   });
   const from = loop.attempts.length;
-  const t0 = Date.now();
+  let t0: number;
   let exited: Promise<void>;
   if (kind === 'hard') {
+    // The holder is dead once kill() returns: time from there, so that this process being
+    // descheduled between reading the clock and the kill (seen once on a saturated machine, the
+    // holder answering for a second after "the kill") is not counted as failover time.
     c.speaker(h)!.kill('SIGKILL');
+    t0 = Date.now();
     await c.lab.linkDown(h);
     exited = c.stopSpeaker(h, 'SIGKILL');
   } else {
+    t0 = Date.now();
     exited = c.stopSpeaker(h, 'SIGTERM');
   }
   const moved = await loop.waitAttempt(`a connect reaching a node other than ${holder} (${kind})`, (a) => a.ok && a.s >= t0 && a.node !== holder, 60_000, from);
