@@ -17,7 +17,7 @@ export interface ElectionTiming {
   probeIntervalMs: number;
   /** Probe answer deadline. Default 80 ms (the period minus 20 ms). */
   probeTimeoutMs: number;
-  /** Consecutive misses that prove the holder dead on the wire. Default 3. */
+  /** Consecutive misses that prove the holder dead on the wire. Default 4. */
   probeMisses: number;
   /** Re-evaluation tick. Default 1 s. */
   tickMs: number;
@@ -25,10 +25,10 @@ export interface ElectionTiming {
 
 /**
  * The defaults (measured choice in docs/speaker.md, failure detection): a probe every 100 ms
- * while the holder answers; after a miss, re-probed at once, so 3 misses take 3 × 80 ms. A hard
- * failure is detected 240-330 ms after it and served elsewhere one Lease write and one gratuitous
- * frame later (hard-kill p99 under 500 ms); a holder frozen whole (SIGSTOP, a VM pause) for less
- * than 240 ms, or merely slow (its ARP answers come from their own thread), keeps its VIPs.
+ * while the holder answers; after a miss, re-probed at once, so 4 misses take 4 × 80 ms. A hard
+ * failure is detected 320-420 ms after it and served elsewhere one Lease write and one gratuitous
+ * frame later; a holder frozen whole (SIGSTOP, a VM pause) or starved for less than 320 ms, or
+ * merely slow (its ARP answers come from their own thread), keeps its VIPs.
  * Steady-state cost: nodes/10 s writes.
  */
 export const DEFAULT_ELECTION_TIMING: ElectionTiming = {
@@ -36,7 +36,7 @@ export const DEFAULT_ELECTION_TIMING: ElectionTiming = {
   renewIntervalMs: 10_000,
   probeIntervalMs: 100,
   probeTimeoutMs: 80,
-  probeMisses: 3,
+  probeMisses: 4,
   tickMs: 1_000,
 };
 
