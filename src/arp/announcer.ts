@@ -206,7 +206,14 @@ export class L2Announcer extends EventEmitter {
         },
         timer: undefined,
       };
-      pending.timer = this.clock.setTimeout(() => pending.resolve(false), opts.timeoutMs ?? 1000);
+      // At the deadline, give the loop one more turn to read frames before calling it a miss: a
+      // timer that fires late (this loop was busy) runs before the frames that arrived meanwhile
+      // are read, and an answer that came in time must not count as a miss because this node was
+      // slow to read it (docs/speaker.md, failure detection).
+      const missed = (): void => {
+        pending.timer = this.clock.setTimeout(() => pending.resolve(false), 0);
+      };
+      pending.timer = this.clock.setTimeout(missed, opts.timeoutMs ?? 1000);
       const set = this.probes.get(key) ?? new Set<PendingProbe>();
       set.add(pending);
       this.probes.set(key, set);

@@ -61,8 +61,8 @@ export function addSpeakerFlags(cmd: Command): Command {
     .option('--pod-name <name>', 'this pod (default $METALLB_POD_NAME)')
     .option('--l2-lease-duration <d>', 'per-VIP Lease duration', '30s')
     .option('--l2-renew-interval <d>', 'how often holders renew their Leases and presence', '10s')
-    .option('--l2-probe-interval <d>', 'how often the first successor probes the holder', '250ms')
-    .option('--l2-probe-misses <n>', 'missed probes that prove the holder dead', '4')
+    .option('--l2-probe-interval <d>', 'how often the first successor probes the holder', `${DEFAULT_ELECTION_TIMING.probeIntervalMs}ms`)
+    .option('--l2-probe-misses <n>', 'missed probes that prove the holder dead', String(DEFAULT_ELECTION_TIMING.probeMisses))
     .option('--l2-rebalance', 'hand L2 VIPs back to their ranked owner, make-before-break (default $METALLB_L2_REBALANCE, else off)')
     .option('--l2-rebalance-batch <n>', 'VIPs a node hands back per --l2-rebalance-interval at most', String(DEFAULT_REBALANCE.batch))
     .option('--l2-rebalance-interval <d>', 'sliding window of --l2-rebalance-batch', `${DEFAULT_REBALANCE.intervalMs / 1000}s`)
@@ -153,8 +153,8 @@ export function speakerOptionsFrom(flags: Record<string, unknown>, env: NodeJS.P
     ...DEFAULT_ELECTION_TIMING,
     leaseDurationMs: duration('l2-lease-duration', flags.l2LeaseDuration ?? '30s'),
     renewIntervalMs: duration('l2-renew-interval', flags.l2RenewInterval ?? '10s'),
-    probeIntervalMs: duration('l2-probe-interval', flags.l2ProbeInterval ?? '250ms'),
-    probeMisses: int('l2-probe-misses', flags.l2ProbeMisses ?? 4, 1),
+    probeIntervalMs: duration('l2-probe-interval', flags.l2ProbeInterval ?? `${DEFAULT_ELECTION_TIMING.probeIntervalMs}ms`),
+    probeMisses: int('l2-probe-misses', flags.l2ProbeMisses ?? DEFAULT_ELECTION_TIMING.probeMisses, 1),
   };
   if (election.renewIntervalMs >= election.leaseDurationMs) {
     throw new MetalLbError(ErrorCode.Usage, `--l2-renew-interval (${election.renewIntervalMs} ms) must be shorter than --l2-lease-duration (${election.leaseDurationMs} ms)`);

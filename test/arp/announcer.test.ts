@@ -7,6 +7,7 @@ import { probeFrame } from '../../src/arp/responder';
 import { silentLogger } from '../../src/util/log';
 import * as v from '../fixtures/arp/vectors';
 import { FakeClock } from '../harness/fake-clock';
+import type { Clock } from '../../src/util/clock';
 
 const MAC0 = '02:00:00:00:00:b0';
 const MAC1 = '02:00:00:00:00:b1';
@@ -233,6 +234,53 @@ t.test('probe: undefined, not a miss, when no selected link has carrier', async 
   t.equal(sys.sockets.filter((s) => s.ifname === 'eth0').flatMap((s) => s.sent).length, 0, 'and not on the one without');
   a.close();
   await viaEth1;
+});
+
+/**
+ * Timers fire only when the test says, and only those due when it says so: the order a busy event
+ * loop produces, where a late timer runs before the frames that arrived while the loop was busy.
+ */
+class LateLoopClock implements Clock {
+  t = 0;
+  private readonly timers = new Set<{ at: number; fn: () => void }>();
+  now = (): number => this.t;
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const timer = { at: this.t + ms, fn };
+    this.timers.add(timer);
+    return timer;
+  };
+  clearTimeout = (handle: unknown): void => void this.timers.delete(handle as { at: number; fn: () => void });
+  /** One timers phase: fire what is due now, not what those timers schedule. */
+  timersPhase(): void {
+    for (const timer of [...this.timers].filter((x) => x.at <= this.t)) {
+      this.timers.delete(timer);
+      timer.fn();
+    }
+  }
+}
+
+t.test('probe: an answer read after a late deadline timer still counts; silence is still a miss', async (t) => {
+  const clock = new LateLoopClock();
+  const sys = fakeSystem();
+  const a = new L2Announcer({ logger: silentLogger(), clock, system: sys, rescanIntervalMs: 0 });
+  const answer = encodeFrame({
+    kind: 'arp',
+    eth: { dst: MAC0, src: PEER, etherType: 0x0806 },
+    arp: { op: 2, senderMac: PEER, senderIp: '10.77.0.100', targetMac: MAC0, targetIp: '0.0.0.0' },
+  });
+  const late = a.probe('10.77.0.100', PEER, { timeoutMs: 80, interfaces: ['eth0'] });
+  clock.t = 300; // this loop was busy well past the deadline, and the answer waits to be read
+  clock.timersPhase();
+  sys.open('eth0').deliver(answer, 0);
+  clock.timersPhase();
+  t.equal(await late, true, 'the answer that waited behind the busy loop counts');
+
+  const silent = a.probe('10.77.0.100', PEER, { timeoutMs: 80, interfaces: ['eth0'] });
+  clock.t = 600;
+  clock.timersPhase();
+  clock.timersPhase();
+  t.equal(await silent, false, 'no answer by the turn after the deadline: a miss');
+  a.close();
 });
 
 t.test('garbage and truncated frames are counted and never throw', async (t) => {

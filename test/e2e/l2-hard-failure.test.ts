@@ -5,7 +5,7 @@
 import t from 'tap';
 import { nodeIndex, startConnectLoop, startL2Scenario, waitHolder, arpingMacs, vipLease } from '../fixtures/e2e/kit';
 
-/** Generous bound for a loaded CI machine; the benchmark (bench/l2-failover.ts) tracks the 2 s target. */
+/** Generous bound for a loaded CI machine; the benchmark (bench/l2-failover.ts) tracks the 500 ms p99 target. */
 const FAILOVER_BOUND_MS = 5_000;
 
 t.test('hard failure: kill -9 + link down of the holder moves the VIP to another node', async (t) => {

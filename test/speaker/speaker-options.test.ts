@@ -12,6 +12,14 @@ t.test('durations are milliseconds, flags override defaults', async (t) => {
   t.equal(o.namespace, 'metallb-system');
 });
 
+t.test('probe timing defaults: 100 ms period, 80 ms timeout, 4 misses (docs/speaker.md)', async (t) => {
+  const o = speakerOptionsFrom({ nodeName: 'n1', excludeInterfacesFile: '/nonexistent' }, {});
+  t.equal(o.election.probeIntervalMs, 100);
+  t.equal(o.election.probeTimeoutMs, 80, 'the period minus 20 ms');
+  t.equal(o.election.probeMisses, 4);
+  t.equal(o.election.probeMisses * o.election.probeTimeoutMs, 320, 'a holder frozen for less than 320 ms keeps its VIPs');
+});
+
 t.test('node name from the environment, and bad values name the flag', async (t) => {
   t.equal(speakerOptionsFrom({ excludeInterfacesFile: '/nonexistent' }, { METALLB_NODE_NAME: 'envnode' }).nodeName, 'envnode');
   const bad: Array<[Record<string, unknown>, RegExp]> = [
