@@ -28,7 +28,8 @@
  * "poolToAllAnsweringMs","speakerRssMbMax","speakerRssMbP50","idleCpuPctMax",...}.
  * Targets: RSS <= 100 MB per speaker, idle CPU < 1 % per speaker.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { delay, waitFor } from '../test/harness/lab';
 import { startCluster, RELEASE_NAMESPACE, BACKEND_PORT, type ApiRequestCount, type Cluster } from '../test/harness/cluster';
@@ -46,6 +47,12 @@ const NODES = flag('nodes', 20);
 const VIPS = flag('vips', 10_000);
 const WINDOW_S = flag('window-s', 60);
 const ARP_RATE = flag('arp-rate', 1000);
+/**
+ * --profile-dir=DIR: node 1's speaker runs with --cpu-prof and --heapsnapshot-signal into DIR;
+ * after the idle window it gets SIGUSR2 (heap snapshot) then SIGTERM (the CPU profile is written
+ * at exit). The idle window's bounds are printed in the profile's clock (CLOCK_MONOTONIC µs).
+ */
+const PROFILE_DIR = process.argv.find((x) => x.startsWith('--profile-dir='))?.slice('--profile-dir='.length);
 const NS = 'scale';
 /** First VIP: 10.77.64.0 onwards stays inside the lab's 10.77/16 and off the bridge's /24. */
 const FIRST_VIP = '10.77.64.0';
@@ -124,8 +131,19 @@ function requestSum(counts: readonly ApiRequestCount[], pred: (x: ApiRequestCoun
   return counts.filter((x) => x.resource !== '' && pred(x)).reduce((s, x) => s + x.value, 0);
 }
 
+/**
+ * A wrapper that execs node (its first argument) with the profiling flags for node1's speaker and
+ * unchanged for the others (Node refuses --cpu-prof in NODE_OPTIONS); exec keeps the PID.
+ */
+function profileWrapper(dir: string): string {
+  const path = join(dir, 'profile-node1.sh');
+  const flags = `--cpu-prof --cpu-prof-dir=${dir} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}`;
+  writeFileSync(path, `#!/bin/sh\nnode="$1"; shift\ncase " $* " in *" --node-name node1 "*) exec "$node" ${flags} "$@";; esac\nexec "$node" "$@"\n`, { mode: 0o755 });
+  return path;
+}
+
 async function main(td: Teardown): Promise<BenchResult> {
-  const c = await startCluster(td, { nodes: NODES, client: true, speakerArgs: ['--log-level', 'info'] });
+  const c = await startCluster(td, { nodes: NODES, client: true, speakerArgs: ['--log-level', 'info'], ...(PROFILE_DIR === undefined ? {} : { speakerPrefix: [profileWrapper(PROFILE_DIR)] }) });
   const neighbors = c.lab.nodes.map((n) => ({ address: n.ipv4, remoteAs: LAB.nodeAsn, passive: true, families: ['ipv4' as const] }));
   const client = c.lab.client!;
   const routers = [
@@ -181,15 +199,22 @@ async function main(td: Teardown): Promise<BenchResult> {
     if (now === last) break;
     last = now;
   }
-  const pids = c.lab.nodes.map((n) => c.speaker(n.index)!.pid!);
+  // With --profile-dir node1 pays for the profiler: its figures are reported apart.
+  const measured = c.lab.nodes.filter((n) => PROFILE_DIR === undefined || n.index > 0);
+  const pids = measured.map((n) => c.speaker(n.index)!.pid!);
+  const profiledPid = PROFILE_DIR === undefined ? undefined : c.speaker(0)!.pid!;
+  const profiledCpu0 = profiledPid === undefined ? 0 : cpuMs(profiledPid);
   const before = await c.apiRequestTotals();
   const cpu0 = pids.map(cpuMs);
   const w0 = Date.now();
+  const w0Us = process.hrtime.bigint() / 1000n;
   await delay(WINDOW_S * 1000);
   const cpu1 = pids.map(cpuMs);
+  console.log(`idle window in CLOCK_MONOTONIC µs: ${w0Us} ${process.hrtime.bigint() / 1000n}`);
   const secs = (Date.now() - w0) / 1000;
   const after = await c.apiRequestTotals();
   const mem = pids.map(memMb);
+  const profiled: BenchResult = profiledPid === undefined ? {} : { profiledNode1IdleCpuPct: round(((cpuMs(profiledPid) - profiledCpu0) / (secs * 1000)) * 100), profiledNode1RssMb: round(memMb(profiledPid).rss, 1) };
   const cpuPct = cpu1.map((x, i) => ((x - cpu0[i]!) / (secs * 1000)) * 100).sort((a, b) => a - b);
   const rss = mem.map((m) => m.rss).sort((a, b) => a - b);
   const hwm = mem.map((m) => m.hwm).sort((a, b) => a - b);
@@ -202,6 +227,12 @@ async function main(td: Teardown): Promise<BenchResult> {
     { ...range, graceMs: 2000 },
     VIPS * (1000 / ARP_RATE) + 60_000,
   );
+  if (PROFILE_DIR !== undefined) {
+    process.kill(profiledPid!, 'SIGUSR2');
+    await waitFor('the heap snapshot of node 1', () => readdirSync(PROFILE_DIR).some((f) => f.endsWith('.heapsnapshot') && statSync(join(PROFILE_DIR, f)).size > 0 && Date.now() - statSync(join(PROFILE_DIR, f)).mtimeMs > 3000), { timeoutMs: 120_000, intervalMs: 500 });
+    await c.stopSpeaker(0, 'SIGTERM');
+    console.log(`profiles of node1 in ${PROFILE_DIR}: ${readdirSync(PROFILE_DIR).join(' ')}`);
+  }
   const perNode = Object.values(sweep.perMac).sort((a, b) => a - b);
   const leases = await c.kc.makeApiClient(k8s.CoordinationV1Api).listNamespacedLease({ namespace: RELEASE_NAMESPACE, labelSelector: 'metallb.io/lease-kind=vip' });
   const held = leases.items.filter((l) => (l.spec?.holderIdentity ?? '') !== '').length;
@@ -231,6 +262,7 @@ async function main(td: Teardown): Promise<BenchResult> {
     vipsPerNodeMin: perNode.length === NODES ? perNode[0]! : 0,
     vipsPerNodeMax: perNode.at(-1) ?? 0,
     arpRatePerSec: ARP_RATE,
+    ...profiled,
   };
 }
 
