@@ -129,6 +129,8 @@ interface LoopState {
   /** When the Lease watch last became healthy; undefined while it is broken. */
   apiHealthySince: number | undefined;
   recomputeTimer: NodeJS.Timeout | undefined;
+  /** The live-speaker set the last plan was made with (sorted names), see {@link liveKey}. */
+  plannedLive: string | undefined;
   /** A configuration change arrived since the last parse (true until the first one). */
   configDirty: boolean;
   /**
@@ -136,6 +138,11 @@ interface LoopState {
    * recompute, or bgp.sync() would re-open the sessions bgp.stop() just closed.
    */
   stopping: boolean;
+}
+
+/** A live-speaker set as one comparable string. */
+function liveKey(live: ReadonlySet<string>): string {
+  return [...live].sort().join(',');
 }
 
 /** Build the speaker shell; nothing runs until `start()`. */
@@ -156,6 +163,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     routerId: routerIdFromName(opts.nodeName),
     apiHealthySince: undefined,
     recomputeTimer: undefined,
+    plannedLive: undefined,
     configDirty: true,
     stopping: false,
   };
@@ -350,8 +358,11 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     onEvent: (ev, lease) => {
       if (ev === 'delete') election.onLeaseDeleted(lease);
       else election.onLease(lease);
-      // Presence changes alter the live-speaker set, hence the candidates.
-      if (lease.metadata?.labels?.[LeaseLabel.Kind] === 'speaker') schedule();
+      // Presence changes alter the live-speaker set, hence the candidates. A renewal that leaves
+      // the set as the last plan saw it changes nothing: replanning on each one cost a SHA-256
+      // per VIP and node (the ranking) on every renewal of every node, two full replans a second
+      // per speaker at 20 nodes. A lapse is still seen at the next renewal of any node, as before.
+      if (lease.metadata?.labels?.[LeaseLabel.Kind] === 'speaker' && liveKey(election.liveSpeakers()) !== state.plannedLive) schedule();
     },
     onRestart: () => {
       state.apiHealthySince = now();
@@ -404,6 +415,8 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       if (!config) return;
       const nodeViews = new Map<string, NodeView>();
       for (const n of nodes.list()) nodeViews.set(n.metadata?.name ?? '', nodeView(n));
+      const liveSpeakers = election.liveSpeakers();
+      state.plannedLive = liveKey(liveSpeakers);
       const plan = planSpeaker({
         me: opts.nodeName,
         config,
@@ -412,7 +425,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
         endpoints: endpointsByService(slices.list()),
         lbClass: opts.lbClass,
         ignoreExcludeLB: opts.ignoreExcludeLB,
-        liveSpeakers: election.liveSpeakers(),
+        liveSpeakers,
       });
       state.plan = plan;
       election.setDesired(plan.l2);
