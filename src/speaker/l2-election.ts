@@ -280,13 +280,14 @@ export class L2Election {
   private evaluateAll(): void {
     if (this.stopped) return;
     void this.renewPresence();
-    for (const ip of [...this.vips.keys()]) this.evaluate(ip);
+    // One live set for the whole pass: rebuilding it per VIP made each tick O(VIPs x nodes).
+    const live = this.liveSpeakers();
+    for (const ip of [...this.vips.keys()]) this.evaluate(ip, live);
   }
 
-  private action(st: VipState): VipAction {
+  private action(st: VipState, live: ReadonlySet<string> = this.liveSpeakers()): VipAction {
     const since = this.deps.apiHealthySince();
     const holder = st.lease?.spec?.holderIdentity ?? '';
-    const live = this.liveSpeakers();
     return decideVip({
       me: this.deps.me,
       nowMs: this.now(),
@@ -299,10 +300,10 @@ export class L2Election {
     });
   }
 
-  private evaluate(ip: string): void {
+  private evaluate(ip: string, live?: ReadonlySet<string>): void {
     if (this.stopped) return;
     const st = this.state(ip);
-    const act = this.action(st);
+    const act = this.action(st, live);
     switch (act.kind) {
       case 'hold':
         if (!st.yielded) this.setAnnouncing(ip, st, true);
