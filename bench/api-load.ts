@@ -9,7 +9,8 @@
  * Last stdout line: {"vips":[...],"writesPerSec":[...],"readsPerSec":[...],"watchesPerSec":[...],...}.
  * Target: writes <= 1 per node per second whatever the number of VIPs (a VIP Lease is written
  * only when its ownership changes; presence Leases are the steady-state cost); reads ~0.
- * Env: API_LOAD_WINDOW_S (default 60), API_LOAD_SIZES (default "10,100,1000").
+ * Env: API_LOAD_WINDOW_S (default 60), API_LOAD_SIZES (default "10,100,1000"), API_LOAD_NODES
+ * (default 3; up to 20 were run).
  */
 import * as k8s from '@kubernetes/client-node';
 import { delay, waitFor } from '../test/harness/lab';
@@ -19,7 +20,7 @@ import { labConfig, toYaml } from '../test/fixtures/manifests/metallb-config';
 
 const WINDOW_S = Number(process.env.API_LOAD_WINDOW_S ?? 60);
 const SIZES = (process.env.API_LOAD_SIZES ?? '10,100,1000').split(',').map(Number);
-const NODES = 3;
+const NODES = Number(process.env.API_LOAD_NODES ?? 3);
 /** Default renew interval (10 s) plus margin: every holder has renewed once before the window. */
 const SETTLE_MS = 15_000;
 const NS = 'load';

@@ -85,6 +85,8 @@ export function plan(quick: boolean, controllerSizes: readonly number[]): Planne
     run('cluster-e2e', { env: { CLUSTER_E2E_RUNS: quick ? '1' : '3' }, timeoutMs: 20 * MIN }),
     run('bgp-e2e-latency', { env: { BGP_E2E_SERVICES: quick ? '10' : '50' } }),
     run('api-load', { env: { API_LOAD_SIZES: quick ? '10,50' : '10,100,1000', API_LOAD_WINDOW_S: quick ? '15' : '30' }, timeoutMs: 30 * MIN }),
+    // 20 speaker processes, 10,000 L2+BGP VIPs, 2 FRR routers (a full run is tens of minutes here).
+    run('speaker-scale', { args: quick ? ['--nodes=3', '--vips=100', '--window-s=15'] : ['--nodes=20', '--vips=10000', '--window-s=60'], timeoutMs: (quick ? 10 : 90) * MIN }),
     ...controllerSizes.map((n) => run('controller-scale', { label: `controller-scale (${n} Services)`, args: [`--services=${n}`], timeoutMs: 20 * MIN })),
     run('config-scale', { args: [quick ? '--sizes=200,1000' : '--sizes=1000,10000'], timeoutMs: 30 * MIN }),
   ];

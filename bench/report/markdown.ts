@@ -90,6 +90,15 @@ export function renderMarkdown(d: ReportData): string {
   L.push('![api load](benchmarks/api-load.svg)', '');
   L.push(api?.json ? `Three speakers, default election timings (renew 10 s, lease 30 s), counted by the apiserver itself (\`apiserver_request_total\` deltas over the window). ${keyFigures(api.json, 12)}.` : 'api-load produced no figures (see the summary).', '');
 
+  L.push('## Speakers at scale', '');
+  const scale = d.results.find((r) => r.name === 'speaker-scale');
+  L.push(
+    scale?.json
+      ? `bench/speaker-scale.ts: one speaker process per node namespace, two FRR routers, every VIP advertised by L2 and BGP; the clock runs from the pool's creation until every address answers ARP from the client namespace (all probed) and both routers hold every prefix from every node. Idle CPU and RSS per speaker afterwards (RSS includes ~45 MB of the node binary's shared code pages). ${keyFigures(scale.json, 14)}.`
+      : 'speaker-scale produced no figures (see the summary).',
+    '',
+  );
+
   L.push('## BGP convergence vs number of prefixes', '');
   L.push('![bgp convergence](benchmarks/bgp-convergence.svg)', '');
   const conv = d.results.find((r) => r.name === 'bgp-convergence');

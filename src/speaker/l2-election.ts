@@ -250,12 +250,13 @@ export class L2Election implements RebalanceHost {
   private evaluateAll(): void {
     if (this.stopped) return;
     void this.renewPresence();
-    for (const ip of [...this.vips.keys()]) this.evaluate(ip);
+    // One live set for the whole pass: rebuilding it per VIP made each tick O(VIPs x nodes).
+    const live = this.liveSpeakers();
+    for (const ip of [...this.vips.keys()]) this.evaluate(ip, live);
   }
 
-  private action(st: VipState): VipAction {
+  private action(st: VipState, live: ReadonlySet<string> = this.liveSpeakers()): VipAction {
     const holder = st.lease?.spec?.holderIdentity ?? '';
-    const live = this.liveSpeakers();
     return decideVip({
       me: this.deps.me,
       nowMs: this.now(),
@@ -304,12 +305,12 @@ export class L2Election implements RebalanceHost {
     this.evaluate(ip);
   }
 
-  private evaluate(ip: string): void {
+  private evaluate(ip: string, live?: ReadonlySet<string>): void {
     if (this.stopped) return;
     const st = this.state(ip);
     // A rebalance handover keeps answering until the new owner announces (endHandBack).
     if (st.handingOver) return;
-    const act = this.action(st);
+    const act = this.action(st, live);
     switch (act.kind) {
       case 'hold':
         if (!st.yielded) this.setAnnouncing(ip, st, true);

@@ -20,7 +20,7 @@ import { createBfdMetrics } from '../bfd/metrics';
 import { parseConfig, type ConfigResources } from '../config/parse';
 import { forNode } from '../config/scope';
 import type { Config } from '../config/types';
-import { assessConfig, NOTHING_REPORTED, type ConfigReport } from '../config/verdict';
+import { assessConfig, NOTHING_REPORTED } from '../config/verdict';
 import type { KubeClient } from '../k8s/client';
 import { CONFIG_SOURCES, sourcePath } from '../k8s/config-sources';
 import { ConfigChangeFilter } from '../k8s/config-change';
@@ -52,6 +52,7 @@ import { bgpStatuses, l2Statuses } from './status-plan';
 import { StatusKind, StatusWriter } from './status-objects';
 import { sessionStates, type DisabledPeer, type SessionStateBody } from './session-states';
 import type { NodeView } from './view';
+import { liveKey, type LoopState } from './speaker-loop-state';
 
 /** Coalesce bursts of watch events into one recompute (keeps BGP e2e latency low, CPU flat). */
 const RECOMPUTE_DEBOUNCE_MS = 10;
@@ -111,39 +112,6 @@ export interface SpeakerLoop {
   ready(): ProbeResult;
 }
 
-/** Everything the loop remembers between events. */
-interface LoopState {
-  plan: SpeakerPlan | undefined;
-  /** The last valid configuration: an invalid one leaves it in force. */
-  lastGood: Config | undefined;
-  /** What was last logged about the configuration (once per change). */
-  reported: ConfigReport;
-  /** A plan has been applied. */
-  ready: boolean;
-  /** Services advertised over BGP by the last recompute, for `nodeAssigned`. */
-  bgpAssigned: ReadonlySet<string>;
-  /** IP -> the interface selection whose announce failure was reported. */
-  announceFailures: Map<string, string>;
-  /** Disabled BGPPeers (name -> why) already reported by Event and log. */
-  disabledReported: ReadonlyMap<string, string>;
-  /** Single-hop eBGP peers off the node's subnets (name -> warning) already reported. */
-  notConnectedReported: ReadonlyMap<string, string>;
-  /** Peers whose BGP session is held closed until their BFD session is Up. */
-  heldForBfd: ReadonlySet<string>;
-  /** This node's BGP router ID fallback, from the last recompute. */
-  routerId: string;
-  /** When the Lease watch last became healthy; undefined while it is broken. */
-  apiHealthySince: number | undefined;
-  recomputeTimer: NodeJS.Timeout | undefined;
-  /** A configuration change arrived since the last parse (true until the first one). */
-  configDirty: boolean;
-  /**
-   * Shutdown began: informer events that arrive while we hand over or stop must not schedule a
-   * recompute, or bgp.sync() would re-open the sessions bgp.stop() just closed.
-   */
-  stopping: boolean;
-}
-
 /** How often a held-back ownership sync looks again whether the takeover writes have gone out. */
 const OWNERSHIP_SYNC_RETRY_MS = 200;
 
@@ -165,6 +133,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     routerId: routerIdFromName(opts.nodeName),
     apiHealthySince: undefined,
     recomputeTimer: undefined,
+    plannedLive: undefined,
     configDirty: true,
     stopping: false,
   };
@@ -384,8 +353,11 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
     onEvent: (ev, lease) => {
       if (ev === 'delete') election.onLeaseDeleted(lease);
       else election.onLease(lease);
-      // Presence changes alter the live-speaker set, hence the candidates.
-      if (lease.metadata?.labels?.[LeaseLabel.Kind] === 'speaker') schedule();
+      // Presence changes alter the live-speaker set, hence the candidates. A renewal that leaves
+      // the set as the last plan saw it changes nothing: replanning on each one cost a SHA-256
+      // per VIP and node (the ranking) on every renewal of every node, two full replans a second
+      // per speaker at 20 nodes. A lapse is still seen at the next renewal of any node, as before.
+      if (lease.metadata?.labels?.[LeaseLabel.Kind] === 'speaker' && liveKey(election.liveSpeakers()) !== state.plannedLive) schedule();
     },
     onRestart: () => {
       state.apiHealthySince = now();
@@ -438,6 +410,8 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
       if (!config) return;
       const nodeViews = new Map<string, NodeView>();
       for (const n of nodes.list()) nodeViews.set(n.metadata?.name ?? '', nodeView(n));
+      const liveSpeakers = election.liveSpeakers();
+      state.plannedLive = liveKey(liveSpeakers);
       const plan = planSpeaker({
         me: opts.nodeName,
         config,
@@ -446,7 +420,7 @@ export function createSpeakerLoop(deps: SpeakerLoopDeps): SpeakerLoop {
         endpoints: endpointsByService(slices.list()),
         lbClass: opts.lbClass,
         ignoreExcludeLB: opts.ignoreExcludeLB,
-        liveSpeakers: election.liveSpeakers(),
+        liveSpeakers,
       });
       state.plan = plan;
       election.setDesired(plan.l2);
