@@ -99,6 +99,12 @@ export class StatusWriter<B extends object = StatusBody> {
   private pass: Promise<void> = Promise.resolve();
   /** Set by clear(): no object is written after it, whatever set() or an event asks. */
   private closed = false;
+  /**
+   * Objects this writer created that the informer has not shown yet, by subject. A pass that
+   * starts the moment a create returns (set() called meanwhile) would otherwise find no object
+   * for the subject in the cache and create a second one, deleted again once both are seen.
+   */
+  private readonly created = new Map<string, StatusObject>();
 
   constructor(
     private readonly client: KubeClient,
@@ -179,17 +185,27 @@ export class StatusWriter<B extends object = StatusBody> {
   private async converge(): Promise<void> {
     if (!this.informer.hasSynced()) return;
     const bySubject = new Map<string, StatusObject[]>();
-    for (const o of this.informer.list(this.namespace)) {
+    const listed = this.informer.list(this.namespace);
+    const names = new Set(listed.map((o) => o.metadata?.name));
+    for (const [k, o] of this.created) if (names.has(o.metadata?.name)) this.created.delete(k);
+    for (const o of listed) {
       const k = this.kind.keyOf(o.metadata?.labels ?? {});
       bySubject.set(k, [...(bySubject.get(k) ?? []), o]);
     }
+    for (const [k, o] of this.created) if (!bySubject.has(k)) bySubject.set(k, [o]);
     try {
       for (const [k, objs] of bySubject) {
         const want = this.desired.get(k);
         // Keep one object when wanted; delete the rest (upstream deletes extras too).
-        for (const o of want ? objs.slice(1) : objs) await this.delete(o);
+        for (const o of want ? objs.slice(1) : objs) {
+          await this.delete(o);
+          if (this.created.get(k) === o) this.created.delete(k);
+        }
         const keep = want ? objs[0] : undefined;
-        if (keep && want && !sameStatus(keep.status, want)) await this.writeStatus(keep, want);
+        if (keep && want && !sameStatus(keep.status, want)) {
+          const written = await this.writeStatus(keep, want);
+          if (this.created.get(k) === keep) this.created.set(k, written);
+        }
       }
       for (const [k, want] of this.desired) {
         if (bySubject.has(k)) continue;
@@ -209,7 +225,8 @@ export class StatusWriter<B extends object = StatusBody> {
             spec: {},
           },
         });
-        await this.writeStatus(created, want);
+        this.created.set(k, created);
+        this.created.set(k, await this.writeStatus(created, want));
       }
     } catch (err) {
       // Our own previous write, not yet in the cache: its watch event converges again.
@@ -217,7 +234,9 @@ export class StatusWriter<B extends object = StatusBody> {
         this.log.debug({ event: 'statusWriteConflict', kind: this.kind.kind }, 'status object changed since cached; retrying on its event');
         return;
       }
-      // The next informer event or plan retries; status objects are informational.
+      // The next informer event or plan retries; status objects are informational. What we
+      // created may be gone (deleted before the informer saw it): trust the informer again.
+      this.created.clear();
       this.log.warn({ event: 'statusWriteFailed', kind: this.kind.kind, err: errorMessage(err) }, 'status object write failed');
     }
   }
@@ -231,7 +250,7 @@ export class StatusWriter<B extends object = StatusBody> {
     }
   }
 
-  private async writeStatus(obj: StatusObject, status: B): Promise<void> {
-    await this.client.request({ method: 'PUT', path: `${this.collection(obj.metadata?.name ?? '')}/status`, body: { ...obj, status } });
+  private async writeStatus(obj: StatusObject, status: B): Promise<StatusObject> {
+    return this.client.request<StatusObject>({ method: 'PUT', path: `${this.collection(obj.metadata?.name ?? '')}/status`, body: { ...obj, status } });
   }
 }
