@@ -78,7 +78,10 @@ export function plan(quick: boolean, controllerSizes: readonly number[]): Planne
     run('hostile-peer', { timeoutMs: 5 * MIN }),
     // 20 link cuts against FRR bfdd, then an idle run counting false Downs (docs/bfd.md).
     run('bfd-detect', { env: quick ? { BFD_DETECT_RUNS: '3', BFD_IDLE_SEC: '10' } : { BFD_DETECT_RUNS: '20', BFD_IDLE_SEC: '600' }, timeoutMs: 20 * MIN }),
-    run('l2-failover', { env: { L2_FAILOVER_RUNS: quick ? '1' : '5' } }),
+    // 20 hard kills and 20 graceful handovers at the chart's defaults (docs/speaker.md).
+    run('l2-failover', { env: { L2_FAILOVER_RUNS: quick ? '1' : '20' }, timeoutMs: 20 * MIN }),
+    // The holder SIGSTOPped for less than the detection time, CPU hogs on every core: false takeovers.
+    run('l2-starvation', { env: { L2_STARVATION_SECONDS: quick ? '30' : '600' }, timeoutMs: 15 * MIN }),
     // A node holding 3,000 L2 VIPs hard-killed: kill to the last VIP answering ARP from its new owner.
     run('l2-mass-takeover', { env: { MASS_TAKEOVER_VIPS: quick ? '300' : '3000' }, timeoutMs: 25 * MIN }),
     // The user's path on a two-node lab cluster: cold/warm helm install to first answer, speaker pod deletion.
